@@ -55,3 +55,6 @@ export function versions(): Readonly<Record<string, string>> {
     node: process.version,
   });
 }
+
+/** Tensor types, so notebooks can write `dgr.Tensor4D` without importing tfjs-node themselves. */
+export type { Tensor, Tensor1D, Tensor2D, Tensor3D, Tensor4D, Scalar, Rank } from '@tensorflow/tfjs-node';

