@@ -10,3 +10,6 @@ export * from './data/svhn';
 export * from './data/digits32';
 export * from './figures';
 export * from './engine';
+export * from './report';
+export * from './notebook/scholar';
+export * from './notebook/mixed-loss';

@@ -2,7 +2,8 @@
  * `npm run bench`: time per iteration of the engine's steps at MNIST shapes
  * (784 inputs, 10 outputs, 2×400 MLP solver, VAE 2×400 / z 100 as in
  * presets.splitMnistGR(); batch 128 real + 128 replayed), printed as a table
- * with ms/iter, it/s, native ops per iteration and achieved GFLOP/s.
+ * with ms/iter, it/s, native ops per iteration and achieved GFLOP/s. Steps run as in
+ * training on iterations whose losses are not read (no loss ops).
  *
  * Page faults are expensive on this VM, so by default the benchmark re-executes
  * itself with glibc's malloc told to keep freed memory (MALLOC_MMAP_THRESHOLD_,
@@ -11,6 +12,10 @@
  *   --malloc=on|off|both   run with the malloc settings, without, or both (default on)
  *   --iters=N              timed iterations per row (default 40)
  *   --only=a,b             rows whose name contains one of these words
+ *   --full-run             instead of the table: the whole split-MNIST class-IL generative
+ *                          replay run of presets.splitMnistGR() (5 tasks × 2000 iterations),
+ *                          end to end, printing wall time and the accuracy matrix
+ *   --seed=N               seed of the full run (default 0, the preset's)
  */
 import { spawnSync } from 'node:child_process';
 import * as os from 'node:os';
@@ -154,13 +159,15 @@ async function run(): Promise<void> {
   };
 
   const loss = (o: { solver: Tensor | null; generator: Readonly<Record<string, Tensor>> }): Tensor[] => [...(o.solver === null ? [] : [o.solver]), ...Object.values(o.generator)];
-  await bench(`solver step (MLP 784-400-400-10, ${B}+${Br})`, solverFlops, () => [st.step(fixed)!]);
-  await bench(`VAE step (2x400, z 100, ${B}+${Br})`, vaeFlops, (i) => Object.values(vt.step(x256, w256, i)));
+  await bench(`solver step (MLP 784-400-400-10, ${B}+${Br})`, solverFlops, () => {
+    st.step(fixed, false);
+  });
+  await bench(`VAE step (2x400, z 100, ${B}+${Br})`, vaeFlops, (i) => Object.values(vt.step(x256, w256, i, false)));
   await bench(`replay sampling (VAE decode + label, ${Br})`, sampleFlops, (i) => {
     const s = prev.sample(Br, { seed: i, activeUnits: [0, 1] });
     return [s.x, s.y];
   });
-  await bench(`full GR iteration (batch ${B} + ${Br} replayed)`, solverFlops + vaeFlops + sampleFlops, (i) => loss(E.runIteration(plan, st, vt, i, i)));
+  await bench(`full GR iteration (batch ${B} + ${Br} replayed, losses not read)`, solverFlops + vaeFlops + sampleFlops, (i) => loss(E.runIteration(plan, st, vt, i, i, false)));
   await bench(`WGAN-GP mlp critic step (${B})`, criticFlops(B, gM, cM), (i) => Object.values(wgt.criticStep(xb, null, i)), Math.max(5, iters / 2));
   await bench(`WGAN-GP mlp generator step (${B})`, genFlops(B, gM, cM), (i) => Object.values(wgt.generatorStep(B, i)), Math.max(5, iters / 2));
   const dcG = wc.macs.generator as number;
@@ -179,8 +186,10 @@ async function run(): Promise<void> {
   console.log(widths.map((w) => '-'.repeat(w)).join('  '));
   for (const r of table) console.log(fmt(r));
   const full = rows.find((r) => r.name.startsWith('full GR'));
-  if (full !== undefined) {
-    const est = (2000 * (rows[0]!.ms * 0.5 + rows[1]!.ms * 0.5) + 8000 * full.ms) / 1000;
+  const solverRow = rows.find((r) => r.name.startsWith('solver step'));
+  const vaeRow = rows.find((r) => r.name.startsWith('VAE step'));
+  if (full !== undefined && solverRow !== undefined && vaeRow !== undefined) {
+    const est = (2000 * (solverRow.ms * 0.5 + vaeRow.ms * 0.5) + 8000 * full.ms) / 1000;
     console.log(`\nfull GR iteration: ${full.ms.toFixed(1)} ms (target ≤ 40 ms). Estimated split-MNIST class-IL GR run (5 × 2000 iterations, task 1 without replay, evaluation excluded): ${(est / 60).toFixed(1)} min`);
   }
 
@@ -192,11 +201,34 @@ async function run(): Promise<void> {
   seq.dispose();
 }
 
+async function fullRun(): Promise<void> {
+  /* eslint-disable @typescript-eslint/no-require-imports */
+  const { tf } = require('../lib/tf') as typeof import('../lib/tf');
+  const E = require('../lib/engine') as typeof import('../lib/engine');
+  const { loadMnist } = require('../lib/data/mnist') as typeof import('../lib/data/mnist');
+  /* eslint-enable @typescript-eslint/no-require-imports */
+  const t0 = performance.now();
+  const cfg = E.configWith(E.presets.splitMnistGR(), { seed: Number(arg('seed', '0')) });
+  const seq = E.splitMnist(await loadMnist(), { scenario: 'class' });
+  const tData = (performance.now() - t0) / 1000;
+  console.log(`split-MNIST class-IL generative replay (presets.splitMnistGR, seed ${cfg.seed}: ${cfg.iterations} iterations × ${seq.tasks.length} tasks, batch ${cfg.batchSize} + ${cfg.replay.batchSize} replayed), malloc env ${mallocOn() ? 'ON' : 'off'}, load average ${(os.loadavg()[0] as number).toFixed(2)}`);
+  const res = await E.trainSequence(seq, cfg, { progress: { everySeconds: 30 } });
+  const total = (performance.now() - t0) / 1000;
+  console.log(`\ndata ${tData.toFixed(1)} s; training per task (s): ${res.taskSeconds.map((s) => s.toFixed(1)).join(', ')}; trainSequence ${res.totalSeconds.toFixed(1)} s; end to end ${total.toFixed(1)} s (${Math.floor(total / 60)} min ${Math.round(total % 60)} s); load average now ${(os.loadavg()[0] as number).toFixed(2)}`);
+  console.log('R[i][j] (accuracy on task j after task i):');
+  for (const row of res.accuracy) console.log('  ' + row.map((v) => v.toFixed(3)).join('  '));
+  const m = E.computeMetrics(res.accuracy);
+  console.log(`average accuracy ${m.averageAccuracy.toFixed(4)}, BWT ${m.backwardTransfer.toFixed(4)}, forgetting ${m.forgetting.toFixed(4)}`);
+  res.scholar.dispose();
+  seq.dispose();
+  void tf;
+}
+
 function main(): void {
   const mode = arg('malloc', 'on');
   if (!['on', 'off', 'both'].includes(mode)) throw new Error(`--malloc must be on, off or both, got ${mode}`);
   if (process.env.DGR_BENCH_CHILD === '1') {
-    run().catch((e: unknown) => {
+    (process.argv.includes('--full-run') ? fullRun() : run()).catch((e: unknown) => {
       console.error(e);
       process.exit(1);
     });

@@ -47,7 +47,10 @@ export function runNotebooks(opts, log = console.log) {
   const python = path.join(VENV, 'bin', 'python');
   if (!fs.existsSync(python)) throw new Error('.venv is missing: run `npm run setup` first');
   const outDir = opts.inplace ? NB_DIR : opts.out ?? path.join(ROOT, '.scratch', `notebooks-${opts.profile}`);
-  const env = { ...process.env, DGR_PROFILE: opts.profile, JUPYTER_PATH: path.join(VENV, 'share', 'jupyter'), PYDEVD_DISABLE_FILE_VALIDATION: '1' };
+  // Only in-place runs (the committed notebooks) write the repository's results/ and figures/;
+  // any other run keeps its results and figures beside its output, so tests never touch committed files.
+  const scratchEnv = opts.inplace ? {} : { DGR_RESULTS_DIR: path.join(outDir, 'results'), DGR_FIGURES_DIR: path.join(outDir, 'figures') };
+  const baseEnv = { ...process.env, ...scratchEnv, ...(opts.env ?? {}), DGR_PROFILE: opts.profile, JUPYTER_PATH: path.join(VENV, 'share', 'jupyter'), PYDEVD_DISABLE_FILE_VALIDATION: '1' };
   const results = [];
   const notebooks = listNotebooks(opts.only);
   log(`[notebooks] ${notebooks.length} notebook(s), profile ${opts.profile}, output ${path.relative(ROOT, outDir) || '.'}`);
@@ -55,17 +58,19 @@ export function runNotebooks(opts, log = console.log) {
     const t = Date.now();
     log(`[notebooks] (${i + 1}/${notebooks.length}) ${nb} ...`);
     const output = path.join(outDir, nb);
+    const env = { ...baseEnv, DGR_NOTEBOOK: nb.replace(/\.ipynb$/, '') };
     const r = spawnSync(python, [path.join(ROOT, 'scripts', 'execute_notebook.py'), path.join(NB_DIR, nb), output, '--timeout', String(opts.timeout)], {
       env, encoding: 'utf8', stdio: ['ignore', 'inherit', 'pipe'], maxBuffer: 64 << 20,
     });
     const seconds = (Date.now() - t) / 1000;
     const ok = r.status === 0;
+    let error;
     if (!ok) {
       const lines = (r.stderr ?? '').trim().split('\n');
-      const failed = lines.find((l) => l.startsWith('FAILED')) ?? lines.slice(-5).join('\n');
-      log(`[notebooks] ${failed}`);
+      error = lines.find((l) => l.startsWith('FAILED')) ?? lines.slice(-5).join('\n');
+      log(`[notebooks] ${error}`);
     }
-    results.push({ notebook: nb, ok, seconds, output: ok ? output : output.replace(/\.ipynb$/, '.failed.ipynb') });
+    results.push({ notebook: nb, ok, seconds, output: ok ? output : output.replace(/\.ipynb$/, '.failed.ipynb'), ...(error ? { error } : {}) });
   }
   const failed = results.filter((r) => !r.ok);
   log(`[notebooks] ${results.length - failed.length} passed, ${failed.length} failed` + results.map((r) => `\n  ${r.ok ? 'ok  ' : 'FAIL'} ${r.notebook} ${r.seconds.toFixed(1)} s`).join(''));

@@ -1,8 +1,7 @@
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import {
   COLOUR_MNIST32,
@@ -17,16 +16,9 @@ import {
 import type { ImageSplit } from '../lib/data/mnist';
 import { DATASETS, DatasetEntry } from '../lib/data/registry';
 import { svhnLike } from './mat-writer';
+import { tempDirs } from './tmp';
 
-/** Temporary folders made by this file, removed when it ends. */
-const tmpDirs: string[] = [];
-const made = (dir: string): string => {
-  tmpDirs.push(dir);
-  return dir;
-};
-after(() => {
-  for (const d of tmpDirs) fs.rmSync(d, { recursive: true, force: true });
-});
+const tmpDir = tempDirs('dgr-d32-');
 
 /** A grey 28x28 split; `ink(i)` says which images carry a filled 10x10 square in the centre. */
 function squares(count: number, ink: (i: number) => boolean): ImageSplit {
@@ -143,7 +135,7 @@ test('built from real MNIST: labels follow MNIST, train and test drawn independe
 });
 
 test('second domain: SVHN when its files are verified, the named stand-in otherwise', async () => {
-  const root = made(fs.mkdtempSync(path.join(os.tmpdir(), 'dgr-d32-')));
+  const root = tmpDir();
   // The stand-in reuses MNIST from the repository's data folder through a symlink (no copy).
   fs.symlinkSync(path.resolve(__dirname, '..', '..', 'data', 'mnist'), path.join(root, 'mnist'));
   const fallback = await loadSecondDomain({ seed: 1, dataRoot: root, trainCount: 30, testCount: 20 });

@@ -1,20 +1,13 @@
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { tf } from '../lib/tf';
 import { CheckpointError, checkpointExists, loadCheckpoint, readCheckpointManifest, saveCheckpoint } from '../lib/engine/checkpoint';
+import { tempDirs } from './tmp';
 
 
-const made: string[] = [];
-/** A fresh temporary folder, removed when the file's tests end. */
-function tmpDir(): string {
-  const d = fs.mkdtempSync(path.join(os.tmpdir(), 'dgr-ckpt-'));
-  made.push(d);
-  return d;
-}
-after(() => made.forEach((d) => fs.rmSync(d, { recursive: true, force: true })));
+const tmpDir = tempDirs('dgr-ckpt-');
 
 async function saveSample(dir: string, scale = 1) {
   const w = tf.tensor2d([[1.5 * scale, -2], [3, 4.25]]);

@@ -12,6 +12,9 @@ import { tf } from '../lib/tf';
 import type { Tensor, Tensor1D, Tensor2D } from '@tensorflow/tfjs-node';
 import {
   ConfigError,
+  ParamSet,
+  createVaeTrainer,
+  solverLoss,
   ExperimentConfig,
   SolverBatch,
   TaskSequence,
@@ -40,6 +43,8 @@ import {
   CheckpointError,
   splitMnist,
   averageAccuracy,
+  runName,
+  runNameParts,
 } from '../lib/engine';
 import { loadMnist } from '../lib/data/mnist';
 
@@ -97,6 +102,16 @@ function blobs(numTasks = 2, perClass = 64, scenario: 'class' | 'task' | 'domain
 
 async function values(t: Tensor): Promise<Float32Array> {
   return (await t.data()) as Float32Array;
+}
+
+/** All parameters of a ParamSet, flattened, as numbers. */
+async function paramValues(p: ParamSet): Promise<Float32Array> {
+  const t = p.readFlat();
+  try {
+    return await values(t);
+  } finally {
+    t.dispose();
+  }
 }
 
 function maxAbsDiff(a: Float32Array, b: Float32Array): number {
@@ -175,6 +190,9 @@ test('config: presets are valid and frozen; configWith merges', () => {
   assert.equal(replayRatio(gr, 0), 1);
   assert.equal(replayRatio(gr, 3), 0.25);
   assert.equal(replayRatio(changed, 3), 0.5);
+  assert.equal(runName(runNameParts(gr, { name: 'splitMNIST', scenario: 'class' })), 'splitMNIST-class-gr-vae-r1overt-s0-iters=2000');
+  assert.equal(runName(runNameParts(presets.splitMnist('none'), { name: 'splitMNIST', scenario: 'class' })), 'splitMNIST-class-none-r1-s0-iters=2000');
+  assert.equal(runName(runNameParts(presets.permutedMnistDGR(), { name: 'permMNIST', scenario: 'domain' })), 'permMNIST-domain-gr-wgangp_mlp-r1overt-s0-iters=2000');
 });
 
 test('config: bad settings fail with a clear error naming the field', () => {
@@ -244,8 +262,8 @@ test('models: same seed, same weights and samples; different seed, different', a
   const c = buildSolver(cfg.solver, [20], 4, 10);
   const g = buildGenerator(cfg.generator!, [20], 3);
   try {
-    assert.deepEqual(await values(a.params.flat), await values(b.params.flat));
-    assert.notDeepEqual(await values(a.params.flat), await values(c.params.flat));
+    assert.deepEqual(await paramValues(a.params), await paramValues(b.params));
+    assert.notDeepEqual(await paramValues(a.params), await paramValues(c.params));
     const s1 = g.sample(4, 5);
     const s2 = g.sample(4, 5);
     const s3 = g.sample(4, 6);
@@ -266,7 +284,7 @@ test('training steps: a generator step changes only the generator, a solver step
     const st = createSolverTrainer(solver);
     const gt = createGeneratorTrainer(gen);
     const x = tf.randomUniform([16, 20], 0, 1, 'float32', 4);
-    const snap = async (): Promise<Float32Array[]> => Promise.all([solver.params.flat, ...Object.values(gen.params).map((p) => p.flat)].map(values));
+    const snap = async (): Promise<Float32Array[]> => Promise.all([solver.params, ...Object.values(gen.params)].map(paramValues));
     try {
       const s0 = await snap();
       tf.dispose(Object.values(gt.step(x, null, 1)));
@@ -274,7 +292,7 @@ test('training steps: a generator step changes only the generator, a solver step
       assert.deepEqual(s1[0], s0[0], `${genCfg.kind} step left the solver unchanged`);
       for (let i = 1; i < s0.length; i++) assert.ok(maxAbsDiff(s1[i] as Float32Array, s0[i] as Float32Array) > 0, `${genCfg.kind} step changed generator part ${i}`);
       const b = solverBatch(x, 4, 1);
-      st.step(b).dispose();
+      st.step(b)?.dispose();
       disposeBatch(b);
       const s2 = await snap();
       assert.ok(maxAbsDiff(s2[0] as Float32Array, s1[0] as Float32Array) > 0, 'solver step changed the solver');
@@ -288,6 +306,84 @@ test('training steps: a generator step changes only the generator, a solver step
   }
 });
 
+test('hand-written backward passes match tf.js autodiff (MLP with mask, temperature, soft targets; VAE)', async () => {
+  const cfg = tiny();
+  const solver = buildSolver({ kind: 'mlp', hidden: [12, 8], init: 'torch', optimizer: cfg.solver.optimizer }, [20], 5, 1);
+  const st = createSolverTrainer(solver);
+  const x = tf.randomUniform([6, 20], 0, 1, 'float32', 2);
+  const targets = tf.softmax(tf.randomNormal([6, 5], 0, 1, 'float32', 3)) as Tensor2D;
+  const batch: SolverBatch = {
+    x,
+    targets,
+    weights: tf.tensor1d([0.1, 0.2, 0.05, 0.3, 0.15, 0.2]),
+    mask: tf.tensor2d([[0, 0, 0, -1e9, 0]]),
+    invTemperature: tf.tensor2d([1, 1, 1, 0.5, 0.5, 0.5], [6, 1]),
+  };
+  const vae = buildVae({ kind: 'vae', hidden: [16, 12], latent: 3, init: 'torch', optimizer: cfg.solver.optimizer }, [20], 4);
+  const vt = createVaeTrainer(vae);
+  const w = tf.tensor1d([0.3, 0.1, 0.2, 0.1, 0.2, 0.1]);
+  try {
+    const manual = st.gradients(batch);
+    const auto = tf.tidy(() => tf.valueAndGrads((...ws: Tensor[]) => solverLoss(solver, ws, batch))(solver.params.read()));
+    assert.ok(Math.abs((await values(manual.loss))[0]! - (await values(auto.value))[0]!) < 1e-5, 'same loss');
+    for (let i = 0; i < manual.grads.length; i++) {
+      const d = maxAbsDiff(await values(manual.grads[i]!), await values(auto.grads[i]!));
+      assert.ok(d < 1e-5, `solver gradient ${i} differs by ${d}`);
+    }
+    tf.dispose([manual.loss, ...manual.grads, auto.value, ...auto.grads]);
+    for (const weights of [w, null]) {
+      const m = vt.gradients(x, weights, 7, 'manual');
+      const a = vt.gradients(x, weights, 7, 'autodiff');
+      assert.ok(Math.abs((await values(m.loss))[0]! - (await values(a.loss))[0]!) < 1e-5, 'same VAE loss');
+      const gm = [...m.encoder, ...m.decoder];
+      const ga = [...a.encoder, ...a.decoder];
+      for (let i = 0; i < gm.length; i++) {
+        const d = maxAbsDiff(await values(gm[i]!), await values(ga[i]!));
+        const scale = Math.max(...(await values(ga[i]!)).map(Math.abs));
+        assert.ok(d <= 1e-5 + 1e-4 * scale, `VAE gradient ${i} differs by ${d} (scale ${scale})`);
+      }
+      tf.dispose([m.loss, a.loss, ...gm, ...ga]);
+    }
+  } finally {
+    tf.dispose([x, targets, batch.weights, batch.mask!, batch.invTemperature!, w]);
+    st.dispose();
+    vt.dispose();
+    solver.dispose();
+    vae.dispose();
+  }
+});
+
+test('Adam matches the PyTorch update rule', async () => {
+  const cfg = tiny();
+  const solver = buildSolver({ kind: 'mlp', hidden: [], init: 'torch', optimizer: cfg.solver.optimizer }, [3], 2, 1);
+  const st = createSolverTrainer(solver, { lr: 0.1, beta1: 0.9, beta2: 0.999, epsilon: 1e-8 });
+  const w0 = await paramValues(solver.params);
+  const x = tf.tensor2d([[1, 2, 3]]);
+  const b: SolverBatch = { x, targets: tf.tensor2d([[1, 0]]), weights: tf.tensor1d([1]), mask: null, invTemperature: null };
+  try {
+    const g = st.gradients(b);
+    const gv = new Float32Array((await paramValues(solver.params)).length);
+    let off = 0;
+    for (const t of g.grads) {
+      const v = await values(t);
+      gv.set(v, off);
+      off += v.length;
+    }
+    st.step(b)?.dispose();
+    const w1 = await paramValues(solver.params);
+    // First step: m̂ = g, v̂ = g², so w1 = w0 − lr·g/(|g| + ε).
+    for (let i = 0; i < w0.length; i++) {
+      const expect = w0[i]! - (0.1 * gv[i]!) / (Math.abs(gv[i]!) + 1e-8);
+      assert.ok(Math.abs(w1[i]! - expect) < 1e-5, `param ${i}: ${w1[i]} vs ${expect}`);
+    }
+    tf.dispose([g.loss, ...g.grads]);
+  } finally {
+    tf.dispose([x, b.targets, b.weights]);
+    st.dispose();
+    solver.dispose();
+  }
+});
+
 test('WGAN-GP: the gradient penalty is differentiated (second order) and the critic learns', async () => {
   const cfg = { ...presets.wganGp('mlp'), hidden: [16, 16], latent: 4, criticSteps: 1, generatorOptimizer: tiny().solver.optimizer, criticOptimizer: tiny().solver.optimizer };
   const run = async (gpWeight: number): Promise<Float32Array> => {
@@ -295,7 +391,7 @@ test('WGAN-GP: the gradient penalty is differentiated (second order) and the cri
     const t = createWganGpTrainer(g);
     const x = tf.randomUniform([16, 20], 0, 1, 'float32', 4);
     tf.dispose(Object.values(t.criticStep(x, null, 1)));
-    const out = await values(g.params.critic!.flat);
+    const out = await paramValues(g.params.critic!);
     x.dispose();
     t.dispose();
     g.dispose();
@@ -336,7 +432,7 @@ test('scholar: sample labels with the solver; the snapshot is unchanged by train
     for (let i = 0; i < 5; i++) {
       const x = tf.randomUniform([16, 20], 0, 1, 'float32', 10 + i);
       const b = solverBatch(x, 4, i);
-      st.step(b).dispose();
+      st.step(b)?.dispose();
       tf.dispose(Object.values(gt.step(x, null, i)));
       disposeBatch(b);
       x.dispose();
@@ -377,9 +473,11 @@ test('no tensor leak over 20 iterations of every step', () => {
   const bi = solverBatch(xi, 4, 1);
   const w = tf.fill([8], 1 / 8) as Tensor1D;
   try {
-    assertNoLeak('MLP solver step', () => st.step(b).dispose());
-    assertNoLeak('CNN solver step', () => ct.step(bi).dispose());
+    assertNoLeak('MLP solver step', () => st.step(b)?.dispose());
+    assertNoLeak('MLP solver step without loss', () => assert.equal(st.step(b, false), null));
+    assertNoLeak('CNN solver step', () => ct.step(bi)?.dispose());
     assertNoLeak('VAE step', (i) => tf.dispose(Object.values(vt.step(x, w, i))));
+    assertNoLeak('VAE step without loss', (i) => tf.dispose(Object.values(vt.step(x, null, i, false))));
     assertNoLeak('WGAN-GP (mlp) critic step', (i) => tf.dispose(Object.values(wmt.criticStep(x, null, i))));
     assertNoLeak('WGAN-GP (mlp) generator step', (i) => tf.dispose(Object.values(wmt.generatorStep(8, i))));
     assertNoLeak('WGAN-GP (dcgan) full step', (i) => tf.dispose(Object.values(wct.step(xi, w, i))));
@@ -415,8 +513,10 @@ test('trainSequence: every replay mode and scenario runs without leaks; same see
     const seq = blobs(3, 16, scenario);
     try {
       const before = tf.memory().numTensors;
-      const a = await trainSequence(seq, cfg, { progress: false, curveEvery: 10 });
+      const a = await trainSequence(seq, cfg, { progress: { everySeconds: 0, write: () => undefined }, curveEvery: 10 });
       a.scholar.dispose();
+      const bad = a.losses.find((l) => Object.values(l.losses).some((v) => !Number.isFinite(v) || Math.abs(v) > 1e3));
+      assert.equal(bad, undefined, `${name}: losses stay finite and small (a target hidden by the logit mask would give ~1e9)`);
       assert.equal(tf.memory().numTensors, before, `${name}: trainSequence leaked ${tf.memory().numTensors - before} tensors`);
       assert.equal(a.accuracy.length, 3, `${name}: one row per task`);
       assert.ok(a.accuracy.every((r) => r.length === 3 && r.every((v) => v >= 0 && v <= 1)));
@@ -445,8 +545,8 @@ test('trainSequence: a different seed changes the run; progress and onTaskEnd ar
       },
     });
     const b = await trainSequence(seq, tiny({ seed: 1 }), { progress: false });
-    const pa = await values(a.scholar.solver.params.flat);
-    const pb = await values(b.scholar.solver.params.flat);
+    const pa = await paramValues(a.scholar.solver.params);
+    const pb = await paramValues(b.scholar.solver.params);
     assert.ok(maxAbsDiff(pa, pb) > 0);
     a.scholar.dispose();
     b.scholar.dispose();

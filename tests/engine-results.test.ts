@@ -1,7 +1,6 @@
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { tf } from '../lib/tf';
 import {
@@ -16,15 +15,9 @@ import {
   saveResults,
   type RunNameParts,
 } from '../lib/engine/results';
+import { tempDirs } from './tmp';
 
-const made: string[] = [];
-/** A fresh temporary folder, removed when the file's tests end. */
-function tmpDir(): string {
-  const d = fs.mkdtempSync(path.join(os.tmpdir(), 'dgr-results-'));
-  made.push(d);
-  return d;
-}
-after(() => made.forEach((d) => fs.rmSync(d, { recursive: true, force: true })));
+const tmpDir = tempDirs('dgr-results-');
 
 test('runName: the paper-style stamp, and parseRunName inverts it', () => {
   const parts: RunNameParts = { sequence: 'splitMNIST', scenario: 'class', method: 'gr', generator: 'vae', ratio: '1/t', seed: 0 };

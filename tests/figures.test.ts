@@ -13,6 +13,7 @@ import { tf } from '../lib/tf';
 import {
   ChromiumMissingError,
   PLOTLY_MIME,
+  autoExportName,
   checkExportName,
   createFigures,
   figureBundle,
@@ -32,6 +33,7 @@ import {
   type MimeBundle,
   type PlotlyFigure,
 } from '../lib/figures';
+import { tempDirs } from './tmp';
 
 const FIG: PlotlyFigure = {
   data: [
@@ -42,7 +44,7 @@ const FIG: PlotlyFigure = {
 };
 
 const PNG_SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
-const tmpDir = (): string => fs.mkdtempSync(path.join(os.tmpdir(), 'dgr-fig-test-'));
+const tmpDir = tempDirs('dgr-fig-test-');
 const collect = (): { sink: (b: MimeBundle) => void; out: MimeBundle[] } => {
   const out: MimeBundle[] = [];
   return { sink: (b) => out.push(b), out };
@@ -294,4 +296,26 @@ test('with Chromium: show renders a PNG of the layout size; exportFigure writes 
     await figs.close();
   }
   await assert.rejects(figs.exportFigure(FIG, 'x'), /figure session is closed/);
+});
+
+test('autoExportName: prefix, two-digit index and a slug of the title', () => {
+  assert.equal(autoExportName('07-new-classes', 3, 'Accuracy <b>matrix</b>: class-IL, r = 1/t'), '07-new-classes-03-accuracy-matrix-class-il-r-1-t');
+  assert.equal(autoExportName('nb', 12, ''), 'nb-12');
+  assert.doesNotThrow(() => checkExportName(autoExportName('a b', 1, '§3.2 Table 1')));
+});
+
+test('with Chromium and autoExport: every shown figure is also exported', { skip: chromiumMissing }, async () => {
+  const dir = path.join(tmpDir(), 'figures');
+  const { sink, out } = collect();
+  const figs = await createFigures({ exportDir: dir, display: sink, autoExport: '03-mixed-loss' });
+  try {
+    await figs.show(FIG);
+    await figs.show(FIG);
+  } finally {
+    await figs.close();
+  }
+  assert.equal(out.length, 2);
+  const stems = fs.readdirSync(dir).filter((f) => f.endsWith('.png')).sort();
+  assert.deepEqual(stems, ['03-mixed-loss-01-accuracy.png', '03-mixed-loss-02-accuracy.png']);
+  assert.ok(fs.readdirSync(dir).some((f) => /^plotly-[\d.]+\.js$/.test(f)), 'auto-export shares one plotly.js');
 });

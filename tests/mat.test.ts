@@ -1,4 +1,4 @@
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -6,19 +6,12 @@ import * as path from 'node:path';
 import * as zlib from 'node:zlib';
 import { MatFile, MatFormatError, matVariable, parseMat, readMatFile } from '../lib/data/mat';
 import { compressed, element, Endian, header, matFile, matrix, mi, mx, Variable } from './mat-writer';
+import { tempDirs } from './tmp';
 
-/** Temporary folders made by this file, removed when it ends. */
-const tmpDirs: string[] = [];
-const made = (dir: string): string => {
-  tmpDirs.push(dir);
-  return dir;
-};
-after(() => {
-  for (const d of tmpDirs) fs.rmSync(d, { recursive: true, force: true });
-});
+const tmpDir = tempDirs('dgr-mat-');
 
 function tmpFile(name: string, bytes: Uint8Array): string {
-  const dir = made(fs.mkdtempSync(path.join(os.tmpdir(), 'dgr-mat-')));
+  const dir = tmpDir();
   const file = path.join(dir, name);
   fs.writeFileSync(file, bytes);
   return file;

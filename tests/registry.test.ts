@@ -2,15 +2,13 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { DatasetEntry, ensureDataset, DatasetError, DATASETS } from '../lib/data/registry';
 import { loadMnist } from '../lib/data/mnist';
 import { encodeIdx } from '../lib/data/idx';
+import { tempDirs } from './tmp';
 
-function tmpdir(): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), 'dgr-registry-'));
-}
+const tmpdir = tempDirs('dgr-registry-');
 
 function fixture() {
   const pkgRoot = tmpdir();

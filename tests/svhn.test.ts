@@ -1,28 +1,20 @@
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { MatArray } from '../lib/data/mat';
 import { DATASETS, DatasetEntry, DatasetError } from '../lib/data/registry';
 import { httpDownload, loadSvhn, readSvhnSplit, svhnAvailable, svhnStatus, svhnToImageSplit, SvhnError, SVHN_FILES } from '../lib/data/svhn';
 import { compressed, matFile, matrix, mi, mx, svhnLike } from './mat-writer';
+import { tempDirs } from './tmp';
 
-/** Temporary folders made by this file, removed when it ends. */
-const tmpDirs: string[] = [];
-const made = (dir: string): string => {
-  tmpDirs.push(dir);
-  return dir;
-};
-after(() => {
-  for (const d of tmpDirs) fs.rmSync(d, { recursive: true, force: true });
-});
+const tmpDir = tempDirs('dgr-svhn-');
 
 function tmpdir(): string {
-  return made(fs.mkdtempSync(path.join(os.tmpdir(), 'dgr-svhn-')));
+  return tmpDir();
 }
 
 /** Pixel (h, w, c) of image i in the synthetic files: distinct enough to catch any axis mix-up. */

@@ -8,6 +8,7 @@
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { writeFileAtomic } from '../fsutil';
 
 /** Where a file comes from. */
 export type FileSource =
@@ -216,7 +217,7 @@ export async function ensureDataset(name: string, opts: EnsureOptions = {}): Pro
       }
       const st = fs.statSync(dest);
       stamps[spec.name] = { bytes: st.size, mtimeMs: st.mtimeMs, digest: spec.digest };
-      fs.writeFileSync(stampPath(dir), JSON.stringify(stamps, null, 2));
+      writeFileAtomic(stampPath(dir), JSON.stringify(stamps, null, 2));
     }
     files[spec.name] = dest;
   }

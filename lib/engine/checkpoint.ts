@@ -106,23 +106,6 @@ async function writeAndSync(file: string, data: string | Uint8Array): Promise<vo
   }
 }
 
-/**
- * Writes `file` atomically and durably: a temporary sibling is written and fsynced, renamed over
- * `file`, and the directory fsynced (figures' writeFileAtomic does the same without the fsyncs).
- */
-export async function writeFileDurable(file: string, data: string | Uint8Array): Promise<void> {
-  const dir = path.dirname(file);
-  await fs.promises.mkdir(dir, { recursive: true });
-  const tmp = path.join(dir, `.${path.basename(file)}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`);
-  try {
-    await writeAndSync(tmp, data);
-    await fs.promises.rename(tmp, file);
-  } catch (err) {
-    await fs.promises.rm(tmp, { force: true });
-    throw err;
-  }
-  await syncDir(dir);
-}
 
 function pidAlive(pid: number): boolean {
   if (pid === process.pid) return true;

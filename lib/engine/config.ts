@@ -55,7 +55,7 @@ export interface WganGpConfig {
   /** `mlp`: fully connected G and critic; `dcgan`: transposed-conv G, strided-conv critic (H = W, divisible by 4). */
   readonly arch: 'mlp' | 'dcgan';
   readonly latent: number;
-  /** mlp: hidden widths of G (the critic mirrors them). dcgan: [c1, c2] conv channels. */
+  /** mlp: hidden widths of G (the critic mirrors them). dcgan: [c1, c2] conv channels (preset [32, 64]: a quarter of DCGAN's 64/128, for a 2-core CPU). */
   readonly hidden: readonly number[];
   /** Critic updates per generator update (Gulrajani et al. 2017: 5). */
   readonly criticSteps: number;
@@ -165,7 +165,7 @@ function wganGp(arch: 'mlp' | 'dcgan' = 'mlp'): WganGpConfig {
     kind: 'wgan-gp',
     arch,
     latent: 100,
-    hidden: arch === 'mlp' ? [256, 512] : [64, 128],
+    hidden: arch === 'mlp' ? [256, 512] : [32, 64],
     criticSteps: 5,
     gpWeight: 10,
     init: 'glorot',
@@ -328,7 +328,7 @@ export function validateConfig(cfg: ExperimentConfig, sequence?: TaskSequence): 
     const want = sequence.inputShape.join(',');
     for (const t of sequence.tasks) {
       for (const split of ['train', 'test'] as const) {
-        const d = t.train && split === 'train' ? t.train : t.test;
+        const d = t[split];
         const got = d.x.shape.slice(1).join(',');
         if (got !== want) {
           throw new ConfigError(`task ${t.index} (${t.name}) ${split}.x has example shape [${got}] but the sequence's inputShape is [${want}]; the models are built for [${want}]`);

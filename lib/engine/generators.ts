@@ -19,8 +19,8 @@ import { tf } from '../tf';
 import type { Scalar, Tensor, Tensor1D, Tensor2D, Tensor4D } from '@tensorflow/tfjs-node';
 import type { GeneratorConfig, VaeConfig, WganGpConfig } from './config';
 import { Adam, ParamSet, ParamSpec, cloneParams, convSpecs, createAdam, createParams, dense, denseMacs, denseSpecs, leakyRelu } from './nn';
-import { biasAdd, biasAddGrad, matMul, reluGrad } from './native';
-import { createRng, deriveSeed } from './rng';
+import { biasAdd, biasAddGrad, matMul, reluGrad, statelessNormal, statelessUniform } from './native';
+import { deriveSeed } from './rng';
 
 export interface Generator {
   readonly config: GeneratorConfig;
@@ -47,6 +47,8 @@ export interface GeneratorTrainer {
    * One training step on real batch x [B, ...inputShape] with row weights
    * [B] summing to 1 (null = uniform); `seed` drives this step's noise.
    * WGAN-GP: `criticSteps` critic updates on x, then one generator update.
+   * With `needLoss` false a VAE skips its loss ops and returns {} (WGAN-GP
+   * always returns its losses).
    */
   step(x: Tensor, weights: Tensor1D | null, seed: number, needLoss?: boolean): GeneratorLosses;
   dispose(): void;
@@ -56,8 +58,9 @@ function flatSize(shape: readonly number[]): number {
   return shape.reduce((a, b) => a * b, 1);
 }
 
+/** Standard normal noise [n, dim] from `seed` (generated natively). */
 function noise(n: number, dim: number, seed: number): Tensor2D {
-  return tf.tensor2d(createRng(seed).normalArray(n * dim), [n, dim]);
+  return statelessNormal([n, dim], seed) as Tensor2D;
 }
 
 function checkN(n: number): void {
@@ -418,7 +421,7 @@ export function createWganGpTrainer(gen: Generator): WganGpTrainer {
     const xr = tf.tidy(() => (x.shape.length === inputShape.length + 1 ? x.clone() : tf.reshape(x, [b, ...inputShape])));
     const fake = tf.tidy(() => nets.gen(gP.read(), noise(b, config.latent, deriveSeed(seed, 'z'))));
     const epsShape = [b, ...inputShape.map(() => 1)];
-    const eps = tf.tensor(createRng(deriveSeed(seed, 'eps')).uniformArray(b), epsShape);
+    const eps = statelessUniform(epsShape, deriveSeed(seed, 'eps'));
     const xhat = tf.tidy(() => tf.add(fake, tf.mul(eps, tf.sub(xr, fake))));
     const w = weights ?? tf.fill([b], 1 / b);
     const out = tf.tidy(() => {

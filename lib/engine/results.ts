@@ -14,7 +14,8 @@ import { tf } from '../tf';
 import type { AccuracyMatrix, Scenario } from './types';
 import { SCENARIOS } from './config';
 import { checkAccuracyMatrix, computeMetrics, type Metrics } from './eval';
-import { writeFileDurable, type Json } from './checkpoint';
+import { type Json } from './checkpoint';
+import { writeFileAtomic } from '../fsutil';
 
 // ---------------------------------------------------------------------------------------------
 // Run names
@@ -256,9 +257,9 @@ export async function saveResults(run: RunResultsInput, opts: { readonly root?: 
     savedAt: new Date().toISOString(),
   };
   const d = danfo();
-  await writeFileDurable(path.join(dir, 'accuracy.csv'), d.toCSV(accuracyDataFrame(run.accuracy, run.taskNames)) as string);
-  await writeFileDurable(path.join(dir, 'metrics.csv'), d.toCSV(metricsDataFrame([{ run: run.runName, ...metrics }])) as string);
-  await writeFileDurable(path.join(dir, 'results.json'), JSON.stringify(doc, null, 1));
+  writeFileAtomic(path.join(dir, 'accuracy.csv'), d.toCSV(accuracyDataFrame(run.accuracy, run.taskNames)) as string);
+  writeFileAtomic(path.join(dir, 'metrics.csv'), d.toCSV(metricsDataFrame([{ run: run.runName, ...metrics }])) as string);
+  writeFileAtomic(path.join(dir, 'results.json'), JSON.stringify(doc, null, 1));
   return dir;
 }
 

@@ -14,6 +14,7 @@ import { buildSolver, snapshotSolver } from './solvers';
 import type { GeneratorConfig, SolverConfig } from './config';
 import type { ParamSet } from './nn';
 import { CheckpointError, Json, loadCheckpoint, saveCheckpoint } from './checkpoint';
+import { INACTIVE_LOGIT } from './tasks';
 
 export interface ReplaySample {
   /** Generated inputs [n, ...inputShape]. */
@@ -44,10 +45,10 @@ export interface Scholar {
   dispose(): void;
 }
 
-/** Additive logit mask [1, numOutputs]: 0 on `active`, −1e9 elsewhere (null when all are active). */
+/** Additive logit mask [1, numOutputs]: 0 on `active`, INACTIVE_LOGIT (−1e9) elsewhere (null when all are active). */
 export function logitMask(numOutputs: number, active: readonly number[] | undefined): Tensor2D | null {
   if (active === undefined || active.length === numOutputs) return null;
-  const m = new Float32Array(numOutputs).fill(-1e9);
+  const m = new Float32Array(numOutputs).fill(INACTIVE_LOGIT);
   for (const c of active) {
     if (!Number.isInteger(c) || c < 0 || c >= numOutputs) throw new Error(`logitMask: active unit ${c} is outside 0..${numOutputs - 1}`);
     m[c] = 0;

@@ -23,11 +23,12 @@ import type { Scalar, Tensor, Tensor1D, Tensor2D } from '@tensorflow/tfjs-node';
 import type { AccuracyMatrix, Task, TaskSequence } from './types';
 import type { ExperimentConfig } from './config';
 import { validateConfig } from './config';
-import { createBatchSampler, createRng, deriveSeed } from './rng';
+import { createBatchSampler, deriveSeed } from './rng';
+import { statelessUniform } from './native';
 import { Solver, SolverBatch, SolverTrainer, buildSolver, createSolverTrainer } from './solvers';
 import { Generator, GeneratorTrainer, buildGenerator, createGeneratorTrainer } from './generators';
 import { Scholar, createScholar, logitMask, snapshotScholar } from './scholar';
-import { activeOutputs } from './tasks';
+import { INACTIVE_LOGIT, activeOutputs } from './tasks';
 import { evaluate, withRow } from './eval';
 import { createProgress } from './progress';
 import { CheckpointError, Json, checkpointExists, loadCheckpoint, saveCheckpoint } from './checkpoint';
@@ -88,7 +89,7 @@ export interface TrainResult {
   readonly losses: readonly LossPoint[];
   /** The trained scholar (live; the caller disposes it). */
   readonly scholar: Scholar;
-  /** Seconds of training per task (evaluation excluded); NaN for tasks restored from a checkpoint. */
+  /** Seconds of training per task (evaluation excluded); for tasks restored from a checkpoint, as recorded there. */
   readonly taskSeconds: readonly number[];
   /** Wall-clock seconds of this call. */
   readonly totalSeconds: number;
@@ -189,9 +190,9 @@ export function planTask(config: ExperimentConfig, sequence: TaskSequence, k: nu
   let mask: Tensor2D | null = null;
   let prevMask: Tensor2D | null = null; // masks the previous solver's outputs when labelling replay
   if (scenario === 'task') {
-    const m = new Float32Array(rows * C).fill(-1e9);
+    const m = new Float32Array(rows * C).fill(INACTIVE_LOGIT);
     for (const c of activeNow) for (let i = 0; i < B; i++) m[i * C + c] = 0;
-    const pm = new Float32Array(Math.max(replayRows, 1) * C).fill(-1e9);
+    const pm = new Float32Array(Math.max(replayRows, 1) * C).fill(INACTIVE_LOGIT);
     for (let i = 0; i < replayRows; i++) {
       const j = Math.floor((i * k) / replayRows); // previous task of replay row i
       for (const c of activeOutputs(sequence, j, 'train')) {
@@ -206,7 +207,9 @@ export function planTask(config: ExperimentConfig, sequence: TaskSequence, k: nu
     if (replayRows > 0) prevMask = hold(fullMask(C, activeOutputs(sequence, k - 1, 'train'), 1));
   }
 
-  // Exact replay: the stored training data of all previous tasks, with true labels.
+  // Exact replay: the stored training data of all previous tasks, with true labels. Rows are drawn
+  // uniformly from all past data, except in task-IL where replay row i must come from the task
+  // whose head it trains (chunk j of the replay batch from previous task j, as in the masks above).
   let pastX: Tensor | null = null;
   let pastT: Tensor2D | null = null;
   let pastSampler: { next(): Int32Array } | null = null;
@@ -214,7 +217,33 @@ export function planTask(config: ExperimentConfig, sequence: TaskSequence, k: nu
     const prevTasks = sequence.tasks.slice(0, k);
     pastX = hold(tf.concat(prevTasks.map((t) => t.train.x), 0));
     pastT = hold(tf.tidy(() => tf.oneHot(tf.cast(tf.concat(prevTasks.map((t) => t.train.y), 0) as Tensor1D, 'int32'), C).toFloat()) as Tensor2D);
-    pastSampler = createBatchSampler(pastX.shape[0] as number, Br, deriveSeed(config.seed, 'exact-batches', k));
+    if (scenario === 'task') {
+      const offsets: number[] = [];
+      let off = 0;
+      for (const t of prevTasks) {
+        offsets.push(off);
+        off += t.train.count;
+      }
+      const chunk = prevTasks.map((_, j) => {
+        let n = 0;
+        for (let i = 0; i < Br; i++) if (Math.floor((i * k) / Br) === j) n++;
+        return n;
+      });
+      const samplers = prevTasks.map((t, j) => ((chunk[j] as number) > 0 ? createBatchSampler(t.train.count, chunk[j] as number, deriveSeed(config.seed, 'exact-batches', k, j)) : null));
+      pastSampler = {
+        next(): Int32Array {
+          const out = new Int32Array(Br);
+          let pos = 0;
+          samplers.forEach((smp, j) => {
+            if (smp === null) return;
+            for (const v of smp.next()) out[pos++] = v + (offsets[j] as number);
+          });
+          return out;
+        },
+      };
+    } else {
+      pastSampler = createBatchSampler(pastX.shape[0] as number, Br, deriveSeed(config.seed, 'exact-batches', k));
+    }
   }
   // Frozen weights of the previous solver, unpacked once per task.
   const prevSolver = prev?.solver ?? null;
@@ -241,7 +270,7 @@ export function planTask(config: ExperimentConfig, sequence: TaskSequence, k: nu
           xRep = ((prev as Scholar).generator as Generator).sample(Br, seed);
           tRep = labelReplay(xRep);
         } else if (mode === 'noise') {
-          xRep = tf.tensor(createRng(seed).uniformArray(Br * inputShape.reduce((a, b) => a * b, 1)), [Br, ...inputShape]);
+          xRep = statelessUniform([Br, ...inputShape], seed);
           tRep = labelReplay(xRep);
         } else {
           const pidx = tf.tensor1d((pastSampler as { next(): Int32Array }).next(), 'int32');
@@ -397,7 +426,7 @@ export async function trainSequence(sequence: TaskSequence, config: ExperimentCo
         R = meta.accuracy as unknown as AccuracyMatrix;
         curves = [...(meta.curves as unknown as CurvePoint[])];
         losses = [...(meta.losses as unknown as LossPoint[])];
-        taskSeconds = (meta.taskSeconds as (number | null)[]).map(() => Number.NaN);
+        taskSeconds = (meta.taskSeconds as (number | null)[]).map((v) => v ?? Number.NaN);
       } finally {
         tf.dispose(Object.values(ck.tensors));
       }

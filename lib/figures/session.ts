@@ -25,7 +25,8 @@ import {
 } from './chromium';
 import { figureBundle, figureTitle, kernelDisplay, toPlainFigure } from './display';
 import { imageGridPng, type ImageGridOptions } from './grid';
-import { escapeHtml, writeFileAtomic, writeTableCsv, type TableInput } from './table';
+import { writeFileAtomic } from '../fsutil';
+import { escapeHtml, writeTableCsv, type TableInput } from './table';
 import type { DisplaySink, PlotlyFigure } from './types';
 
 /** How a standalone HTML export gets plotly.js. */
@@ -48,8 +49,14 @@ export interface FiguresOptions {
   readonly showScale?: number;
   /** Pixel scale of exported PNG files (default 2). */
   readonly exportScale?: number;
-  /** plotly.js in exported HTML (default 'inline': one self-contained file). */
+  /** plotly.js in exported HTML (default 'inline': one self-contained file; 'directory' when auto-exporting). */
   readonly htmlPlotlyJs?: HtmlPlotlyJs;
+  /**
+   * Also export every figure `show` displays, as `<prefix>-<NN>-<title>.{png,svg,html}`; null = off.
+   * Default: on when $DGR_EXPORT_FIGURES is set (as `npm run reproduce` does), with the prefix
+   * $DGR_NOTEBOOK (the notebook's name, set by the notebook runner) or 'figure'.
+   */
+  readonly autoExport?: string | null;
 }
 
 /** Files written by {@link Figures.exportFigure} (absolute paths). */
@@ -144,7 +151,9 @@ export async function createFigures(opts: FiguresOptions = {}): Promise<Figures>
   const display = opts.display ?? kernelDisplay;
   const showScale = opts.showScale ?? 1;
   const exportScale = opts.exportScale ?? 2;
-  const htmlPlotlyJs = opts.htmlPlotlyJs ?? 'inline';
+  const autoExport = opts.autoExport !== undefined ? opts.autoExport : process.env.DGR_EXPORT_FIGURES ? (process.env.DGR_NOTEBOOK ?? 'figure') : null;
+  const htmlPlotlyJs = opts.htmlPlotlyJs ?? (autoExport !== null ? 'directory' : 'inline');
+  let shown = 0;
   for (const [k, v] of [['showScale', showScale], ['exportScale', exportScale]] as const) {
     if (!(v > 0 && v <= 8)) throw new RangeError(`${k}: expected a number in (0, 8], got ${v}`);
   }
@@ -176,7 +185,7 @@ export async function createFigures(opts: FiguresOptions = {}): Promise<Figures>
     return renderer;
   };
 
-  return {
+  const session: Figures = {
     exportDir,
 
     async show(figure, imgOpts = {}) {
@@ -197,6 +206,8 @@ export async function createFigures(opts: FiguresOptions = {}): Promise<Figures>
       }
       const png = r === null ? null : await r.renderPng(plain, { ...size, scale: imgOpts.scale ?? showScale });
       display(figureBundle(plain, png, { ...(note ? { note } : {}), pngSize: size }));
+      shown += 1;
+      if (autoExport !== null) await session.exportFigure(figure, autoExportName(autoExport, shown, figureTitle(plain)), imgOpts);
     },
 
     async exportFigure(figure, name, imgOpts = {}) {
@@ -243,6 +254,13 @@ export async function createFigures(opts: FiguresOptions = {}): Promise<Figures>
       }
     },
   };
+  return session;
+}
+
+/** `<prefix>-<NN>-<slug of the title>`, a valid export name. */
+export function autoExportName(prefix: string, index: number, title: string): string {
+  const slug = (t: string): string => t.toLowerCase().replace(/<[^>]*>/g, '').replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 48);
+  return [slug(prefix) || 'figure', String(index).padStart(2, '0'), slug(title)].filter((p) => p !== '').join('-');
 }
 
 /** The plotly.js part of an exported HTML file; 'directory' copies plotly.js once into the export folder. */

@@ -2,8 +2,8 @@
  * Result tables: a danfojs DataFrame or plain rows, rendered as an HTML table
  * in notebooks and written as CSV files.
  */
-import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { writeFileAtomic } from '../fsutil';
 import { htmlBundle, kernelDisplay } from './display';
 import type { DisplaySink } from './types';
 
@@ -160,18 +160,6 @@ export function writeTableCsv(table: TableInput, file: string): string {
   return abs;
 }
 
-/** Writes `content` to `file` through a temporary sibling and a rename. */
-export function writeFileAtomic(file: string, content: string | Uint8Array): void {
-  fs.mkdirSync(path.dirname(file), { recursive: true });
-  const tmp = `${file}.tmp-${process.pid}-${Date.now()}`;
-  try {
-    fs.writeFileSync(tmp, content);
-    fs.renameSync(tmp, file);
-  } catch (err) {
-    fs.rmSync(tmp, { force: true });
-    throw err;
-  }
-}
 
 /**
  * Shows a table in the notebook: HTML table, text fallback.

@@ -1,0 +1,163 @@
+/**
+ * Notebook 03 (the mixed loss, Shin et al. 2017 §3.1, eq. 1 and 2): the
+ * importance ratio r of the new task, swept over a task sequence, and the
+ * weight each task ends up with under a schedule of ratios (r = 1/t).
+ *
+ * The new solver minimises
+ *   L_train(θ_i) = r·E_{(x,y)~D_i}[L(S(x;θ_i), y)] + (1−r)·E_{x'~G_{i−1}}[L(S(x';θ_i), S(x';θ_{i−1}))]
+ * and the new generator learns from real and replayed inputs mixed at the
+ * same ratio; both are trained by the engine's trainSequence.
+ */
+import type { Tensor, Tensor4D } from '@tensorflow/tfjs-node';
+import { tf } from '../tf';
+import type { ExperimentConfig } from '../engine/config';
+import { configWith } from '../engine/config';
+import type { AccuracyMatrix, TaskSequence } from '../engine/types';
+import { activeOutputs } from '../engine/tasks';
+import { runName, type RunNameParts } from '../engine/results';
+import { runNameParts, trainSequence } from '../engine/train';
+import { deriveSeed } from '../engine/rng';
+
+/**
+ * The weight of each task in what the solver is trained on after task t,
+ * given the ratio r_k used when task k (0-based) was learned. The first task
+ * has no replay (weight 1 whatever r_0 says); afterwards task k gets r_k and
+ * the replayed part (1 − r_k) keeps the proportions the previous scholar was
+ * trained on — assuming G and S reproduce their training mixture exactly:
+ *
+ *   w^(0) = [1],   w^(k) = [(1 − r_k)·w^(k−1), r_k].
+ *
+ * With r_k = 1/(k+1) (r = 1/t) every task gets 1/t; with a constant r the
+ * oldest tasks decay geometrically, task j (j ≥ 1) as r·(1 − r)^(t−1−j).
+ * Returns one weight per task (length = ratios.length), summing to 1.
+ */
+export function effectiveTaskWeights(ratios: readonly number[]): number[] {
+  if (!Array.isArray(ratios) || ratios.length === 0) throw new RangeError('effectiveTaskWeights: ratios needs one r per task (at least one)');
+  ratios.forEach((r, k) => {
+    if (typeof r !== 'number' || !(r >= 0 && r <= 1)) throw new RangeError(`effectiveTaskWeights: ratios[${k}] = ${String(r)} is not a ratio in [0, 1]`);
+  });
+  let w = [1];
+  for (let k = 1; k < ratios.length; k++) {
+    const r = ratios[k] as number;
+    w = [...w.map((v) => (1 - r) * v), r];
+  }
+  return w;
+}
+
+/**
+ * The first `n` tasks of `sequence` as a sequence of their own (same name,
+ * scenario, inputs and outputs; the tensors are shared, not copied).
+ * `dispose()` frees the whole original sequence.
+ */
+export function firstTasks(sequence: TaskSequence, n: number): TaskSequence {
+  if (!Number.isInteger(n) || n < 1 || n > sequence.tasks.length) {
+    throw new RangeError(`firstTasks: n must be an integer in 1..${sequence.tasks.length}, got ${String(n)}`);
+  }
+  return Object.freeze({
+    name: sequence.name,
+    scenario: sequence.scenario,
+    inputShape: sequence.inputShape,
+    numOutputs: sequence.numOutputs,
+    tasks: Object.freeze(sequence.tasks.slice(0, n)),
+    dispose: () => sequence.dispose(),
+  });
+}
+
+/** The outcome of one value of r. */
+export interface RatioRun {
+  readonly ratio: number;
+  /** Run name (results.ts), with `extra` settings added. */
+  readonly runName: string;
+  readonly config: ExperimentConfig;
+  /** R[i][j] of the run (test accuracy on task j after task i). */
+  readonly accuracy: AccuracyMatrix;
+  /** Mean accuracy on the earlier tasks after the last task. */
+  readonly oldAccuracy: number;
+  /** Accuracy on the last task after training it. */
+  readonly newAccuracy: number;
+  /** Share of the final scholar's samples its solver labels as a class of an earlier task (class-IL/task-IL), NaN in domain-IL. */
+  readonly oldShareOfSamples: number;
+  /** A few samples of the final scholar (x [k, ...inputShape], labels) when asked for; the caller disposes `x`. */
+  readonly samples: { readonly x: Tensor; readonly labels: readonly number[] } | null;
+  /** Training seconds per task. */
+  readonly taskSeconds: readonly number[];
+}
+
+export interface RatioSweepOptions {
+  /** Samples drawn from each final scholar to measure the old-class share (default 1000; 0 = skip). */
+  readonly shareSamples?: number;
+  /** Keep this many samples per run for display (default 0). */
+  readonly keepSamples?: number;
+  /** Extra run-name settings, e.g. { tasks: 2, it: 2000 }. */
+  readonly extra?: RunNameParts['extra'];
+  /** Called after each run (e.g. to print progress). */
+  readonly onRun?: (run: RatioRun, index: number) => void;
+}
+
+/**
+ * Trains `sequence` with generative replay once per ratio r (each a complete
+ * trainSequence run of `configWith(base, { replay: { ratio: r } })`, nothing
+ * shared between runs; the first task does not depend on r, so with the same
+ * seed every run trains the same first scholar). Returns one record per r, in
+ * the order given.
+ */
+export async function runRatioSweep(sequence: TaskSequence, base: ExperimentConfig, ratios: readonly number[], opts: RatioSweepOptions = {}): Promise<RatioRun[]> {
+  if (ratios.length === 0) throw new RangeError('runRatioSweep: ratios is empty; give at least one r in [0, 1]');
+  if (sequence.tasks.length < 2) throw new RangeError(`runRatioSweep: the sequence has ${sequence.tasks.length} task(s); r only matters from the second task on`);
+  ratios.forEach((r, i) => {
+    if (typeof r !== 'number' || !(r >= 0 && r <= 1)) throw new RangeError(`runRatioSweep: ratios[${i}] = ${String(r)} is not a ratio in [0, 1]`);
+  });
+  const shareSamples = opts.shareSamples ?? 1000;
+  const keep = opts.keepSamples ?? 0;
+  for (const [name, v] of [['shareSamples', shareSamples], ['keepSamples', keep]] as const) {
+    if (!Number.isInteger(v) || v < 0) throw new RangeError(`runRatioSweep: ${name} must be an integer >= 0, got ${String(v)}`);
+  }
+  const last = sequence.tasks.length - 1;
+  const seen = activeOutputs(sequence, last, 'train');
+  const oldClasses = new Set(sequence.tasks.slice(0, last).flatMap((t) => t.classes));
+  const runs: RatioRun[] = [];
+  for (const [index, ratio] of ratios.entries()) {
+    const config = configWith(base, { replay: { ratio } });
+    const res = await trainSequence(sequence, config, { progress: false });
+    try {
+      const R = res.accuracy;
+      const row = R[R.length - 1] as readonly number[];
+      const olds = row.slice(0, last);
+      let share = Number.NaN;
+      if (shareSamples > 0 && sequence.scenario !== 'domain' && res.scholar.generator !== null) {
+        const s = res.scholar.sample(shareSamples, { seed: deriveSeed(config.seed, 'sweep-share'), activeUnits: seen });
+        const labels = Array.from(await s.y.data());
+        tf.dispose([s.x, s.y]);
+        share = labels.filter((c) => oldClasses.has(c)).length / labels.length;
+      }
+      let samples: RatioRun['samples'] = null;
+      if (keep > 0 && res.scholar.generator !== null) {
+        const s = res.scholar.sample(keep, { seed: deriveSeed(config.seed, 'sweep-show'), activeUnits: seen });
+        samples = { x: s.x, labels: Array.from(await s.y.data()) };
+        s.y.dispose();
+      }
+      const parts = runNameParts(config, sequence);
+      const run: RatioRun = Object.freeze({
+        ratio,
+        runName: runName({ ...parts, extra: { ...(parts.extra ?? {}), ...(opts.extra ?? {}) } }),
+        config,
+        accuracy: R,
+        oldAccuracy: olds.reduce((a, b) => a + b, 0) / olds.length,
+        newAccuracy: row[last] as number,
+        oldShareOfSamples: share,
+        samples,
+        taskSeconds: res.taskSeconds,
+      });
+      runs.push(run);
+      opts.onRun?.(run, index);
+    } finally {
+      res.scholar.dispose();
+    }
+  }
+  return runs;
+}
+
+/** Images [n, 28, 28, 1] of flat MNIST-like inputs [n, 784] (a reshape for image grids; new tensor). */
+export function asImages(x: Tensor, shape: readonly [number, number, number] = [28, 28, 1]): Tensor4D {
+  return tf.reshape(x, [-1, ...shape]) as Tensor4D;
+}

@@ -1,0 +1,148 @@
+/**
+ * The reproduction report: each notebook saves a small summary of its headline numbers beside the
+ * paper's and the reference implementations' (`saveSummary`, at the end of the notebook), and
+ * `npm run reproduce` gathers them into `reports/summary.md` and `reports/summary.html`
+ * (`renderReport`), with each notebook's run time and which notebooks failed.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { writeFileAtomic } from './fsutil';
+import { activeProfile, ProfileName } from './profile';
+
+/** One headline number: ours beside the published ones. Values are display strings (e.g. "0.912 ± 0.004"). */
+export interface SummaryRow {
+  /** What was run, e.g. "split MNIST, class-IL, generative replay (VAE)". */
+  readonly experiment: string;
+  /** What is measured, e.g. "average accuracy after 5 tasks". */
+  readonly metric: string;
+  readonly ours: string;
+  /** The DGR paper's number (Shin et al. 2017), if it reports one. */
+  readonly paper?: string;
+  /** A reference implementation's number, with its source in `source`. */
+  readonly reference?: string;
+  /** Where `paper`/`reference` come from, e.g. "van de Ven & Tolias 2019, Table 2". */
+  readonly source?: string;
+  readonly note?: string;
+}
+
+export interface NotebookSummary {
+  /** Notebook file stem, e.g. "07-new-classes". */
+  readonly notebook: string;
+  readonly title: string;
+  readonly profile: ProfileName;
+  readonly rows: readonly SummaryRow[];
+  /** ISO time the summary was saved. */
+  readonly savedAt: string;
+}
+
+/** `$DGR_RESULTS_DIR/summaries`, else `results/summaries` at the repository root. */
+export function defaultSummariesDir(): string {
+  const results = process.env.DGR_RESULTS_DIR ?? path.resolve(__dirname, '..', '..', 'results');
+  return path.join(results, 'summaries');
+}
+
+const STEM = /^[0-9A-Za-z][0-9A-Za-z_.-]*$/;
+
+/** Saves a notebook's summary (atomically) as `<dir>/<notebook>.json`; returns the file. */
+export function saveSummary(summary: Omit<NotebookSummary, 'savedAt' | 'profile'>, opts: { readonly dir?: string } = {}): string {
+  if (!STEM.test(summary.notebook)) throw new RangeError(`saveSummary: notebook must be a file stem like '07-new-classes', got ${JSON.stringify(summary.notebook)}`);
+  if (summary.rows.length === 0) throw new RangeError(`saveSummary(${summary.notebook}): rows is empty; give at least one headline number`);
+  for (const [i, r] of summary.rows.entries()) {
+    for (const k of ['experiment', 'metric', 'ours'] as const) {
+      if (typeof r[k] !== 'string' || r[k].trim() === '') throw new RangeError(`saveSummary(${summary.notebook}): rows[${i}].${k} must be a non-empty string`);
+    }
+  }
+  const full: NotebookSummary = { ...summary, profile: activeProfile(), savedAt: new Date().toISOString() };
+  const file = path.join(opts.dir ?? defaultSummariesDir(), `${summary.notebook}.json`);
+  writeFileAtomic(file, JSON.stringify(full, null, 1) + '\n');
+  return file;
+}
+
+/** Every saved summary in `dir`, by notebook name; a file that cannot be read is reported, not skipped silently. */
+export function loadSummaries(dir: string = defaultSummariesDir()): { summaries: NotebookSummary[]; problems: string[] } {
+  const summaries: NotebookSummary[] = [];
+  const problems: string[] = [];
+  if (!fs.existsSync(dir)) return { summaries, problems };
+  for (const f of fs.readdirSync(dir).filter((n) => n.endsWith('.json')).sort()) {
+    try {
+      const s = JSON.parse(fs.readFileSync(path.join(dir, f), 'utf8')) as NotebookSummary;
+      if (!Array.isArray(s.rows) || typeof s.notebook !== 'string') throw new Error('not a notebook summary (rows/notebook missing)');
+      summaries.push(s);
+    } catch (err) {
+      problems.push(`${path.join(dir, f)}: ${(err as Error).message}`);
+    }
+  }
+  return { summaries, problems };
+}
+
+/** How one notebook's execution went. */
+export interface NotebookRun {
+  readonly notebook: string;
+  readonly ok: boolean;
+  readonly seconds: number;
+  readonly error?: string;
+}
+
+export interface ReportInput {
+  readonly runs: readonly NotebookRun[];
+  readonly summaries: readonly NotebookSummary[];
+  readonly problems?: readonly string[];
+  readonly generatedAt: string;
+  /** Free text about the machine, e.g. "2 cores, no GPU". */
+  readonly machine: string;
+}
+
+const cell = (s: string | undefined): string => (s === undefined || s === '' ? '—' : s.replace(/\|/g, '\\|').replace(/\n/g, ' '));
+const minutes = (s: number): string => (s < 90 ? `${s.toFixed(0)} s` : `${(s / 60).toFixed(1)} min`);
+
+/** The report as Markdown. */
+export function reportMarkdown(input: ReportInput): string {
+  const out: string[] = [];
+  const total = input.runs.reduce((a, r) => a + r.seconds, 0);
+  const failed = input.runs.filter((r) => !r.ok);
+  out.push('# dgr-notebooks: reproduction summary', '');
+  out.push(`Generated ${input.generatedAt} by \`npm run reproduce\` on ${input.machine}. Every number below was measured by the notebook named beside it, in the default profile, in this run or the run that saved its summary.`, '');
+  out.push('## Notebooks', '', '| notebook | result | run time |', '|---|---|---|');
+  for (const r of input.runs) out.push(`| ${r.notebook} | ${r.ok ? 'ok' : `**failed**: ${cell(r.error)}`} | ${minutes(r.seconds)} |`);
+  out.push(`| **total** | ${input.runs.length - failed.length} ok, ${failed.length} failed | ${minutes(total)} |`, '');
+  if (failed.length > 0) out.push(`**${failed.length} notebook(s) failed:** ${failed.map((r) => r.notebook).join(', ')}. Their numbers below, if any, are from an earlier saved summary.`, '');
+  for (const s of input.summaries) {
+    const run = input.runs.find((r) => r.notebook === s.notebook);
+    const stale = run === undefined || !run.ok;
+    out.push(`## ${s.title}`, '', `Notebook \`${s.notebook}.ipynb\`, profile ${s.profile}, summary saved ${s.savedAt}${stale ? ' (not refreshed by this run)' : ''}.`, '');
+    out.push('| experiment | metric | ours | paper (Shin et al. 2017) | reference | source | note |', '|---|---|---|---|---|---|---|');
+    for (const r of s.rows) out.push(`| ${cell(r.experiment)} | ${cell(r.metric)} | **${cell(r.ours)}** | ${cell(r.paper)} | ${cell(r.reference)} | ${cell(r.source)} | ${cell(r.note)} |`);
+    out.push('');
+  }
+  const missing = input.runs.filter((r) => r.ok && !input.summaries.some((s) => s.notebook === r.notebook)).map((r) => r.notebook);
+  if (missing.length > 0) out.push(`Notebooks without a saved summary (no headline numbers): ${missing.join(', ')}.`, '');
+  for (const p of input.problems ?? []) out.push(`- unreadable summary: ${p}`);
+  return out.join('\n').trimEnd() + '\n';
+}
+
+const esc = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+
+/** The same report as a standalone HTML page (tables and paragraphs of the Markdown above). */
+export function reportHtml(markdown: string): string {
+  const body: string[] = [];
+  const lines = markdown.split('\n');
+  const inline = (s: string): string => esc(s).replace(/\*\*(.+?)\*\*/g, '<strong>$1</strong>').replace(/`([^`]+)`/g, '<code>$1</code>');
+  for (let i = 0; i < lines.length; i++) {
+    const l = lines[i] as string;
+    if (l.startsWith('|')) {
+      const rows: string[][] = [];
+      while (i < lines.length && (lines[i] as string).startsWith('|')) {
+        const cells = (lines[i] as string).slice(1, -1).split(/(?<!\\)\|/).map((c) => c.trim().replace(/\\\|/g, '|'));
+        if (!cells.every((c) => /^-+$/.test(c))) rows.push(cells);
+        i++;
+      }
+      i--;
+      const [head, ...rest] = rows;
+      body.push('<table>', `<tr>${(head ?? []).map((c) => `<th>${inline(c)}</th>`).join('')}</tr>`, ...rest.map((r) => `<tr>${r.map((c) => `<td>${inline(c)}</td>`).join('')}</tr>`), '</table>');
+    } else if (l.startsWith('## ')) body.push(`<h2>${inline(l.slice(3))}</h2>`);
+    else if (l.startsWith('# ')) body.push(`<h1>${inline(l.slice(2))}</h1>`);
+    else if (l.startsWith('- ')) body.push(`<p>• ${inline(l.slice(2))}</p>`);
+    else if (l.trim() !== '') body.push(`<p>${inline(l)}</p>`);
+  }
+  return `<!doctype html>\n<html><head><meta charset="utf-8"><title>dgr-notebooks: reproduction summary</title>\n<style>body{font-family:system-ui,sans-serif;max-width:70em;margin:2em auto;padding:0 1em}table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:.3em .6em;text-align:left}th{background:#f4f4f4}code{background:#f4f4f4;padding:0 .2em}</style>\n</head><body>\n${body.join('\n')}\n</body></html>\n`;
+}

@@ -1,0 +1,116 @@
+/**
+ * Tests of lib/notebook/mixed-loss.ts (notebook 03): task weights under a schedule of ratios r,
+ * the first-n-tasks view of a sequence, and the r-sweep over trainSequence runs.
+ */
+import { test } from 'node:test';
+import * as assert from 'node:assert/strict';
+import { tf } from '../lib/tf';
+import type { Tensor, Tensor1D } from '@tensorflow/tfjs-node';
+import { ExperimentConfig, Task, TaskSequence, configWith, createRng, presets, replayRatio, trainSequence } from '../lib/engine';
+import { effectiveTaskWeights, firstTasks, runRatioSweep } from '../lib/notebook/mixed-loss';
+
+const near = (a: number, b: number, msg?: string): void => assert.ok(Math.abs(a - b) < 1e-12, msg ?? `${a} != ${b}`);
+
+function tiny(iterations: number): ExperimentConfig {
+  return configWith(presets.splitMnistGR(), {
+    iterations,
+    batchSize: 32,
+    solver: { hidden: [64] },
+    generator: { hidden: [64], latent: 8 },
+    replay: { batchSize: 32 },
+  });
+}
+
+/** `numTasks` class-IL tasks of 2 classes each over 20-dim inputs (Gaussian blobs in [0, 1]). */
+function blobs(numTasks: number, perClass = 64): TaskSequence {
+  const D = 20;
+  const rng = createRng(11);
+  const centres = Array.from({ length: 2 * numTasks }, () => rng.uniformArray(D, 0.1, 0.9));
+  const make = (classes: number[], n: number): { x: Tensor; y: Tensor1D; count: number } => {
+    const xs = new Float32Array(classes.length * n * D);
+    const ys = new Int32Array(classes.length * n);
+    let i = 0;
+    for (const c of classes) {
+      for (let k = 0; k < n; k++, i++) {
+        ys[i] = c;
+        for (let d = 0; d < D; d++) xs[i * D + d] = Math.min(1, Math.max(0, (centres[c] as Float32Array)[d] as number + 0.05 * rng.normal()));
+      }
+    }
+    return { x: tf.tensor2d(xs, [classes.length * n, D]), y: tf.tensor1d(ys, 'int32'), count: classes.length * n };
+  };
+  const tasks: Task[] = Array.from({ length: numTasks }, (_, t) => ({
+    index: t,
+    name: `blobs ${2 * t}/${2 * t + 1}`,
+    classes: [2 * t, 2 * t + 1],
+    train: make([2 * t, 2 * t + 1], perClass),
+    test: make([2 * t, 2 * t + 1], perClass / 2),
+  }));
+  return { name: 'blobs', scenario: 'class', inputShape: [D], numOutputs: 2 * numTasks, tasks, dispose: () => tasks.forEach((t) => tf.dispose([t.train.x, t.train.y, t.test.x, t.test.y])) };
+}
+
+test('effectiveTaskWeights: r = 1/t weighs every task equally; a constant r decays old tasks geometrically', () => {
+  assert.deepEqual(effectiveTaskWeights([1]), [1]);
+  assert.deepEqual(effectiveTaskWeights([0.3]), [1], 'the first task has no replay: weight 1 whatever r says');
+  const cfg = configWith(presets.splitMnistGR(), { replay: { ratio: 'inverse-task' } });
+  const inv = effectiveTaskWeights(Array.from({ length: 10 }, (_, k) => replayRatio(cfg, k)));
+  inv.forEach((w, j) => near(w, 0.1, `task ${j}: ${w}`));
+  assert.deepEqual(effectiveTaskWeights([1, 0.5, 0.5, 0.5]), [0.125, 0.125, 0.25, 0.5]);
+  const c = effectiveTaskWeights([1, 0.2, 0.2, 0.2, 0.2]);
+  near(c.reduce((a, b) => a + b, 0), 1);
+  for (let j = 1; j < 5; j++) near(c[j] as number, 0.2 * 0.8 ** (4 - j));
+  assert.deepEqual(effectiveTaskWeights([1, 0, 0]), [1, 0, 0], 'r = 0: the new tasks get no weight');
+  assert.throws(() => effectiveTaskWeights([]), /at least one/);
+  assert.throws(() => effectiveTaskWeights([1, 1.5]), /ratios\[1\] = 1.5/);
+});
+
+test('firstTasks: a view of the first n tasks; bad n fails', () => {
+  const seq = blobs(3, 4);
+  const two = firstTasks(seq, 2);
+  assert.equal(two.tasks.length, 2);
+  assert.equal(two.tasks[1], seq.tasks[1], 'tasks are shared, not copied');
+  assert.equal(two.numOutputs, 6);
+  assert.equal(two.name, 'blobs');
+  assert.throws(() => firstTasks(seq, 0), /n must be an integer in 1..3/);
+  assert.throws(() => firstTasks(seq, 4), /n must be an integer in 1..3/);
+  two.dispose();
+  assert.ok(seq.tasks[2]?.train.x.isDisposed, 'dispose frees the whole original sequence');
+});
+
+test('runRatioSweep: r = 1 learns the new task and forgets the old; r = 0 never learns it; records equal trainSequence', async () => {
+  const seq = blobs(2);
+  try {
+    const base = tiny(80);
+    const before = tf.memory().numTensors;
+    const runs = await runRatioSweep(seq, base, [0, 1], { shareSamples: 400, keepSamples: 6, extra: { tasks: 2 } });
+    const [r0, r1] = runs as [(typeof runs)[0], (typeof runs)[0]];
+    runs.forEach((r) => r.samples?.x.dispose());
+    assert.equal(tf.memory().numTensors, before, 'no tensors left behind once the kept samples are disposed');
+    assert.deepEqual(runs.map((r) => r.ratio), [0, 1]);
+    assert.deepEqual(r0.accuracy[0], r1.accuracy[0], 'the first task does not depend on r: same first scholar');
+    assert.ok(r1.newAccuracy > 0.9, `r = 1 learns the new task (${r1.newAccuracy})`);
+    assert.ok(r0.newAccuracy < 0.1, `r = 0 gives the new task no weight (${r0.newAccuracy})`);
+    assert.ok(r0.oldAccuracy > r1.oldAccuracy + 0.3, `replay keeps the old task (${r0.oldAccuracy} vs ${r1.oldAccuracy})`);
+    assert.ok(r0.oldShareOfSamples > r1.oldShareOfSamples, `the generator's mix follows r (${r0.oldShareOfSamples} vs ${r1.oldShareOfSamples})`);
+    assert.equal(r1.samples?.labels.length, 6);
+    assert.deepEqual(r1.samples?.x.shape, [6, 20]);
+    assert.match(r0.runName, /^blobs-class-gr-vae-r0-s0-iters=80-tasks=2$/);
+    assert.match(r1.runName, /-r1-/);
+    assert.equal(r0.config.replay.ratio, 0);
+    const direct = await trainSequence(seq, configWith(base, { replay: { ratio: 1 } }), { progress: false });
+    direct.scholar.dispose();
+    assert.deepEqual(direct.accuracy, r1.accuracy, 'the sweep reports what trainSequence measures');
+  } finally {
+    seq.dispose();
+  }
+});
+
+test('runRatioSweep: bad input fails before training', async () => {
+  const seq = blobs(2, 4);
+  try {
+    await assert.rejects(runRatioSweep(seq, tiny(1), []), /ratios is empty/);
+    await assert.rejects(runRatioSweep(seq, tiny(1), [0.5, 2]), /ratios\[1\] = 2/);
+    await assert.rejects(runRatioSweep(firstTasks(seq, 1), tiny(1), [0.5]), /only matters from the second task/);
+  } finally {
+    seq.dispose();
+  }
+});

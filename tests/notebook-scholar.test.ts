@@ -1,0 +1,146 @@
+/**
+ * Tests of lib/notebook/scholar.ts (notebook 02): a fresh solver trained only on a scholar's replay.
+ * Tiny models on synthetic Gaussian blobs; the file runs in seconds.
+ */
+import { test } from 'node:test';
+import * as assert from 'node:assert/strict';
+import { tf } from '../lib/tf';
+import type { Tensor, Tensor1D } from '@tensorflow/tfjs-node';
+import { ExperimentConfig, Task, TaskSequence, configWith, createRng, createScholar, evaluate, presets, trainSequence } from '../lib/engine';
+import { labelCounts, studentBatch, trainStudentSolver } from '../lib/notebook/scholar';
+
+/** MLP 64 hidden, VAE [64] latent 8, batch 32. */
+function tiny(iterations: number): ExperimentConfig {
+  return configWith(presets.splitMnistGR(), {
+    iterations,
+    batchSize: 32,
+    solver: { hidden: [64] },
+    generator: { hidden: [64], latent: 8 },
+    replay: { batchSize: 32 },
+  });
+}
+
+/** One task of 4 classes over 20-dim inputs in [0, 1]; each class a Gaussian blob around a seeded centre. */
+function blobs(perClass = 64): TaskSequence {
+  const D = 20;
+  const C = 4;
+  const rng = createRng(7);
+  const centres = Array.from({ length: C }, () => rng.uniformArray(D, 0.1, 0.9));
+  const make = (n: number): { x: Tensor; y: Tensor1D; count: number } => {
+    const xs = new Float32Array(C * n * D);
+    const ys = new Int32Array(C * n);
+    for (let i = 0; i < C * n; i++) {
+      const c = i % C;
+      ys[i] = c;
+      for (let d = 0; d < D; d++) xs[i * D + d] = Math.min(1, Math.max(0, (centres[c] as Float32Array)[d] as number + 0.05 * rng.normal()));
+    }
+    return { x: tf.tensor2d(xs, [C * n, D]), y: tf.tensor1d(ys, 'int32'), count: C * n };
+  };
+  const task: Task = { index: 0, name: 'blobs 0-3', classes: [0, 1, 2, 3], train: make(perClass), test: make(perClass / 2) };
+  return { name: 'blobs', scenario: 'class', inputShape: [D], numOutputs: C, tasks: [task], dispose: () => tf.dispose([task.train.x, task.train.y, task.test.x, task.test.y]) };
+}
+
+async function flat(t: { readFlat(): Tensor }): Promise<Float32Array> {
+  const v = t.readFlat();
+  try {
+    return (await v.data()) as Float32Array;
+  } finally {
+    v.dispose();
+  }
+}
+
+test('studentBatch: labels are the teacher solver’s argmax (over the active units) on the same inputs', async () => {
+  const seq = blobs();
+  const teacher = (await trainSequence(seq, tiny(60), { progress: false })).scholar;
+  try {
+    for (const inputs of ['generator', 'noise'] as const) {
+      for (const active of [undefined, [1, 2]]) {
+        const { x, targets } = studentBatch(teacher, inputs, 50, 3, active);
+        const [xv, tv] = await Promise.all([x.data(), targets.data()]);
+        assert.deepEqual(x.shape, [50, 20]);
+        assert.deepEqual(targets.shape, [50, 4]);
+        assert.ok(xv.every((v) => v >= 0 && v <= 1), `${inputs} inputs lie in [0, 1]`);
+        const logits = teacher.solver.predict(x);
+        const z = (await logits.array()) as number[][];
+        logits.dispose();
+        const units = active ?? [0, 1, 2, 3];
+        for (let i = 0; i < 50; i++) {
+          const row = z[i] as number[];
+          const want = units.reduce((best, c) => ((row[c] as number) > (row[best] as number) ? c : best), units[0] as number);
+          const got = Array.from(tv.slice(i * 4, i * 4 + 4)).indexOf(1);
+          assert.equal(got, want, `${inputs} row ${i}`);
+        }
+        tf.dispose([x, targets]);
+      }
+      // Same seed, same batch; another seed, another batch.
+      const a = studentBatch(teacher, inputs, 8, 5);
+      const b = studentBatch(teacher, inputs, 8, 5);
+      const c = studentBatch(teacher, inputs, 8, 6);
+      const [av, bv, cv] = await Promise.all([a.x.data(), b.x.data(), c.x.data()]);
+      assert.deepEqual(av, bv);
+      assert.notDeepEqual(av, cv);
+      tf.dispose([a.x, a.targets, b.x, b.targets, c.x, c.targets]);
+    }
+  } finally {
+    teacher.dispose();
+    seq.dispose();
+  }
+});
+
+test('trainStudentSolver: a student taught by the scholar alone learns the task; deterministic; teacher unchanged; no leaks', async () => {
+  const seq = blobs();
+  const teacher = (await trainSequence(seq, tiny(150), { progress: false })).scholar;
+  try {
+    const teacherAcc = (await evaluate(teacher.solver, seq))[0] as number;
+    assert.ok(teacherAcc > 0.9, `the teacher learned the blobs (${teacherAcc})`);
+    const before = await flat(teacher.solver.params);
+    const cfg = { solver: teacher.solver.config, inputs: 'generator' as const, iterations: 150, batchSize: 32, seed: 1 };
+    const tensorsBefore = tf.memory().numTensors;
+    const a = await trainStudentSolver(teacher, cfg, { lossEvery: 50 });
+    const studentTensors = tf.memory().numTensors - tensorsBefore;
+    a.solver.dispose();
+    assert.equal(tf.memory().numTensors, tensorsBefore, `trainStudentSolver leaves only the student's tensors (${studentTensors})`);
+    const s1 = await trainStudentSolver(teacher, cfg, { lossEvery: 50 });
+    const s2 = await trainStudentSolver(teacher, cfg, { lossEvery: 50 });
+    const s3 = await trainStudentSolver(teacher, { ...cfg, seed: 2 }, { lossEvery: 50 });
+    try {
+      assert.deepEqual(s1.losses.map((l) => l.iteration), [50, 100, 150]);
+      assert.ok(s1.losses.every((l) => Number.isFinite(l.loss)));
+      assert.deepEqual(await flat(s1.solver.params), await flat(s2.solver.params), 'same seed, same student');
+      assert.notDeepEqual(await flat(s1.solver.params), await flat(s3.solver.params), 'another seed, another student');
+      assert.deepEqual(await flat(teacher.solver.params), before, 'the teacher is not changed');
+      const studentAcc = (await evaluate(s1.solver, seq))[0] as number;
+      assert.ok(studentAcc > 0.8, `the student learned the real task from replay alone (${studentAcc})`);
+    } finally {
+      [s1, s2, s3].forEach((s) => s.solver.dispose());
+    }
+  } finally {
+    teacher.dispose();
+    seq.dispose();
+  }
+});
+
+test('trainStudentSolver: bad settings fail clearly', async () => {
+  const seq = blobs(8);
+  const teacher = (await trainSequence(seq, tiny(2), { progress: false })).scholar;
+  const noGen = createScholar(null, teacher.solver);
+  try {
+    const cfg = { solver: teacher.solver.config, inputs: 'generator' as const, iterations: 2, batchSize: 4, seed: 0 };
+    await assert.rejects(trainStudentSolver(noGen, cfg), /no generator/);
+    await assert.rejects(trainStudentSolver(teacher, { ...cfg, iterations: 0 }), /iterations must be a positive integer/);
+    await assert.rejects(trainStudentSolver(teacher, { ...cfg, batchSize: 1.5 }), /batchSize/);
+    await assert.rejects(trainStudentSolver(teacher, { ...cfg, inputs: 'pixels' as never }), /inputs must be/);
+    const s = await trainStudentSolver(noGen, { ...cfg, inputs: 'noise' });
+    s.solver.dispose();
+  } finally {
+    teacher.dispose();
+    seq.dispose();
+  }
+});
+
+test('labelCounts counts each output unit', async () => {
+  const y = tf.tensor1d([0, 2, 2, 3, 2, 0], 'int32');
+  assert.deepEqual(await labelCounts(y, 5), [2, 0, 3, 1, 0]);
+  y.dispose();
+  await assert.rejects(labelCounts(tf.tensor1d([0], 'int32'), 0), /numOutputs/);
+});

@@ -1,0 +1,57 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { loadSummaries, reportHtml, reportMarkdown, saveSummary } from '../lib/report';
+import { tempDirs } from './tmp';
+
+const tmpDir = tempDirs('dgr-report-');
+const row = { experiment: 'split MNIST, class-IL, GR (VAE)', metric: 'average accuracy', ours: '0.912 ± 0.004', reference: '0.9079 ± 0.0041', source: 'van de Ven & Tolias 2019' };
+
+test('saveSummary writes one JSON per notebook and rejects empty or malformed rows', () => {
+  const dir = tmpDir();
+  const file = saveSummary({ notebook: '07-new-classes', title: '07 · New classes', rows: [row] }, { dir });
+  assert.equal(file, path.join(dir, '07-new-classes.json'));
+  const saved = JSON.parse(fs.readFileSync(file, 'utf8'));
+  assert.equal(saved.rows[0].ours, '0.912 ± 0.004');
+  assert.match(saved.savedAt, /^\d{4}-\d\d-\d\dT/);
+  assert.throws(() => saveSummary({ notebook: '07', title: 't', rows: [] }, { dir }), /rows is empty/);
+  assert.throws(() => saveSummary({ notebook: '07', title: 't', rows: [{ ...row, ours: ' ' }] }, { dir }), /rows\[0\]\.ours must be a non-empty string/);
+  assert.throws(() => saveSummary({ notebook: '../x', title: 't', rows: [row] }, { dir }), /file stem/);
+});
+
+test('loadSummaries reports unreadable files instead of skipping them silently', () => {
+  const dir = tmpDir();
+  saveSummary({ notebook: '04-scholar-chain', title: '04', rows: [row] }, { dir });
+  fs.writeFileSync(path.join(dir, '05-broken.json'), '{"rows": [');
+  const { summaries, problems } = loadSummaries(dir);
+  assert.deepEqual(summaries.map((s) => s.notebook), ['04-scholar-chain']);
+  assert.equal(problems.length, 1);
+  assert.match(problems[0] ?? '', /05-broken\.json: /);
+  assert.deepEqual(loadSummaries(path.join(dir, 'missing')), { summaries: [], problems: [] });
+});
+
+test('the report lists run times, failures, and our numbers beside the published ones', () => {
+  const dir = tmpDir();
+  saveSummary({ notebook: '07-new-classes', title: '07 · New classes (§4.3)', rows: [row] }, { dir });
+  const { summaries } = loadSummaries(dir);
+  const md = reportMarkdown({
+    runs: [
+      { notebook: '00-setup', ok: true, seconds: 40 },
+      { notebook: '07-new-classes', ok: false, seconds: 600, error: 'code cell 3 failed: Error: boom' },
+    ],
+    summaries,
+    generatedAt: '2026-11-27T00:00:00Z',
+    machine: '2 cores',
+  });
+  assert.match(md, /\| 00-setup \| ok \| 40 s \|/);
+  assert.match(md, /\| 07-new-classes \| \*\*failed\*\*: code cell 3 failed: Error: boom \| 10\.0 min \|/);
+  assert.match(md, /\*\*1 notebook\(s\) failed:\*\* 07-new-classes/);
+  assert.match(md, /\| split MNIST, class-IL, GR \(VAE\) \| average accuracy \| \*\*0\.912 ± 0\.004\*\* \| — \| 0\.9079 ± 0\.0041 \| van de Ven & Tolias 2019 \|/);
+  assert.match(md, /not refreshed by this run/);
+  assert.match(md, /without a saved summary \(no headline numbers\): 00-setup/);
+  const html = reportHtml(md);
+  assert.match(html, /<th>notebook<\/th><th>result<\/th><th>run time<\/th>/);
+  assert.match(html, /<td><strong>0\.912 ± 0\.004<\/strong><\/td>/);
+  assert.match(html, /van de Ven &amp; Tolias 2019/);
+});
