@@ -478,7 +478,11 @@ test('no tensor leak over 20 iterations of every step', () => {
     assertNoLeak('CNN solver step', () => ct.step(bi)?.dispose());
     assertNoLeak('VAE step', (i) => tf.dispose(Object.values(vt.step(x, w, i))));
     assertNoLeak('VAE step without loss', (i) => tf.dispose(Object.values(vt.step(x, null, i, false))));
-    assertNoLeak('WGAN-GP (mlp) critic step', (i) => tf.dispose(Object.values(wmt.criticStep(x, null, i))));
+    assertNoLeak('WGAN-GP (mlp) critic step', (i) => {
+      const l = wmt.criticStep(x, null, i);
+      assert.ok(Object.values(l).every((t) => !t.isDisposed && Number.isFinite(t.dataSync()[0])), 'critic losses are readable');
+      tf.dispose(Object.values(l));
+    });
     assertNoLeak('WGAN-GP (mlp) generator step', (i) => tf.dispose(Object.values(wmt.generatorStep(8, i))));
     assertNoLeak('WGAN-GP (dcgan) full step', (i) => tf.dispose(Object.values(wct.step(xi, w, i))));
     assertNoLeak('replay sampling', (i) => {

@@ -19,7 +19,7 @@ import { tf } from '../tf';
 import type { Scalar, Tensor, Tensor1D, Tensor2D, Tensor4D } from '@tensorflow/tfjs-node';
 import type { GeneratorConfig, VaeConfig, WganGpConfig } from './config';
 import { Adam, ParamSet, ParamSpec, cloneParams, convSpecs, createAdam, createParams, dense, denseMacs, denseSpecs, leakyRelu } from './nn';
-import { biasAdd, biasAddGrad, matMul, reluGrad, statelessNormal, statelessUniform } from './native';
+import { biasAdd, biasAddGrad, concat, ew, matMul, reluGrad, split, statelessNormal, statelessUniform } from './native';
 import { deriveSeed } from './rng';
 
 export interface Generator {
@@ -109,7 +109,7 @@ function decodeFast(decW: readonly Tensor[], z: Tensor): Tensor2D {
   let h = z;
   for (let l = 0; l < nDec; l++) {
     h = biasAdd(matMul(h, decW[2 * l] as Tensor), decW[2 * l + 1] as Tensor);
-    h = l === nDec - 1 ? tf.sigmoid(h) : tf.relu(h);
+    h = ew(l === nDec - 1 ? 'Sigmoid' : 'Relu', h);
   }
   return h as Tensor2D;
 }
@@ -125,28 +125,30 @@ function vaeBackprop(encW: readonly Tensor[], decW: readonly Tensor[], x2: Tenso
   const nDec = decW.length / 2;
   const latent = eps.shape[1] as number;
   const d = x2.shape[1] as number;
+  const half = tf.scalar(0.5);
+  const one = tf.scalar(1);
   const hs: Tensor[] = [x2];
   let h: Tensor = x2;
   for (let l = 0; l < nEnc; l++) {
-    h = tf.relu(biasAdd(matMul(h, encW[2 * l] as Tensor), encW[2 * l + 1] as Tensor));
+    h = ew('Relu', biasAdd(matMul(h, encW[2 * l] as Tensor), encW[2 * l + 1] as Tensor));
     hs.push(h);
   }
   const stats = biasAdd(matMul(h, encW[2 * nEnc] as Tensor), encW[2 * nEnc + 1] as Tensor);
-  const [mu, logvar] = tf.split(stats, [latent, latent], 1) as [Tensor2D, Tensor2D];
-  const std = tf.exp(tf.mul(logvar, 0.5));
-  const epsStd = tf.mul(eps, std);
-  const gs: Tensor[] = [tf.add(mu, epsStd)];
+  const [mu, logvar] = split(stats, [latent, latent], 1) as [Tensor2D, Tensor2D];
+  const std = ew('Exp', ew('Mul', logvar, half));
+  const epsStd = ew('Mul', eps, std);
+  const gs: Tensor[] = [ew('AddV2', mu, epsStd)];
   let g: Tensor = gs[0] as Tensor;
   for (let l = 0; l < nDec; l++) {
     g = biasAdd(matMul(g, decW[2 * l] as Tensor), decW[2 * l + 1] as Tensor);
-    if (l < nDec - 1) g = tf.relu(g);
+    if (l < nDec - 1) g = ew('Relu', g);
     gs.push(g);
   }
   const a = g;
   const loss = needLoss ? (tf.sum(tf.mul(vaeLossTerms(x2, a, mu, logvar), tf.reshape(wcol, [-1]))) as Scalar) : null;
-  const wD = tf.div(wcol, d);
+  const wD = ew('RealDiv', wcol, tf.scalar(d));
   const dec: Tensor[] = new Array<Tensor>(2 * nDec);
-  let dc: Tensor = tf.mul(tf.sub(tf.sigmoid(a), x2), wD);
+  let dc: Tensor = ew('Mul', ew('Sub', ew('Sigmoid', a), x2), wD);
   let dz: Tensor = dc;
   for (let l = nDec - 1; l >= 0; l--) {
     dec[2 * l] = matMul(gs[l] as Tensor, dc, true, false);
@@ -155,9 +157,9 @@ function vaeBackprop(encW: readonly Tensor[], decW: readonly Tensor[], x2: Tenso
     if (l > 0) dc = reluGrad(back, gs[l] as Tensor);
     else dz = back;
   }
-  const dmu = tf.add(dz, tf.mul(mu, wD));
-  const dlogvar = tf.add(tf.mul(tf.mul(dz, epsStd), 0.5), tf.mul(tf.sub(tf.square(std), 1), tf.mul(wD, 0.5)));
-  let dh: Tensor = tf.concat([dmu, dlogvar], 1);
+  const dmu = ew('AddV2', dz, ew('Mul', mu, wD));
+  const dlogvar = ew('AddV2', ew('Mul', ew('Mul', dz, epsStd), half), ew('Mul', ew('Sub', ew('Square', std), one), ew('Mul', wD, half)));
+  let dh: Tensor = concat([dmu, dlogvar], 1);
   const enc: Tensor[] = new Array<Tensor>(2 * (nEnc + 1));
   for (let l = nEnc; l >= 0; l--) {
     enc[2 * l] = matMul(hs[l] as Tensor, dh, true, false);
@@ -432,7 +434,8 @@ export function createWganGpTrainer(gen: Generator): WganGpTrainer {
         const wdist = tf.sub(tf.mean(cFake), tf.sum(tf.mul(cReal, w)));
         const gx = tf.grad((xh: Tensor) => tf.sum(nets.critic(cw, xh)))(xhat);
         const norm = tf.sqrt(tf.add(tf.sum(tf.square(tf.reshape(gx, [b, -1])), 1), 1e-12));
-        gp = tf.sum(tf.mul(tf.square(tf.sub(norm, 1)), w)) as Scalar;
+        // kept: valueAndGrads disposes the forward pass's intermediates, and gp is returned to the caller
+        gp = tf.keep(tf.sum(tf.mul(tf.square(tf.sub(norm, 1)), w)) as Scalar);
         return tf.add(wdist, tf.mul(gp, lambda)) as Scalar;
       })(cP.read());
       return [value, gp as unknown as Scalar, ...grads];

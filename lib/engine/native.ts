@@ -201,3 +201,77 @@ export function statelessNormal(shape: readonly number[], seed: number): Tensor 
 export function statelessUniform(shape: readonly number[], seed: number): Tensor {
   return stateless('StatelessRandomUniform', shape, seed);
 }
+
+// ------------------------------------------------------------------------------------ elementwise and shape ops
+// The same ops tf.js offers, without its per-op bookkeeping (argument conversion, kernel lookup,
+// broadcasting checks, autodiff tape): measured ~3× cheaper per call. For hand-written passes only.
+
+const int32Of = (b: Binding): number => (b as unknown as { TF_INT32: number }).TF_INT32;
+const intAttr = (name: string, value: number): Attr => ({ name, type: (backend().binding as unknown as { TF_ATTR_INT: number }).TF_ATTR_INT, value });
+
+/** An elementwise float op: 'Relu', 'Sigmoid', 'Exp', 'Square', 'Neg' (one input) or 'AddV2', 'Sub', 'Mul', 'RealDiv' (two, broadcasting). */
+export function ew(op: 'Relu' | 'Sigmoid' | 'Exp' | 'Square' | 'Neg' | 'AddV2' | 'Sub' | 'Mul' | 'RealDiv', ...inputs: Tensor[]): Tensor {
+  const be = backend();
+  return be.executeSingleOutput(op, [tFloat(be.binding)], inputs);
+}
+
+/** Float tensors concatenated along `axis`. */
+export function concat(tensors: readonly Tensor[], axis: number): Tensor {
+  const be = backend();
+  const b = be.binding;
+  const axisT = tf.scalar(axis, 'int32');
+  try {
+    return be.executeSingleOutput('ConcatV2', [tFloat(b), intAttr('N', tensors.length), { name: 'Tidx', type: b.TF_ATTR_TYPE, value: int32Of(b) }], [...tensors, axisT]);
+  } finally {
+    axisT.dispose();
+  }
+}
+
+/** `x` split along `axis` into pieces of the given sizes. */
+export function split(x: Tensor, sizes: readonly number[], axis: number): Tensor[] {
+  const be = backend();
+  const b = be.binding;
+  const sizesT = tf.tensor1d(sizes as number[], 'int32');
+  const axisT = tf.scalar(axis, 'int32');
+  try {
+    return be.executeMultipleOutputs('SplitV', [tFloat(b), intAttr('num_split', sizes.length), { name: 'Tlen', type: b.TF_ATTR_TYPE, value: int32Of(b) }], [x, sizesT, axisT], sizes.length);
+  } finally {
+    tf.dispose([sizesT, axisT]);
+  }
+}
+
+/** Rows `indices` (int32 [n]) of the float tensor `x` (axis 0). */
+export function gatherRows(x: Tensor, indices: Tensor): Tensor {
+  const be = backend();
+  const b = be.binding;
+  const i32 = int32Of(b);
+  const axisT = tf.scalar(0, 'int32');
+  try {
+    return be.executeSingleOutput(
+      'GatherV2',
+      [tFloat(b, 'Tparams'), { name: 'Tindices', type: b.TF_ATTR_TYPE, value: i32 }, { name: 'Taxis', type: b.TF_ATTR_TYPE, value: i32 }, intAttr('batch_dims', 0)],
+      [x, indices, axisT],
+    );
+  } finally {
+    axisT.dispose();
+  }
+}
+
+/** One-hot float rows [n, depth] of the argmax of each row of `logits` [n, depth]. */
+export function argMaxOneHot(logits: Tensor2D): Tensor2D {
+  const be = backend();
+  const b = be.binding;
+  const i32 = int32Of(b);
+  const depth = logits.shape[1];
+  const consts = [tf.scalar(1, 'int32'), tf.scalar(depth, 'int32'), tf.scalar(1), tf.scalar(0)];
+  try {
+    const idx = be.executeSingleOutput('ArgMax', [tFloat(b), { name: 'Tidx', type: b.TF_ATTR_TYPE, value: i32 }, { name: 'output_type', type: b.TF_ATTR_TYPE, value: i32 }], [logits, consts[0] as Tensor]);
+    try {
+      return be.executeSingleOutput('OneHot', [tFloat(b), { name: 'TI', type: b.TF_ATTR_TYPE, value: i32 }, intAttr('axis', -1)], [idx, consts[1] as Tensor, consts[2] as Tensor, consts[3] as Tensor]) as Tensor2D;
+    } finally {
+      idx.dispose();
+    }
+  } finally {
+    tf.dispose(consts);
+  }
+}

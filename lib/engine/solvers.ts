@@ -14,7 +14,7 @@ import type { Scalar, Tensor, Tensor1D, Tensor2D, Tensor4D } from '@tensorflow/t
 import type { Classifier } from './types';
 import type { CnnSolverConfig, MlpSolverConfig, SolverConfig } from './config';
 import { Adam, AdamConfig, ParamSet, ParamSpec, cloneParams, convSpecs, createAdam, createParams, dense, denseMacs, denseSpecs } from './nn';
-import { biasAdd, biasAddGrad, matMul, reluGrad, softmaxCrossEntropy } from './native';
+import { biasAdd, biasAddGrad, ew, matMul, reluGrad, softmaxCrossEntropy } from './native';
 
 export interface Solver extends Classifier {
   readonly config: SolverConfig;
@@ -104,7 +104,7 @@ function mlpInfer(sizes: readonly number[]): (w: readonly Tensor[], x: Tensor) =
     let h: Tensor = x.rank === 2 ? x : tf.reshape(x, [-1, inSize]);
     for (let l = 0; l < nLayers; l++) {
       h = biasAdd(matMul(h, w[2 * l] as Tensor), w[2 * l + 1] as Tensor);
-      if (l < nLayers - 1) h = tf.relu(h);
+      if (l < nLayers - 1) h = ew('Relu', h);
     }
     return h as Tensor2D;
   };
@@ -120,16 +120,16 @@ function mlpBackprop(sizes: readonly number[]): BackpropFn {
     let h: Tensor = x;
     for (let l = 0; l < nLayers; l++) {
       h = biasAdd(matMul(h, w[2 * l] as Tensor), w[2 * l + 1] as Tensor);
-      if (l < nLayers - 1) h = tf.relu(h);
+      if (l < nLayers - 1) h = ew('Relu', h);
       hs.push(h);
     }
     let z = h as Tensor2D;
-    if (batch.mask !== null) z = tf.add(z, batch.mask);
-    if (batch.invTemperature !== null) z = tf.mul(z, batch.invTemperature);
+    if (batch.mask !== null) z = ew('AddV2', z, batch.mask) as Tensor2D;
+    if (batch.invTemperature !== null) z = ew('Mul', z, batch.invTemperature) as Tensor2D;
     const [rowLoss, backprop] = softmaxCrossEntropy(z, batch.targets);
     const loss = needLoss ? (tf.sum(tf.mul(rowLoss, batch.weights)) as Scalar) : null;
     const grads: Tensor[] = new Array<Tensor>(2 * nLayers);
-    let dz: Tensor = tf.mul(backprop, rowScale);
+    let dz: Tensor = ew('Mul', backprop, rowScale);
     for (let l = nLayers - 1; l >= 0; l--) {
       grads[2 * l] = matMul(hs[l] as Tensor, dz, true, false);
       grads[2 * l + 1] = biasAddGrad(dz);

@@ -24,7 +24,7 @@ import type { AccuracyMatrix, Task, TaskSequence } from './types';
 import type { ExperimentConfig } from './config';
 import { validateConfig } from './config';
 import { createBatchSampler, deriveSeed } from './rng';
-import { statelessUniform } from './native';
+import { argMaxOneHot, concat, ew, gatherRows, statelessUniform } from './native';
 import { Solver, SolverBatch, SolverTrainer, buildSolver, createSolverTrainer } from './solvers';
 import { Generator, GeneratorTrainer, buildGenerator, createGeneratorTrainer } from './generators';
 import { Scholar, createScholar, logitMask, snapshotScholar } from './scholar';
@@ -252,16 +252,16 @@ export function planTask(config: ExperimentConfig, sequence: TaskSequence, k: nu
   const labelReplay = (x: Tensor): Tensor2D => {
     const s = prevSolver as Solver;
     let z: Tensor2D = s.predict(x);
-    if (prevMask !== null) z = tf.add(z, prevMask);
-    return soft ? (tf.softmax(tf.div(z, T)) as Tensor2D) : (tf.oneHot(tf.argMax(z, 1), C).toFloat() as Tensor2D);
+    if (prevMask !== null) z = ew('AddV2', z, prevMask) as Tensor2D;
+    return soft ? (tf.softmax(tf.div(z, T)) as Tensor2D) : argMaxOneHot(z);
   };
 
   return {
     build(it: number): IterationBatch {
       const t = tf.tidy(() => {
         const idx = tf.tensor1d(sampler.next(), 'int32');
-        const xReal = tf.gather(task.train.x, idx);
-        const tReal = tf.gather(trainTargets, idx) as Tensor2D;
+        const xReal = gatherRows(task.train.x, idx);
+        const tReal = gatherRows(trainTargets, idx) as Tensor2D;
         if (replayRows === 0) return { x: xReal, targets: tReal, genX: xReal };
         let xRep: Tensor;
         let tRep: Tensor2D;
@@ -274,11 +274,11 @@ export function planTask(config: ExperimentConfig, sequence: TaskSequence, k: nu
           tRep = labelReplay(xRep);
         } else {
           const pidx = tf.tensor1d((pastSampler as { next(): Int32Array }).next(), 'int32');
-          xRep = tf.gather(pastX as Tensor, pidx);
-          tRep = tf.gather(pastT as Tensor2D, pidx) as Tensor2D;
+          xRep = gatherRows(pastX as Tensor, pidx);
+          tRep = gatherRows(pastT as Tensor2D, pidx) as Tensor2D;
         }
-        const x = tf.concat([xReal, xRep], 0);
-        return { x, targets: tf.concat([tReal, tRep], 0) as Tensor2D, genX: mode === 'generative' ? x : xReal };
+        const x = concat([xReal, xRep], 0);
+        return { x, targets: concat([tReal, tRep], 0) as Tensor2D, genX: mode === 'generative' ? x : xReal };
       });
       return {
         solver: { x: t.x, targets: t.targets as Tensor2D, weights: weights as Tensor1D, mask, invTemperature: invT },

@@ -110,7 +110,7 @@ export function figureBundle(
   const plain = toPlainFigure(figure);
   const text = figureSummary(plain) + (opts.note ? `\n${opts.note}` : '');
   const data: Record<string, unknown> = {
-    [PLOTLY_MIME]: { data: plain.data, layout: plain.layout ?? {}, ...(plain.config ? { config: plain.config } : {}) },
+    [PLOTLY_MIME]: { data: plain.data, layout: plain.layout ?? {}, ...(plain.config ? { config: plain.config } : {}), ...(plain.frames ? { frames: plain.frames } : {}) },
   };
   const metadata: Record<string, unknown> = {};
   if (png !== null) {

@@ -37,6 +37,8 @@ export interface PlotlyFigure {
   readonly data: readonly PlotlyTrace[];
   readonly layout?: PlotlyLayout;
   readonly config?: Readonly<Record<string, unknown>>;
+  /** Animation frames ({name, data}), played by the layout's slider/buttons in JupyterLab; static images show `data`. */
+  readonly frames?: readonly unknown[];
 }
 
 /** MIME type of Plotly's JSON output, rendered by the JupyterLab plotly extension. */

@@ -460,6 +460,30 @@ export interface GanRun {
 }
 
 /**
+ * `count` snapshot iterations from 0 to `iterations` (both included, no
+ * duplicates): evenly spaced ('linear'), or denser early on ('geometric',
+ * roughly doubling; GANs change fastest at the start).
+ */
+export function snapshotSchedule(iterations: number, count: number, spacing: 'linear' | 'geometric' = 'linear'): number[] {
+  if (!Number.isInteger(iterations) || iterations < 1) throw new RangeError(`snapshotSchedule: iterations must be a positive integer, got ${iterations}`);
+  if (!Number.isInteger(count) || count < 2) throw new RangeError(`snapshotSchedule: count must be an integer >= 2, got ${count}`);
+  const k = Math.min(count, iterations + 1);
+  const at = new Set<number>([0, iterations]);
+  for (let i = 1; i < k - 1; i++) {
+    const f = i / (k - 1);
+    at.add(spacing === 'linear' ? Math.round(f * iterations) : Math.round(Math.pow(iterations + 1, f) - 1));
+  }
+  // geometric rounding can merge early points: fill up with the largest gaps' midpoints
+  while (at.size < k) {
+    const s = [...at].sort((a, b) => a - b);
+    let best = 0;
+    for (let i = 1; i < s.length - 1; i++) if ((s[i + 1] as number) - (s[i] as number) > (s[best + 1] as number) - (s[best] as number)) best = i;
+    at.add(Math.floor(((s[best] as number) + (s[best + 1] as number)) / 2));
+  }
+  return [...at].sort((a, b) => a - b);
+}
+
+/**
  * Trains `gan` for `iterations` steps on real batches from `data`, reading
  * losses every `lossEvery` iterations (the only device reads) and keeping
  * samples of a fixed noise batch at `snapshotAt` iterations.
@@ -582,6 +606,27 @@ export async function classifySamples(classifier: Classifier, x: Tensor, thresho
   }
 }
 
+/**
+ * Mean Euclidean distance between distinct rows of x [n, ...] (flattened):
+ * a diversity measure. Collapsed samples (every z giving the same x) give ≈ 0.
+ */
+export async function meanPairwiseDistance(x: Tensor): Promise<number> {
+  const n = x.shape[0] as number;
+  if (!(n >= 2)) throw new RangeError(`meanPairwiseDistance: need at least 2 rows, got ${n}`);
+  const total = tf.tidy(() => {
+    const f = tf.reshape(x, [n, -1]) as Tensor2D;
+    const sq = tf.sum(tf.square(f), 1);
+    // ‖a − b‖² = ‖a‖² + ‖b‖² − 2a·b, clipped at 0 against rounding
+    const d2 = tf.relu(tf.sub(tf.add(tf.reshape(sq, [n, 1]), tf.reshape(sq, [1, n])), tf.mul(tf.matMul(f, f, false, true), 2)));
+    return tf.sum(tf.mul(tf.sqrt(d2), tf.sub(1, tf.eye(n)))); // diagonal dropped (rounding)
+  });
+  try {
+    return (((await total.data()) as Float32Array)[0] as number) / (n * (n - 1));
+  } finally {
+    total.dispose();
+  }
+}
+
 // ---------------------------------------------------------------------------------- figures
 
 /** One scatter trace per loss name: loss against iteration. */
@@ -607,7 +652,7 @@ export interface AnimationFrame {
  * own data is the LAST frame, so a static rendering (PNG) shows the end state.
  * Fix the axis ranges in `layout` so frames are comparable.
  */
-export function animatedFigure(frames: readonly AnimationFrame[], layout: PlotlyLayout, opts: { readonly frameMs?: number; readonly sliderPrefix?: string } = {}): PlotlyFigure & { readonly frames: readonly unknown[] } {
+export function animatedFigure(frames: readonly AnimationFrame[], layout: PlotlyLayout, opts: { readonly frameMs?: number; readonly sliderPrefix?: string } = {}): PlotlyFigure {
   if (frames.length === 0) throw new RangeError('animatedFigure: frames is empty');
   const n = (frames[0] as AnimationFrame).data.length;
   frames.forEach((f, i) => {

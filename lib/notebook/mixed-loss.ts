@@ -8,7 +8,7 @@
  * and the new generator learns from real and replayed inputs mixed at the
  * same ratio; both are trained by the engine's trainSequence.
  */
-import type { Tensor, Tensor4D } from '@tensorflow/tfjs-node';
+import type { Tensor } from '@tensorflow/tfjs-node';
 import { tf } from '../tf';
 import type { ExperimentConfig } from '../engine/config';
 import { configWith } from '../engine/config';
@@ -155,9 +155,4 @@ export async function runRatioSweep(sequence: TaskSequence, base: ExperimentConf
     }
   }
   return runs;
-}
-
-/** Images [n, 28, 28, 1] of flat MNIST-like inputs [n, 784] (a reshape for image grids; new tensor). */
-export function asImages(x: Tensor, shape: readonly [number, number, number] = [28, 28, 1]): Tensor4D {
-  return tf.reshape(x, [-1, ...shape]) as Tensor4D;
 }

@@ -8,7 +8,7 @@
  * (§4.1, "Noise") replaces G by uniform noise labelled by the same S.
  */
 import { tf } from '../tf';
-import type { Scalar, Tensor, Tensor1D, Tensor2D } from '@tensorflow/tfjs-node';
+import type { Scalar, Tensor, Tensor1D, Tensor2D, Tensor4D } from '@tensorflow/tfjs-node';
 import type { SolverConfig } from '../engine/config';
 import type { Scholar } from '../engine/scholar';
 import { logitMask } from '../engine/scholar';
@@ -16,6 +16,8 @@ import type { Solver } from '../engine/solvers';
 import { buildSolver, createSolverTrainer } from '../engine/solvers';
 import { deriveSeed } from '../engine/rng';
 import { statelessUniform } from '../engine/native';
+import { showImageGrid, type ImageGridOptions } from '../figures/grid';
+import type { DisplaySink } from '../figures/types';
 
 /** Where the student's inputs come from. */
 export type StudentInputs =
@@ -128,5 +130,31 @@ export async function labelCounts(labels: Tensor1D, numOutputs: number): Promise
     return Array.from(await counts.data());
   } finally {
     counts.dispose();
+  }
+}
+
+/**
+ * Shows inputs x [n, ...] (e.g. a scholar's samples x' or real examples) as an
+ * image grid with one label per image printed below it (e.g. the solver's
+ * y' = S(x')). Flat inputs are reshaped to `imageShape` (default [28, 28, 1]).
+ * Nothing is disposed: x and labels stay the caller's.
+ */
+export async function showLabelledImages(
+  x: Tensor,
+  labels: Tensor1D | readonly (string | number)[],
+  opts: Omit<ImageGridOptions, 'labels'> & { readonly imageShape?: readonly [number, number, number]; readonly title?: string; readonly display?: DisplaySink } = {},
+): Promise<void> {
+  const shape = opts.imageShape ?? [28, 28, 1];
+  const n = x.shape[0] as number;
+  if (x.size !== n * shape[0] * shape[1] * shape[2]) {
+    throw new RangeError(`showLabelledImages: x has shape [${x.shape.join(', ')}], which is not n images of ${shape.join('x')}; pass imageShape`);
+  }
+  const names = Array.isArray(labels) ? (labels as readonly (string | number)[]) : Array.from(await (labels as Tensor1D).data());
+  const images = tf.reshape(x, [n, ...shape]) as Tensor4D;
+  try {
+    const { imageShape: _s, ...grid } = opts;
+    await showImageGrid(images, { ...grid, labels: names });
+  } finally {
+    images.dispose();
   }
 }

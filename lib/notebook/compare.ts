@@ -1,0 +1,331 @@
+/**
+ * Notebook 07 (Shin et al. 2017, §4.3: learning new classes, split MNIST): runs of several replay
+ * methods in several scenarios, their results saved under each run's name, and the figures and
+ * tables that compare them (per-task accuracy curves, accuracy-matrix heatmaps, mean ± sd tables,
+ * replayed samples labelled by the solver).
+ */
+import * as path from 'node:path';
+import { tf } from '../tf';
+import type { Tensor4D } from '@tensorflow/tfjs-node';
+import type { AccuracyMatrix, Scenario, TaskSequence } from '../engine/types';
+import type { ExperimentConfig } from '../engine/config';
+import type { CurvePoint, TrainOptions } from '../engine/train';
+import { runNameParts, trainSequence } from '../engine/train';
+import { activeOutputs } from '../engine/tasks';
+import { computeMetrics, type Metrics } from '../engine/eval';
+import { defaultResultsRoot, runName, saveResults, type RunResults } from '../engine/results';
+import { deriveSeed } from '../engine/rng';
+import type { Json } from '../engine/checkpoint';
+import { activeProfile, type ProfileName } from '../profile';
+import { showImageGrid } from '../figures/grid';
+import { writeTableCsv, type TableRow } from '../figures/table';
+import type { PlotlyFigure, PlotlyTrace } from '../figures/types';
+
+/** Where a profile's results go: the project's results folder for 'default'; `.scratch/results-quick` for 'quick' (never mixed with committed results). */
+export function resultsRootFor(profile: ProfileName = activeProfile()): string {
+  const root = defaultResultsRoot();
+  if (profile === 'default' || process.env.DGR_RESULTS_DIR !== undefined) return root;
+  return path.join(path.dirname(root), '.scratch', 'results-quick');
+}
+
+/** Replayed samples of one task end: images and the solver's labels (plain arrays: no tensors to dispose). */
+export interface ReplayGrid {
+  /** Task just finished (0-based). */
+  readonly task: number;
+  /** [n, h, w, c]. */
+  readonly shape: readonly [number, number, number, number];
+  /** n·h·w·c pixels in [0, 1]. */
+  readonly pixels: Float32Array;
+  /** The solver's label of each sample, y' = argmax over the outputs seen so far. */
+  readonly labels: readonly number[];
+}
+
+/** Accuracy on every task during training: x = iterations since the start, perTask[j][p] = accuracy on task j at point p. */
+export interface CurveSeries {
+  readonly x: readonly number[];
+  readonly perTask: readonly (readonly number[])[];
+}
+
+/** One finished run (no tensors). */
+export interface ExperimentRun {
+  /** Display name of the method, e.g. 'GR (VAE)'. */
+  readonly label: string;
+  readonly runName: string;
+  readonly scenario: Scenario;
+  readonly seed: number;
+  /** Iterations per task. */
+  readonly iterations: number;
+  readonly taskNames: readonly string[];
+  readonly accuracy: AccuracyMatrix;
+  readonly metrics: Metrics;
+  readonly curves: CurveSeries;
+  /** After each task, if samplesPerTask > 0 and the scholar has a generator. */
+  readonly samples: readonly ReplayGrid[];
+  /** Wall-clock seconds of the run (training and evaluation). */
+  readonly seconds: number;
+  /** Where the results were saved. */
+  readonly resultsDir: string;
+}
+
+export interface RunExperimentOptions {
+  /** Display name of the method. */
+  readonly label: string;
+  /** Accuracy on all tasks every K iterations (TrainOptions.curveEvery). */
+  readonly curveEvery: number;
+  /** Test examples per task for curve points (default 500). */
+  readonly curveMaxPerTask?: number;
+  /** Replayed samples to keep after each task (default 0: none). */
+  readonly samplesPerTask?: number;
+  /** Image shape of one input for the sample grids (default [28, 28, 1]). */
+  readonly imageShape?: readonly [number, number, number];
+  /** Results folder (default {@link resultsRootFor}). */
+  readonly resultsRoot?: string;
+  readonly progress?: TrainOptions['progress'];
+}
+
+/** Curve points as series for figures. */
+export function curveSeries(points: readonly CurvePoint[]): CurveSeries {
+  const T = points[0]?.accuracy.length ?? 0;
+  return Object.freeze({
+    x: Object.freeze(points.map((p) => p.globalIteration)),
+    perTask: Object.freeze(Array.from({ length: T }, (_, j) => Object.freeze(points.map((p) => p.accuracy[j] as number)))),
+  });
+}
+
+/** Curve series stored by {@link runExperiment} in a run's saved results (keys `iteration`, `task0`, `task1`, ...). */
+export function curveSeriesFromResults(results: Pick<RunResults, 'curves' | 'taskNames' | 'runName'>): CurveSeries {
+  const c = results.curves;
+  if (c === undefined || c.iteration === undefined) throw new RangeError(`curveSeriesFromResults: run ${results.runName} has no saved curves`);
+  const num = (xs: readonly (number | null)[]): number[] => xs.map((v) => (v === null ? Number.NaN : v));
+  return Object.freeze({
+    x: num(c.iteration),
+    perTask: results.taskNames.map((_, j) => num(c[`task${j}`] ?? [])),
+  });
+}
+
+/** Output units seen up to task k (the union of each task's training outputs): the labels a replayed sample may get. */
+export function seenOutputs(sequence: TaskSequence, k: number): number[] {
+  const set = new Set<number>();
+  for (let t = 0; t <= k; t++) for (const c of activeOutputs(sequence, t, 'train')) set.add(c);
+  return [...set].sort((a, b) => a - b);
+}
+
+/**
+ * Trains `config` on `sequence` with the engine's trainSequence (accuracy curves every
+ * `curveEvery` iterations; after each task, optionally, `samplesPerTask` replayed samples
+ * x' ~ G labelled by the solver), saves the results under the run's name (accuracy matrix,
+ * metrics, config, curves) and returns a tensor-free summary.
+ */
+export async function runExperiment(sequence: TaskSequence, config: ExperimentConfig, opts: RunExperimentOptions): Promise<ExperimentRun> {
+  const nSamples = opts.samplesPerTask ?? 0;
+  if (!Number.isInteger(nSamples) || nSamples < 0) throw new RangeError(`runExperiment: samplesPerTask must be a non-negative integer, got ${String(nSamples)}`);
+  const imageShape = opts.imageShape ?? [28, 28, 1];
+  const samples: ReplayGrid[] = [];
+  const t0 = performance.now();
+  const result = await trainSequence(sequence, config, {
+    curveEvery: opts.curveEvery,
+    curveMaxPerTask: opts.curveMaxPerTask ?? 500,
+    progress: opts.progress ?? false,
+    onTaskEnd: async ({ taskIndex, scholar }) => {
+      if (nSamples === 0 || scholar.generator === null) return;
+      const s = scholar.sample(nSamples, { seed: deriveSeed(config.seed, 'shown-replay', taskIndex), activeUnits: seenOutputs(sequence, taskIndex) });
+      try {
+        const shape = [nSamples, ...imageShape] as [number, number, number, number];
+        samples.push(Object.freeze({ task: taskIndex, shape, pixels: (await s.x.data()) as Float32Array, labels: Array.from(await s.y.data()) }));
+      } finally {
+        tf.dispose([s.x, s.y, ...(s.probs === null ? [] : [s.probs])]);
+      }
+    },
+  });
+  result.scholar.dispose();
+  const seconds = (performance.now() - t0) / 1000;
+  const name = runName(runNameParts(config, sequence));
+  const taskNames = sequence.tasks.map((t) => t.name);
+  const curves = curveSeries(result.curves);
+  const saved: Record<string, number[]> = { iteration: [...curves.x] };
+  curves.perTask.forEach((ys, j) => (saved[`task${j}`] = [...ys]));
+  const resultsDir = await saveResults(
+    { runName: name, taskNames, accuracy: result.accuracy, config: { ...config, label: opts.label, seconds } as unknown as Json, curves: saved },
+    { root: opts.resultsRoot ?? resultsRootFor() },
+  );
+  return Object.freeze({
+    label: opts.label,
+    runName: name,
+    scenario: sequence.scenario,
+    seed: config.seed,
+    iterations: config.iterations,
+    taskNames,
+    accuracy: result.accuracy,
+    metrics: computeMetrics(result.accuracy),
+    curves,
+    samples: Object.freeze(samples),
+    seconds,
+    resultsDir,
+  });
+}
+
+// ------------------------------------------------------------------------------------ statistics
+
+/** Mean and sample standard deviation (n − 1; 0 for a single value). */
+export function meanSd(xs: readonly number[]): { readonly mean: number; readonly sd: number; readonly n: number } {
+  const n = xs.length;
+  if (n === 0) return { mean: Number.NaN, sd: Number.NaN, n };
+  const mean = xs.reduce((a, b) => a + b, 0) / n;
+  const sd = n < 2 ? 0 : Math.sqrt(xs.reduce((a, b) => a + (b - mean) ** 2, 0) / (n - 1));
+  return { mean, sd, n };
+}
+
+/** "90.12 ± 0.34" (values × scale); a single value has no ± part. */
+export function formatMeanSd(xs: readonly number[], scale = 100, digits = 2): string {
+  const { mean, sd, n } = meanSd(xs);
+  if (n === 0) return '—';
+  return n === 1 ? (mean * scale).toFixed(digits) : `${(mean * scale).toFixed(digits)} ± ${(sd * scale).toFixed(digits)}`;
+}
+
+/**
+ * One table row per (label, scenario, iterations): seeds, average accuracy, backward transfer and
+ * forgetting as mean ± sd over the runs' seeds (in %), and the mean training seconds.
+ */
+export function summaryRows(runs: readonly ExperimentRun[]): TableRow[] {
+  const groups = new Map<string, ExperimentRun[]>();
+  for (const r of runs) {
+    const key = `${r.label}|${r.scenario}|${r.iterations}`;
+    groups.set(key, [...(groups.get(key) ?? []), r]);
+  }
+  return [...groups.values()].map((g) => {
+    const r0 = g[0] as ExperimentRun;
+    return {
+      method: r0.label,
+      scenario: r0.scenario,
+      'iterations/task': r0.iterations,
+      seeds: g.length,
+      'average accuracy (%)': formatMeanSd(g.map((r) => r.metrics.averageAccuracy)),
+      'backward transfer (%)': formatMeanSd(g.map((r) => r.metrics.backwardTransfer)),
+      'forgetting (%)': formatMeanSd(g.map((r) => r.metrics.forgetting)),
+      'seconds/run': Math.round(meanSd(g.map((r) => r.seconds)).mean),
+    };
+  });
+}
+
+/** Writes a table as `<root>/<name>/summary.csv` (atomically); returns the file. */
+export function saveSummaryCsv(rows: readonly TableRow[], name: string, root: string = resultsRootFor()): string {
+  if (!/^[A-Za-z0-9_.=-]+$/.test(name) || name.startsWith('.')) throw new TypeError(`saveSummaryCsv: name must be letters, digits, '_', '.', '-' or '=', got ${JSON.stringify(name)}`);
+  return writeTableCsv(rows, path.join(root, name, 'summary.csv'));
+}
+
+// ------------------------------------------------------------------------------------ references
+
+/** A published number, with where it comes from. */
+export interface ReferenceResult {
+  readonly method: string;
+  /** Accuracy in %. */
+  readonly accuracy: number;
+  /** The ± part as published (null if none). */
+  readonly spread: number | null;
+  readonly source: string;
+}
+
+/**
+ * Split MNIST, class-incremental, average accuracy over the 5 tasks after the last one:
+ * van de Ven & Tolias (2019), "Three scenarios for continual learning" (arXiv:1904.07734), results
+ * table for split MNIST, class-IL column (same MLP 2×400 solver and VAE generator as presets.splitMnistGR).
+ */
+export const SPLIT_MNIST_CLASS_IL_REFERENCES: readonly ReferenceResult[] = Object.freeze([
+  { method: 'None (fine-tuning, lower bound)', accuracy: 19.9, spread: 0.02, source: 'van de Ven & Tolias 2019, split MNIST, class-IL' },
+  { method: 'DGR', accuracy: 90.79, spread: 0.41, source: 'van de Ven & Tolias 2019, split MNIST, class-IL' },
+  { method: 'DGR + distill', accuracy: 91.79, spread: 0.32, source: 'van de Ven & Tolias 2019, split MNIST, class-IL' },
+  { method: 'Offline (all data, upper bound)', accuracy: 97.9, spread: null, source: 'van de Ven & Tolias 2019, split MNIST, class-IL (about 97.9)' },
+].map((r) => Object.freeze(r)));
+
+// ------------------------------------------------------------------------------------ figures
+
+const pct = (v: number): number => Math.round(v * 1000) / 10;
+
+/** Per-task test accuracy during sequential training, with dotted lines at task boundaries. */
+export function accuracyCurvesFigure(run: Pick<ExperimentRun, 'curves' | 'taskNames' | 'iterations'>, title: string): PlotlyFigure {
+  const T = run.taskNames.length;
+  const data: PlotlyTrace[] = run.curves.perTask.map((ys, j) => ({ type: 'scatter', mode: 'lines', name: run.taskNames[j] as string, x: [...run.curves.x], y: ys.map(pct) }));
+  const shapes = Array.from({ length: T - 1 }, (_, k) => ({ type: 'line', xref: 'x', yref: 'paper', x0: (k + 1) * run.iterations, x1: (k + 1) * run.iterations, y0: 0, y1: 1, line: { dash: 'dot', width: 1, color: 'grey' } }));
+  return {
+    data,
+    layout: {
+      title: { text: title },
+      xaxis: { title: { text: 'training iteration (all tasks so far)' } },
+      yaxis: { title: { text: 'test accuracy on the task (%)' }, range: [0, 102] },
+      shapes,
+      width: 760,
+      height: 380,
+      legend: { orientation: 'h', y: -0.25 },
+    },
+  };
+}
+
+/** Average accuracy over the tasks seen so far, one line per run, during training. */
+export function averageCurvesFigure(runs: readonly Pick<ExperimentRun, 'curves' | 'label' | 'iterations'>[], title: string): PlotlyFigure {
+  const data: PlotlyTrace[] = runs.map((r) => {
+    const ys = r.curves.x.map((x, p) => {
+      const seen = Math.min(r.curves.perTask.length, Math.floor(Math.max(0, x - 1) / r.iterations) + 1);
+      let s = 0;
+      for (let j = 0; j < seen; j++) s += (r.curves.perTask[j] as readonly number[])[p] as number;
+      return pct(s / seen);
+    });
+    return { type: 'scatter', mode: 'lines', name: r.label, x: [...r.curves.x], y: ys };
+  });
+  return {
+    data,
+    layout: {
+      title: { text: title },
+      xaxis: { title: { text: 'training iteration (all tasks so far)' } },
+      yaxis: { title: { text: 'average accuracy on tasks seen so far (%)' }, range: [0, 102] },
+      width: 760,
+      height: 400,
+    },
+  };
+}
+
+/**
+ * Accuracy matrices side by side as heatmaps: row i = after training task i, column j = task j,
+ * cell = R[i][j] in %, printed in the cell.
+ */
+export function accuracyHeatmapsFigure(panels: readonly { readonly title: string; readonly accuracy: AccuracyMatrix; readonly taskNames: readonly string[] }[], title: string): PlotlyFigure {
+  if (panels.length === 0) throw new RangeError('accuracyHeatmapsFigure: no panels');
+  const n = panels.length;
+  const gap = 0.04;
+  const w = (1 - gap * (n - 1)) / n;
+  const data: PlotlyTrace[] = [];
+  const layout: Record<string, unknown> = { title: { text: title }, width: Math.max(420, 270 * n), height: 380, annotations: [] as unknown[] };
+  panels.forEach((p, k) => {
+    const ax = k === 0 ? '' : String(k + 1);
+    const cols = p.taskNames.map((t) => t.replace('digits ', ''));
+    const rows = p.accuracy.map((_, i) => `after ${cols[i]}`);
+    data.push({
+      type: 'heatmap',
+      x: cols,
+      y: rows,
+      z: p.accuracy.map((r) => r.map(pct)),
+      zmin: 0,
+      zmax: 100,
+      colorscale: 'Viridis',
+      showscale: k === n - 1,
+      texttemplate: '%{z:.0f}',
+      xaxis: `x${ax}`,
+      yaxis: `y${ax}`,
+      hovertemplate: 'task %{x}, %{y}: %{z:.1f}%<extra></extra>',
+    });
+    const x0 = k * (w + gap);
+    layout[`xaxis${ax}`] = { domain: [x0, x0 + w], title: { text: 'evaluated task' }, anchor: `y${ax}`, tickangle: 0 };
+    layout[`yaxis${ax}`] = { autorange: 'reversed', anchor: `x${ax}`, showticklabels: k === 0, ...(k === 0 ? { title: { text: 'trained up to' } } : {}) };
+    (layout.annotations as unknown[]).push({ text: p.title, x: x0 + w / 2, y: 1.08, xref: 'paper', yref: 'paper', showarrow: false, font: { size: 12 } });
+  });
+  return { data, layout: layout as PlotlyFigure['layout'] };
+}
+
+/** Shows a run's replayed samples after one task as an image grid with the solver's labels. */
+export async function showReplayGrid(grid: ReplayGrid, opts: { readonly cols?: number; readonly scale?: number; readonly title?: string } = {}): Promise<void> {
+  const images = tf.tensor4d(grid.pixels, [...grid.shape]) as Tensor4D;
+  try {
+    await showImageGrid(images, { cols: opts.cols ?? grid.shape[0], scale: opts.scale ?? 1, labels: grid.labels, ...(opts.title !== undefined ? { title: opts.title } : {}) });
+  } finally {
+    images.dispose();
+  }
+}

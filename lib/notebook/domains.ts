@@ -1,0 +1,156 @@
+/**
+ * Small helpers for the experiment notebooks 05 (independent tasks, Shin et al. 2017 §4.1) and
+ * 06 (new domains, §4.2): the name of a domain sequence made from the domains actually used, the
+ * per-domain accuracy figure, a sentence comparing generative with exact replay, published
+ * permuted-MNIST reference numbers, and per-iteration timing for planning a run. Runs, learning
+ * curves, heatmaps and replay grids come from lib/notebook/compare.ts (`runExperiment` & co.);
+ * no training loop lives here.
+ */
+import type { PlotlyFigure } from '../figures/types';
+import type { DomainInfo } from '../data/digits32';
+import type { ImageSplit } from '../data/mnist';
+import type { AccuracyMatrix, TaskSequence } from '../engine/types';
+import type { ExperimentConfig } from '../engine/config';
+import { configWith } from '../engine/config';
+import { trainSequence } from '../engine/train';
+import { checkAccuracyMatrix } from '../engine/eval';
+import type { ReferenceResult } from './compare';
+
+/** MNIST resized to 32×32×3 (grey copied to three channels), the first domain of §4.2. */
+export const MNIST32_DOMAIN: DomainInfo = Object.freeze({
+  id: 'mnist-32x32x3',
+  name: 'MNIST-32x32x3',
+  label: 'MNIST (resized to 32×32×3)',
+  description: 'MNIST digits bilinearly resized to 32×32 and copied to three channels, so one conv solver reads both domains',
+  isStandIn: false,
+});
+
+/**
+ * A sequence name (usable in run names: letters, digits, '_') made from the ids of the domains
+ * actually used, e.g. ['mnist-32x32x3', 'colour-mnist-32'] → 'mnist32x32x3_to_colourmnist32'.
+ */
+export function domainSequenceName(domains: readonly Pick<DomainInfo, 'id'>[]): string {
+  if (domains.length === 0) throw new RangeError('domainSequenceName: domains is empty; pass the domains in training order');
+  const parts = domains.map((d, i) => {
+    const s = String(d.id).toLowerCase().replace(/[^a-z0-9]/g, '');
+    if (s === '') throw new RangeError(`domainSequenceName: domains[${i}].id ${JSON.stringify(d.id)} has no letters or digits`);
+    return s;
+  });
+  return parts.join('_to_');
+}
+
+// ---------------------------------------------------------------------------------------------
+// Figures, tables and sentences (learning curves, heatmaps, replay grids: lib/notebook/compare.ts)
+
+/**
+ * Accuracy (%) on each domain after each task, grouped by method (the bars of a two-domain
+ * experiment, Shin et al. 2017 §4.2). `domainLabels[j]` names task j's domain.
+ */
+export function domainAccuracyFigure(runs: readonly { readonly method: string; readonly accuracy: AccuracyMatrix }[], domainLabels: readonly string[], opts: { readonly title: string; readonly width?: number; readonly height?: number }): PlotlyFigure {
+  if (runs.length === 0) throw new RangeError('domainAccuracyFigure: no runs given');
+  const x: string[] = [];
+  const ys: number[][] = domainLabels.map(() => []);
+  for (const r of runs) {
+    checkAccuracyMatrix(r.accuracy, `domainAccuracyFigure(${r.method})`);
+    if ((r.accuracy[0] as readonly number[]).length !== domainLabels.length) throw new RangeError(`domainAccuracyFigure: run ${r.method} has ${(r.accuracy[0] as readonly number[]).length} tasks, ${domainLabels.length} domain labels given`);
+    r.accuracy.forEach((row, i) => {
+      x.push(`${r.method}<br>after task ${i + 1}`);
+      row.forEach((a, j) => (ys[j] as number[]).push(100 * a));
+    });
+  }
+  return {
+    data: domainLabels.map((label, j) => ({ type: 'bar', name: `test on ${label}`, x, y: ys[j] as number[] })),
+    layout: {
+      title: { text: opts.title },
+      barmode: 'group',
+      yaxis: { title: { text: 'test accuracy (%)' }, range: [0, 100] },
+      legend: { orientation: 'h', y: -0.25 },
+      width: opts.width ?? 820,
+      height: opts.height ?? 440,
+    },
+  };
+}
+
+/**
+ * A sentence comparing generative replay with exact replay against a target gap in points,
+ * built from the measured accuracies (fractions in [0, 1]).
+ */
+export function targetSentence(generative: number, exact: number, targetPoints: number): string {
+  for (const [n, v] of [['generative', generative], ['exact', exact]] as const) {
+    if (!(v >= 0 && v <= 1)) throw new RangeError(`targetSentence: ${n} must be an accuracy in [0, 1], got ${v}`);
+  }
+  const gap = 100 * (exact - generative);
+  const g = (100 * generative).toFixed(2);
+  const e = (100 * exact).toFixed(2);
+  if (gap <= targetPoints) {
+    const how = gap <= 0 ? `${(-gap).toFixed(2)} points above` : `${gap.toFixed(2)} points below`;
+    return `Target met: generative replay's final average accuracy (${g} %) is ${how} exact replay's (${e} %), within the target of ${targetPoints} points.`;
+  }
+  return `Target missed: generative replay's final average accuracy (${g} %) is ${gap.toFixed(2)} points below exact replay's (${e} %); the target was at most ${targetPoints} points, so we fall short by ${(gap - targetPoints).toFixed(2)} points.`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Published reference numbers
+
+/**
+ * Permuted MNIST, 10 tasks, domain-incremental, average accuracy over all tasks after the last:
+ * van de Ven & Tolias (2019), "Three scenarios for continual learning" (arXiv:1904.07734), results
+ * table for permuted MNIST, domain-IL column. The values are the approximate ones quoted in this
+ * project's issue ("roughly 95 / 97 / 97.6"); they could not be checked against the paper's table
+ * here (no copy of the table was reachable), so `source` says so and `spread` is null.
+ */
+export const PERMUTED_MNIST_DOMAIN_IL_REFERENCES: readonly ReferenceResult[] = Object.freeze(
+  [
+    { method: 'DGR', accuracy: 95, spread: null, source: 'van de Ven & Tolias 2019 (arXiv:1904.07734), permuted MNIST, domain-IL; approximately, as cited; not verified here' },
+    { method: 'DGR + distill', accuracy: 97, spread: null, source: 'van de Ven & Tolias 2019 (arXiv:1904.07734), permuted MNIST, domain-IL; approximately, as cited; not verified here' },
+    { method: 'Offline (all data, upper bound)', accuracy: 97.6, spread: null, source: 'van de Ven & Tolias 2019 (arXiv:1904.07734), permuted MNIST, domain-IL; approximately, as cited; not verified here' },
+  ].map((r) => Object.freeze(r)),
+);
+
+// ---------------------------------------------------------------------------------------------
+// Timing
+
+/**
+ * Seconds per training iteration of `config` on `sequence`, measured on a short run of
+ * `iterations` iterations per task (evaluation excluded; the first iterations include warm-up,
+ * so short runs overestimate): one number per task, because replay (from the second task on)
+ * makes iterations dearer. Used to plan how many iterations fit a time budget.
+ */
+export async function secondsPerIteration(sequence: TaskSequence, config: ExperimentConfig, iterations: number): Promise<number[]> {
+  if (!Number.isInteger(iterations) || iterations < 1) throw new RangeError(`secondsPerIteration: iterations must be a positive integer, got ${iterations}`);
+  const r = await trainSequence(sequence, configWith(config, { iterations }), { progress: false });
+  r.scholar.dispose();
+  return r.taskSeconds.map((s) => s / iterations);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Permuted MNIST: seeing replayed samples
+
+/**
+ * The inverse of a permutation: `inv[perm[i]] = i`. Permuted MNIST shows task t's image as
+ * x_perm[i] = x[perm[i]] (tasks.ts `permutedMnist`), so gathering x_perm at `inv` restores x —
+ * the way to look at what a generator trained on permuted digits draws.
+ */
+export function inversePermutation(perm: ArrayLike<number>): Int32Array {
+  const n = perm.length;
+  const inv = new Int32Array(n).fill(-1);
+  for (let i = 0; i < n; i++) {
+    const p = perm[i] as number;
+    if (!Number.isInteger(p) || p < 0 || p >= n || inv[p] !== -1) throw new RangeError(`inversePermutation: not a permutation of 0..${n - 1} (entry ${i} is ${p})`);
+    inv[p] = i;
+  }
+  return inv;
+}
+
+/**
+ * `n` examples of a split starting at `start` (views, no copy). Notebook 06 takes MNIST from the end
+ * of each split, because the stand-in second domain is rendered from the *first* MNIST images:
+ * the two domains then never show the same handwritten digit.
+ */
+export function examplesFrom(split: ImageSplit, start: number, n: number): ImageSplit {
+  if (!Number.isInteger(start) || !Number.isInteger(n) || start < 0 || n < 0 || start + n > split.count) {
+    throw new RangeError(`examplesFrom: need integers 0 <= start and start + n <= ${split.count} (the split's size); got start ${start}, n ${n}`);
+  }
+  const per = split.shape[0] * split.shape[1] * split.shape[2];
+  return { ...split, count: n, images: split.images.subarray(start * per, (start + n) * per), labels: split.labels.subarray(start, start + n) };
+}

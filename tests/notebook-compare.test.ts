@@ -1,0 +1,134 @@
+/**
+ * Tests of lib/notebook/compare.ts (notebook 07): runs saved under their names, statistics,
+ * tables and figures. Tiny models on synthetic 2-task data; the file runs in seconds.
+ */
+import { test } from 'node:test';
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { tf } from '../lib/tf';
+import type { Tensor, Tensor1D } from '@tensorflow/tfjs-node';
+import { ExperimentConfig, Task, TaskSequence, configWith, createRng, loadResults, presets } from '../lib/engine';
+import {
+  ExperimentRun,
+  SPLIT_MNIST_CLASS_IL_REFERENCES,
+  accuracyCurvesFigure,
+  accuracyHeatmapsFigure,
+  averageCurvesFigure,
+  curveSeriesFromResults,
+  formatMeanSd,
+  meanSd,
+  resultsRootFor,
+  runExperiment,
+  saveSummaryCsv,
+  seenOutputs,
+  summaryRows,
+} from '../lib/notebook/compare';
+
+function tiny(iterations: number, seed = 0, mode: 'generative' | 'none' = 'generative'): ExperimentConfig {
+  const base = mode === 'generative' ? presets.splitMnistGR() : presets.splitMnist('none');
+  return configWith(base, { seed, iterations, batchSize: 16, solver: { hidden: [32] }, ...(mode === 'generative' ? { generator: { hidden: [32], latent: 4 } } : {}), replay: { batchSize: 16 } });
+}
+
+/** Two class-IL tasks of 2 classes each over 16-dim inputs (4 = 2×2×... shown as 4×4×1 images). */
+function twoTasks(): TaskSequence {
+  const D = 16;
+  const rng = createRng(5);
+  const centres = Array.from({ length: 4 }, () => rng.uniformArray(D, 0.1, 0.9));
+  const make = (classes: number[], n: number): { x: Tensor; y: Tensor1D; count: number } => {
+    const xs = new Float32Array(n * D);
+    const ys = new Int32Array(n);
+    for (let i = 0; i < n; i++) {
+      const c = classes[i % 2] as number;
+      ys[i] = c;
+      for (let d = 0; d < D; d++) xs[i * D + d] = Math.min(1, Math.max(0, ((centres[c] as Float32Array)[d] as number) + 0.05 * rng.normal()));
+    }
+    return { x: tf.tensor2d(xs, [n, D]), y: tf.tensor1d(ys, 'int32'), count: n };
+  };
+  const tasks: Task[] = [
+    { index: 0, name: 'digits 0/1', classes: [0, 1], train: make([0, 1], 64), test: make([0, 1], 32) },
+    { index: 1, name: 'digits 2/3', classes: [2, 3], train: make([2, 3], 64), test: make([2, 3], 32) },
+  ];
+  return { name: 'twoTasks', scenario: 'class', inputShape: [D], numOutputs: 4, tasks, dispose: () => tasks.forEach((t) => tf.dispose([t.train.x, t.train.y, t.test.x, t.test.y])) };
+}
+
+test('meanSd and formatMeanSd: sample sd, single values without ±', () => {
+  assert.deepEqual(meanSd([1, 2, 3]), { mean: 2, sd: 1, n: 3 });
+  assert.equal(meanSd([5]).sd, 0);
+  assert.ok(Number.isNaN(meanSd([]).mean));
+  assert.equal(formatMeanSd([0.9, 0.92]), '91.00 ± 1.41');
+  assert.equal(formatMeanSd([0.9]), '90.00');
+  assert.equal(formatMeanSd([]), '—');
+});
+
+test('runExperiment: saves results that load back (matrix, curves), keeps labelled samples, is deterministic, leaks nothing', async () => {
+  const seq = twoTasks();
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'dgr-compare-'));
+  try {
+    const n0 = tf.memory().numTensors;
+    const opts = { label: 'GR (VAE)', curveEvery: 10, samplesPerTask: 6, imageShape: [4, 4, 1] as const, resultsRoot: root };
+    const a = await runExperiment(seq, tiny(30), opts);
+    assert.equal(tf.memory().numTensors, n0, 'no tensors left behind');
+    const b = await runExperiment(seq, tiny(30), opts);
+    assert.deepEqual(a.accuracy, b.accuracy, 'same seed, same accuracy matrix');
+    assert.equal(a.runName, 'twoTasks-class-gr-vae-r1overt-s0-iters=30');
+    assert.equal(a.samples.length, 2);
+    assert.deepEqual(a.samples[0]?.shape, [6, 4, 4, 1]);
+    assert.ok(a.samples[0]?.labels.every((y) => y === 0 || y === 1), 'after task 0 the solver labels only classes seen so far');
+    assert.ok(a.samples[1]?.labels.every((y) => y >= 0 && y <= 3));
+    assert.equal(a.curves.x.length, 2 * (30 / 10 + 1));
+    const saved = loadResults(a.runName, { root });
+    assert.deepEqual(saved.accuracy, a.accuracy);
+    const series = curveSeriesFromResults(saved);
+    assert.deepEqual(series.x, a.curves.x);
+    assert.deepEqual(series.perTask, a.curves.perTask);
+    assert.ok(fs.existsSync(path.join(a.resultsDir, 'accuracy.csv')));
+    const none = await runExperiment(seq, tiny(30, 0, 'none'), { ...opts, label: 'None' });
+    assert.equal(none.samples.length, 0, 'no generator, no replayed samples');
+    const rows = summaryRows([a, b, none]);
+    assert.equal(rows.length, 2);
+    assert.equal(rows[0]?.seeds, 2);
+    assert.match(String(rows[0]?.['average accuracy (%)']), /±/);
+    const file = saveSummaryCsv(rows, 'nb07-summary', root);
+    assert.match(fs.readFileSync(file, 'utf8'), /^method,scenario/);
+    assert.throws(() => saveSummaryCsv(rows, '../x', root), /name/);
+  } finally {
+    seq.dispose();
+    fs.rmSync(root, { recursive: true, force: true });
+  }
+});
+
+test('seenOutputs: class-IL grows with the tasks; resultsRootFor keeps quick runs out of results/', () => {
+  const seq = twoTasks();
+  try {
+    assert.deepEqual(seenOutputs(seq, 0), [0, 1]);
+    assert.deepEqual(seenOutputs(seq, 1), [0, 1, 2, 3]);
+  } finally {
+    seq.dispose();
+  }
+  if (process.env.DGR_RESULTS_DIR === undefined) {
+    assert.notEqual(resultsRootFor('quick'), resultsRootFor('default'));
+    assert.match(resultsRootFor('quick'), /\.scratch/);
+  }
+});
+
+test('figures: heatmaps one panel per matrix in %, curves one trace per task, references carry sources', () => {
+  const run = {
+    label: 'x',
+    iterations: 10,
+    taskNames: ['digits 0/1', 'digits 2/3'],
+    curves: { x: [0, 10, 10, 20], perTask: [[0.5, 1, 1, 0.5], [0.1, 0, 0.2, 1]] },
+  } as unknown as ExperimentRun;
+  const f = accuracyHeatmapsFigure([{ title: 'A', accuracy: [[1, 0], [0.5, 1]], taskNames: run.taskNames }, { title: 'B', accuracy: [[1, 0]], taskNames: run.taskNames }], 'R');
+  assert.equal(f.data.length, 2);
+  assert.deepEqual(f.data[0]?.z, [[100, 0], [50, 100]]);
+  assert.equal(f.data[1]?.xaxis, 'x2');
+  assert.throws(() => accuracyHeatmapsFigure([], 'R'), /no panels/);
+  const c = accuracyCurvesFigure(run, 'curves');
+  assert.equal(c.data.length, 2);
+  assert.deepEqual(c.data[0]?.y, [50, 100, 100, 50]);
+  const avg = averageCurvesFigure([run], 'avg');
+  assert.deepEqual(avg.data[0]?.y, [50, 100, 100, 75], 'before the boundary only task 0 counts; after it both');
+  assert.ok(SPLIT_MNIST_CLASS_IL_REFERENCES.every((r) => r.source.includes('van de Ven')));
+});

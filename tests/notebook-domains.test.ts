@@ -1,0 +1,107 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { tf } from '../lib/tf';
+import type { ImageSplit } from '../lib/data/mnist';
+import { COLOUR_MNIST32, SVHN_DOMAIN } from '../lib/data/digits32';
+import { permutedMnist, pixelPermutation } from '../lib/engine/tasks';
+import { configWith, presets } from '../lib/engine/config';
+import { parseRunName, runName } from '../lib/engine/results';
+import { runNameParts } from '../lib/engine/train';
+import {
+  MNIST32_DOMAIN,
+  PERMUTED_MNIST_DOMAIN_IL_REFERENCES,
+  domainAccuracyFigure,
+  inversePermutation,
+  examplesFrom,
+  domainSequenceName,
+  secondsPerIteration,
+  targetSentence,
+} from '../lib/notebook/domains';
+
+function fakeSplit(count: number): ImageSplit {
+  const images = new Uint8Array(count * 784);
+  for (let i = 0; i < images.length; i++) images[i] = (i * 37) % 256;
+  return { count, shape: [28, 28, 1], images, labels: Uint8Array.from({ length: count }, (_, i) => i % 10), numClasses: 10 };
+}
+
+test('domainSequenceName joins the ids of the domains actually used, and is a valid run-name field', () => {
+  const standIn = domainSequenceName([MNIST32_DOMAIN, COLOUR_MNIST32]);
+  assert.equal(standIn, 'mnist32x32x3_to_colourmnist32');
+  assert.ok(!/svhn/i.test(standIn), 'the stand-in sequence is never called SVHN');
+  assert.equal(domainSequenceName([SVHN_DOMAIN, MNIST32_DOMAIN]), 'svhn_to_mnist32x32x3');
+  const name = runName({ sequence: standIn, scenario: 'domain', method: 'gr', generator: 'wgangp_dcgan', ratio: '1/t', seed: 0 });
+  assert.equal(parseRunName(name).sequence, standIn);
+  assert.throws(() => domainSequenceName([]), /empty/);
+  assert.throws(() => domainSequenceName([{ id: '--' }]), /no letters or digits/);
+});
+
+test('domainAccuracyFigure: one bar group per (method, stage), one trace per domain, values in %', () => {
+  const fig = domainAccuracyFigure(
+    [
+      { method: 'none', accuracy: [[0.9, 0.1], [0.2, 0.8]] },
+      { method: 'GR', accuracy: [[0.9, 0.1], [0.85, 0.8]] },
+    ],
+    ['A', 'B'],
+    { title: 't' },
+  );
+  assert.equal(fig.data.length, 2);
+  assert.deepEqual(fig.data[0]?.y, [90, 20, 90, 85]);
+  assert.deepEqual(fig.data[1]?.y, [10, 80, 10, 80]);
+  assert.equal((fig.data[0]?.x as string[]).length, 4);
+  assert.match(String(fig.data[1]?.name), /B/);
+  assert.throws(() => domainAccuracyFigure([{ method: 'x', accuracy: [[0.5, 0.5]] }], ['A'], { title: 't' }), /2 tasks, 1 domain/);
+  assert.throws(() => domainAccuracyFigure([], ['A'], { title: 't' }), /no runs/);
+});
+
+test('targetSentence says met or missed, and by how much, from the numbers given', () => {
+  assert.match(targetSentence(0.95, 0.96, 2), /^Target met: .*95\.00 %.*1\.00 points below.*96\.00 %/);
+  assert.match(targetSentence(0.97, 0.96, 2), /1\.00 points above/);
+  const miss = targetSentence(0.9, 0.955, 2);
+  assert.match(miss, /^Target missed: .*5\.50 points below.*fall short by 3\.50 points/);
+  assert.throws(() => targetSentence(95, 0.9, 2), /generative must be an accuracy/);
+});
+
+test('the permuted-MNIST reference numbers name their source and say they are unverified approximations', () => {
+  assert.equal(PERMUTED_MNIST_DOMAIN_IL_REFERENCES.length, 3);
+  for (const r of PERMUTED_MNIST_DOMAIN_IL_REFERENCES) {
+    assert.match(r.source, /1904\.07734/);
+    assert.match(r.source, /not verified/);
+    assert.ok(r.accuracy > 90 && r.accuracy < 100);
+  }
+});
+
+test('secondsPerIteration: one positive time per task, and no tensors left behind', async () => {
+  const seq = permutedMnist({ train: fakeSplit(64), test: fakeSplit(20) }, { numTasks: 2 });
+  const cfg = configWith(presets.permutedMnistDGR(), { generator: null, replay: { mode: 'exact', batchSize: 8 }, batchSize: 8, solver: { hidden: [16] } });
+  await secondsPerIteration(seq, cfg, 2); // warm-up (kernels, caches)
+  const before = tf.memory().numTensors;
+  const s = await secondsPerIteration(seq, cfg, 3);
+  assert.equal(tf.memory().numTensors, before);
+  assert.equal(s.length, 2);
+  assert.ok(s.every((v) => v > 0 && Number.isFinite(v)));
+  assert.equal(runNameParts(cfg, seq).sequence, 'permMNIST');
+  await assert.rejects(secondsPerIteration(seq, cfg, 0), /positive integer/);
+  seq.dispose();
+});
+
+test('inversePermutation undoes the pixel permutation of permuted MNIST', () => {
+  const seq = permutedMnist({ train: fakeSplit(4), test: fakeSplit(2) }, { numTasks: 2 });
+  const perm = pixelPermutation(seq.config, 1);
+  const inv = inversePermutation(perm);
+  const restored = tf.tidy(() => tf.gather(seq.tasks[1]!.test.x, tf.tensor1d(inv, 'int32'), 1).arraySync() as number[][]);
+  const original = Array.from(fakeSplit(2).images.subarray(0, 784), (v) => v / 255);
+  assert.deepEqual(restored[0]!.map((v) => Math.round(v * 255)), original.map((v) => Math.round(v * 255)));
+  assert.deepEqual(Array.from(inversePermutation([2, 0, 1])), [1, 2, 0]);
+  assert.throws(() => inversePermutation([0, 0, 1]), /not a permutation/);
+  seq.dispose();
+});
+
+test('examplesFrom takes n examples from start, as views, and rejects out-of-range requests', () => {
+  const s = fakeSplit(10);
+  const part = examplesFrom(s, 7, 3);
+  assert.equal(part.count, 3);
+  assert.deepEqual(Array.from(part.labels), [7, 8, 9]);
+  assert.deepEqual(Array.from(part.images.subarray(0, 5)), Array.from(s.images.subarray(7 * 784, 7 * 784 + 5)));
+  assert.equal(part.images.length, 3 * 784);
+  assert.throws(() => examplesFrom(s, 8, 3), /start \+ n <= 10/);
+});
