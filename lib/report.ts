@@ -81,6 +81,8 @@ export interface NotebookRun {
   readonly ok: boolean;
   readonly seconds: number;
   readonly error?: string;
+  /** Not executed in the default profile at all (neither in this run nor before). */
+  readonly notRun?: boolean;
 }
 
 export interface ReportInput {
@@ -99,12 +101,13 @@ const minutes = (s: number): string => (s < 90 ? `${s.toFixed(0)} s` : `${(s / 6
 export function reportMarkdown(input: ReportInput): string {
   const out: string[] = [];
   const total = input.runs.reduce((a, r) => a + r.seconds, 0);
-  const failed = input.runs.filter((r) => !r.ok);
+  const failed = input.runs.filter((r) => !r.ok && !r.notRun);
+  const notRun = input.runs.filter((r) => r.notRun);
   out.push('# dgr-notebooks: reproduction summary', '');
   out.push(`Generated ${input.generatedAt} by \`npm run reproduce\` on ${input.machine}. Every number below was measured by the notebook named beside it, in the default profile, in this run or the run that saved its summary.`, '');
   out.push('## Notebooks', '', '| notebook | result | run time |', '|---|---|---|');
-  for (const r of input.runs) out.push(`| ${r.notebook} | ${r.ok ? 'ok' : `**failed**: ${cell(r.error)}`} | ${minutes(r.seconds)} |`);
-  out.push(`| **total** | ${input.runs.length - failed.length} ok, ${failed.length} failed | ${minutes(total)} |`, '');
+  for (const r of input.runs) out.push(`| ${r.notebook} | ${r.ok ? 'ok' : r.notRun ? 'not run in the default profile' : `**failed**: ${cell(r.error)}`} | ${r.notRun ? '—' : minutes(r.seconds)} |`);
+  out.push(`| **total** | ${input.runs.length - failed.length - notRun.length} ok, ${failed.length} failed${notRun.length ? `, ${notRun.length} not run` : ''} | ${minutes(total)} |`, '');
   if (failed.length > 0) out.push(`**${failed.length} notebook(s) failed:** ${failed.map((r) => r.notebook).join(', ')}. Their numbers below, if any, are from an earlier saved summary.`, '');
   for (const s of input.summaries) {
     const run = input.runs.find((r) => r.notebook === s.notebook);

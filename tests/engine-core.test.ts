@@ -18,7 +18,6 @@ import {
   ExperimentConfig,
   SolverBatch,
   TaskSequence,
-  Task,
   buildCnnSolver,
   buildGenerator,
   buildMlpSolver,
@@ -47,6 +46,7 @@ import {
   runNameParts,
 } from '../lib/engine';
 import { loadMnist } from '../lib/data/mnist';
+import { blobSequence } from './fixtures';
 
 // ------------------------------------------------------------------------------------ helpers
 
@@ -62,43 +62,6 @@ function tiny(patch: Parameters<typeof configWith>[1] = {}): ExperimentConfig {
   return configWith(base, patch);
 }
 
-/**
- * A synthetic class-IL sequence: `numTasks` tasks of 2 classes each over 20-dim inputs;
- * each class is a Gaussian blob (in [0, 1]) around its own seeded centre.
- */
-function blobs(numTasks = 2, perClass = 64, scenario: 'class' | 'task' | 'domain' = 'class'): TaskSequence {
-  const D = 20;
-  const rng = createRng(123);
-  const C = 2 * numTasks;
-  const centres = Array.from({ length: C }, () => rng.uniformArray(D, 0.1, 0.9));
-  const make = (classes: number[], n: number): { x: Tensor; y: Tensor1D; count: number } => {
-    const xs = new Float32Array(classes.length * n * D);
-    const ys = new Int32Array(classes.length * n);
-    let i = 0;
-    for (const c of classes) {
-      for (let k = 0; k < n; k++, i++) {
-        for (let d = 0; d < D; d++) xs[i * D + d] = Math.min(1, Math.max(0, (centres[c] as Float32Array)[d] as number + 0.05 * rng.normal()));
-        ys[i] = scenario === 'domain' ? c % 2 : c;
-      }
-    }
-    return { x: tf.tensor2d(xs, [classes.length * n, D]), y: tf.tensor1d(ys, 'int32'), count: classes.length * n };
-  };
-  const tasks: Task[] = Array.from({ length: numTasks }, (_, t) => ({
-    index: t,
-    name: `blobs ${2 * t}/${2 * t + 1}`,
-    classes: scenario === 'domain' ? [0, 1] : [2 * t, 2 * t + 1],
-    train: make([2 * t, 2 * t + 1], perClass),
-    test: make([2 * t, 2 * t + 1], perClass / 2),
-  }));
-  return {
-    name: 'blobs',
-    scenario,
-    inputShape: [D],
-    numOutputs: scenario === 'domain' ? 2 : C,
-    tasks,
-    dispose: () => tasks.forEach((t) => tf.dispose([t.train.x, t.train.y, t.test.x, t.test.y])),
-  };
-}
 
 async function values(t: Tensor): Promise<Float32Array> {
   return (await t.data()) as Float32Array;
@@ -214,7 +177,7 @@ test('config: bad settings fail with a clear error naming the field', () => {
 });
 
 test('config: shapes that do not fit the models fail before training', async () => {
-  const seq = blobs(2, 8);
+  const seq = blobSequence({ numTasks: 2, perClass: 8, seed: 123 });
   try {
     const cnn = configWith(tiny(), { solver: { kind: 'cnn', channels: [4], hidden: 8, init: 'torch', optimizer: { lr: 0.001, beta1: 0.9, beta2: 0.999, epsilon: 1e-8 } } });
     assert.throws(() => validateConfig(cnn, seq), /'cnn' solver needs image inputs/);
@@ -514,7 +477,7 @@ test('trainSequence: every replay mode and scenario runs without leaks; same see
     ['generative/wgan-gp', 'class', tiny({ iterations: 5, generator: { ...presets.wganGp('mlp'), hidden: [8, 8], latent: 4, criticSteps: 2 } })],
   ];
   for (const [name, scenario, cfg] of cases) {
-    const seq = blobs(3, 16, scenario);
+    const seq = blobSequence({ numTasks: 3, perClass: 16, scenario, seed: 123 });
     try {
       const before = tf.memory().numTensors;
       const a = await trainSequence(seq, cfg, { progress: { everySeconds: 0, write: () => undefined }, curveEvery: 10 });
@@ -535,7 +498,7 @@ test('trainSequence: every replay mode and scenario runs without leaks; same see
 });
 
 test('trainSequence: a different seed changes the run; progress and onTaskEnd are called', async () => {
-  const seq = blobs(2, 16);
+  const seq = blobSequence({ numTasks: 2, perClass: 16, seed: 123 });
   try {
     const lines: string[] = [];
     const ends: number[] = [];
@@ -564,7 +527,7 @@ test('trainSequence: a different seed changes the run; progress and onTaskEnd ar
 });
 
 test('checkpoints: an interrupted run resumes after its last finished task with identical results; mismatches fail clearly', async () => {
-  const seq = blobs(3, 16);
+  const seq = blobSequence({ numTasks: 3, perClass: 16, seed: 123 });
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dgr-engine-'));
   try {
     const cfg = tiny();

@@ -6,33 +6,12 @@
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { tf } from '../lib/tf';
-import type { Tensor, Tensor1D } from '@tensorflow/tfjs-node';
-import { ExperimentConfig, Task, TaskSequence, configWith, createRng, evaluate, presets, trainSequence } from '../lib/engine';
+import type { Tensor } from '@tensorflow/tfjs-node';
+import { configWith, createRng, evaluate, presets, trainSequence } from '../lib/engine';
 import { disposeChain, frechetDistance, labelAgreement, runScholarChain, sampleQuality, symmetricEigen, trainScholarFromReplay } from '../lib/notebook/chain';
+import { blobSequence, tinyConfig } from './fixtures';
 
-/** MLP 64 hidden, VAE [64] latent 8, batch 32. */
-function tiny(iterations: number, seed = 0): ExperimentConfig {
-  return configWith(presets.splitMnistGR(), { seed, iterations, batchSize: 32, solver: { hidden: [64] }, generator: { hidden: [64], latent: 8 }, replay: { batchSize: 32 } });
-}
 
-/** One task of 4 classes over 20-dim inputs in [0, 1]: Gaussian blobs around seeded centres. */
-function blobs(perClass = 64, tasks = 1): TaskSequence {
-  const D = 20;
-  const C = 4;
-  const rng = createRng(11);
-  const centres = Array.from({ length: C }, () => rng.uniformArray(D, 0.1, 0.9));
-  const make = (n: number): { x: Tensor; y: Tensor1D; count: number } => {
-    const xs = new Float32Array(C * n * D);
-    const ys = new Int32Array(C * n);
-    for (let i = 0; i < C * n; i++) {
-      ys[i] = i % C;
-      for (let d = 0; d < D; d++) xs[i * D + d] = Math.min(1, Math.max(0, ((centres[i % C] as Float32Array)[d] as number) + 0.05 * rng.normal()));
-    }
-    return { x: tf.tensor2d(xs, [C * n, D]), y: tf.tensor1d(ys, 'int32'), count: C * n };
-  };
-  const ts: Task[] = Array.from({ length: tasks }, (_, t) => ({ index: t, name: `blobs ${t}`, classes: [0, 1, 2, 3], train: make(perClass), test: make(perClass / 2) }));
-  return { name: 'blobs', scenario: 'class', inputShape: [D], numOutputs: C, tasks: ts, dispose: () => ts.forEach((t) => tf.dispose([t.train.x, t.train.y, t.test.x, t.test.y])) };
-}
 
 async function flat(t: { readFlat(): Tensor }): Promise<Float32Array> {
   const v = t.readFlat();
@@ -73,19 +52,19 @@ test('frechetDistance: 0 for the same set, ‖Δμ‖² for a shift, (σa − σ
 });
 
 test('trainScholarFromReplay: learns the teacher’s task from replay alone; teacher unchanged; no tensor leak', async () => {
-  const seq = blobs();
-  const run = await trainSequence(seq, tiny(1000), { progress: false });
+  const seq = blobSequence({ classesPerTask: 4, repeatClasses: true });
+  const run = await trainSequence(seq, tinyConfig(1000), { progress: false });
   const teacher = run.scholar;
   try {
     const before = await flat(teacher.solver.params);
     const n0 = tf.memory().numTensors;
-    const student = await trainScholarFromReplay(teacher, tiny(200), { generation: 2, progress: false });
+    const student = await trainScholarFromReplay(teacher, tinyConfig(200), { generation: 2, progress: false });
     const n1 = tf.memory().numTensors;
     student.scholar.dispose();
     assert.equal(tf.memory().numTensors, n0, `tensors: ${n0} before, ${tf.memory().numTensors} after disposing the student`);
     assert.ok(n1 > n0);
     assert.deepEqual(await flat(teacher.solver.params), before, 'the teacher did not change');
-    const s2 = await trainScholarFromReplay(teacher, tiny(300), { generation: 2, progress: false });
+    const s2 = await trainScholarFromReplay(teacher, tinyConfig(600), { generation: 2, progress: false });
     try {
       const [accT] = await evaluate(teacher.solver, seq);
       const [accS] = await evaluate(s2.scholar.solver, seq);
@@ -98,14 +77,14 @@ test('trainScholarFromReplay: learns the teacher’s task from replay alone; tea
     teacher.dispose();
     seq.dispose();
   }
-  await assert.rejects(trainScholarFromReplay(null as never, tiny(1), { generation: 1 }), /generation/);
+  await assert.rejects(trainScholarFromReplay(null as never, tinyConfig(1), { generation: 1 }), /generation/);
 });
 
 test('runScholarChain: same seed, same chain; different seeds differ; bad input is refused', async () => {
-  const seq = blobs();
+  const seq = blobSequence({ classesPerTask: 4, repeatClasses: true });
   try {
     const weights = async (seed: number): Promise<Float32Array[]> => {
-      const chain = await runScholarChain(seq, tiny(40, seed), { generations: 3, progress: false });
+      const chain = await runScholarChain(seq, tinyConfig(40, { seed: seed }), { generations: 3, progress: false });
       try {
         assert.deepEqual(chain.map((g) => [g.generation, g.source]), [[1, 'real data'], [2, 'generative replay'], [3, 'generative replay']]);
         assert.ok(chain.every((g) => g.scholar.frozen));
@@ -121,22 +100,22 @@ test('runScholarChain: same seed, same chain; different seeds differ; bad input 
     const c = await weights(1);
     a.forEach((w, k) => assert.deepEqual(w, b[k], `scholar ${k + 1} is deterministic`));
     assert.notDeepEqual(a[2], c[2]);
-    await assert.rejects(runScholarChain(seq, tiny(5), { generations: 0 }), /generations/);
+    await assert.rejects(runScholarChain(seq, tinyConfig(5), { generations: 0 }), /generations/);
     await assert.rejects(runScholarChain(seq, configWith(presets.splitMnist('none'), { iterations: 5 }), { generations: 2 }), /generator is null/);
   } finally {
     seq.dispose();
   }
-  const two = blobs(16, 2);
+  const two = blobSequence({ classesPerTask: 4, repeatClasses: true, perClass: 16, numTasks: 2 });
   try {
-    await assert.rejects(runScholarChain(two, tiny(5), { generations: 2 }), /exactly one task/);
+    await assert.rejects(runScholarChain(two, tinyConfig(5), { generations: 2 }), /exactly one task/);
   } finally {
     two.dispose();
   }
 });
 
 test('sampleQuality and labelAgreement: real data scores better than noise; a classifier agrees with itself', async () => {
-  const seq = blobs();
-  const run = await trainSequence(seq, tiny(300), { progress: false });
+  const seq = blobSequence({ classesPerTask: 4, repeatClasses: true });
+  const run = await trainSequence(seq, tinyConfig(300), { progress: false });
   try {
     const judge = run.scholar.solver;
     const real = seq.tasks[0]?.test.x as Tensor;

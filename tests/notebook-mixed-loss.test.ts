@@ -5,48 +5,13 @@
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { tf } from '../lib/tf';
-import type { Tensor, Tensor1D } from '@tensorflow/tfjs-node';
-import { ExperimentConfig, Task, TaskSequence, configWith, createRng, presets, replayRatio, trainSequence } from '../lib/engine';
+import { configWith, presets, replayRatio, trainSequence } from '../lib/engine';
 import { effectiveTaskWeights, firstTasks, runRatioSweep } from '../lib/notebook/mixed-loss';
+import { blobSequence, tinyConfig } from './fixtures';
 
 const near = (a: number, b: number, msg?: string): void => assert.ok(Math.abs(a - b) < 1e-12, msg ?? `${a} != ${b}`);
 
-function tiny(iterations: number): ExperimentConfig {
-  return configWith(presets.splitMnistGR(), {
-    iterations,
-    batchSize: 32,
-    solver: { hidden: [64] },
-    generator: { hidden: [64], latent: 8 },
-    replay: { batchSize: 32 },
-  });
-}
 
-/** `numTasks` class-IL tasks of 2 classes each over 20-dim inputs (Gaussian blobs in [0, 1]). */
-function blobs(numTasks: number, perClass = 64): TaskSequence {
-  const D = 20;
-  const rng = createRng(11);
-  const centres = Array.from({ length: 2 * numTasks }, () => rng.uniformArray(D, 0.1, 0.9));
-  const make = (classes: number[], n: number): { x: Tensor; y: Tensor1D; count: number } => {
-    const xs = new Float32Array(classes.length * n * D);
-    const ys = new Int32Array(classes.length * n);
-    let i = 0;
-    for (const c of classes) {
-      for (let k = 0; k < n; k++, i++) {
-        ys[i] = c;
-        for (let d = 0; d < D; d++) xs[i * D + d] = Math.min(1, Math.max(0, (centres[c] as Float32Array)[d] as number + 0.05 * rng.normal()));
-      }
-    }
-    return { x: tf.tensor2d(xs, [classes.length * n, D]), y: tf.tensor1d(ys, 'int32'), count: classes.length * n };
-  };
-  const tasks: Task[] = Array.from({ length: numTasks }, (_, t) => ({
-    index: t,
-    name: `blobs ${2 * t}/${2 * t + 1}`,
-    classes: [2 * t, 2 * t + 1],
-    train: make([2 * t, 2 * t + 1], perClass),
-    test: make([2 * t, 2 * t + 1], perClass / 2),
-  }));
-  return { name: 'blobs', scenario: 'class', inputShape: [D], numOutputs: 2 * numTasks, tasks, dispose: () => tasks.forEach((t) => tf.dispose([t.train.x, t.train.y, t.test.x, t.test.y])) };
-}
 
 test('effectiveTaskWeights: r = 1/t weighs every task equally; a constant r decays old tasks geometrically', () => {
   assert.deepEqual(effectiveTaskWeights([1]), [1]);
@@ -64,7 +29,7 @@ test('effectiveTaskWeights: r = 1/t weighs every task equally; a constant r deca
 });
 
 test('firstTasks: a view of the first n tasks; bad n fails', () => {
-  const seq = blobs(3, 4);
+  const seq = blobSequence({ numTasks: 3, perClass: 4 });
   const two = firstTasks(seq, 2);
   assert.equal(two.tasks.length, 2);
   assert.equal(two.tasks[1], seq.tasks[1], 'tasks are shared, not copied');
@@ -77,9 +42,9 @@ test('firstTasks: a view of the first n tasks; bad n fails', () => {
 });
 
 test('runRatioSweep: r = 1 learns the new task and forgets the old; r = 0 never learns it; records equal trainSequence', async () => {
-  const seq = blobs(2);
+  const seq = blobSequence({ numTasks: 2 });
   try {
-    const base = tiny(80);
+    const base = tinyConfig(80);
     const before = tf.memory().numTensors;
     const runs = await runRatioSweep(seq, base, [0, 1], { shareSamples: 400, keepSamples: 6, extra: { tasks: 2 } });
     const [r0, r1] = runs as [(typeof runs)[0], (typeof runs)[0]];
@@ -105,11 +70,11 @@ test('runRatioSweep: r = 1 learns the new task and forgets the old; r = 0 never 
 });
 
 test('runRatioSweep: bad input fails before training', async () => {
-  const seq = blobs(2, 4);
+  const seq = blobSequence({ numTasks: 2, perClass: 4 });
   try {
-    await assert.rejects(runRatioSweep(seq, tiny(1), []), /ratios is empty/);
-    await assert.rejects(runRatioSweep(seq, tiny(1), [0.5, 2]), /ratios\[1\] = 2/);
-    await assert.rejects(runRatioSweep(firstTasks(seq, 1), tiny(1), [0.5]), /only matters from the second task/);
+    await assert.rejects(runRatioSweep(seq, tinyConfig(1), []), /ratios is empty/);
+    await assert.rejects(runRatioSweep(seq, tinyConfig(1), [0.5, 2]), /ratios\[1\] = 2/);
+    await assert.rejects(runRatioSweep(firstTasks(seq, 1), tinyConfig(1), [0.5]), /only matters from the second task/);
   } finally {
     seq.dispose();
   }

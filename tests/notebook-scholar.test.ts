@@ -5,42 +5,14 @@
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { tf } from '../lib/tf';
-import type { Tensor, Tensor1D } from '@tensorflow/tfjs-node';
-import { ExperimentConfig, Task, TaskSequence, configWith, createRng, createScholar, evaluate, presets, splitMnist, trainSequence } from '../lib/engine';
+import type { Tensor } from '@tensorflow/tfjs-node';
+import { configWith, createScholar, evaluate, splitMnist, trainSequence } from '../lib/engine';
 import { loadMnist } from '../lib/data/mnist';
 import { labelCounts, showLabelledImages, studentBatch, trainStudentSolver } from '../lib/notebook/scholar';
 import type { MimeBundle } from '../lib/figures/types';
+import { blobSequence, tinyConfig } from './fixtures';
 
-/** MLP 64 hidden, VAE [64] latent 8, batch 32. */
-function tiny(iterations: number): ExperimentConfig {
-  return configWith(presets.splitMnistGR(), {
-    iterations,
-    batchSize: 32,
-    solver: { hidden: [64] },
-    generator: { hidden: [64], latent: 8 },
-    replay: { batchSize: 32 },
-  });
-}
 
-/** One task of 4 classes over 20-dim inputs in [0, 1]; each class a Gaussian blob around a seeded centre. */
-function blobs(perClass = 64): TaskSequence {
-  const D = 20;
-  const C = 4;
-  const rng = createRng(7);
-  const centres = Array.from({ length: C }, () => rng.uniformArray(D, 0.1, 0.9));
-  const make = (n: number): { x: Tensor; y: Tensor1D; count: number } => {
-    const xs = new Float32Array(C * n * D);
-    const ys = new Int32Array(C * n);
-    for (let i = 0; i < C * n; i++) {
-      const c = i % C;
-      ys[i] = c;
-      for (let d = 0; d < D; d++) xs[i * D + d] = Math.min(1, Math.max(0, (centres[c] as Float32Array)[d] as number + 0.05 * rng.normal()));
-    }
-    return { x: tf.tensor2d(xs, [C * n, D]), y: tf.tensor1d(ys, 'int32'), count: C * n };
-  };
-  const task: Task = { index: 0, name: 'blobs 0-3', classes: [0, 1, 2, 3], train: make(perClass), test: make(perClass / 2) };
-  return { name: 'blobs', scenario: 'class', inputShape: [D], numOutputs: C, tasks: [task], dispose: () => tf.dispose([task.train.x, task.train.y, task.test.x, task.test.y]) };
-}
 
 async function flat(t: { readFlat(): Tensor }): Promise<Float32Array> {
   const v = t.readFlat();
@@ -52,8 +24,8 @@ async function flat(t: { readFlat(): Tensor }): Promise<Float32Array> {
 }
 
 test('studentBatch: labels are the teacher solver’s argmax (over the active units) on the same inputs', async () => {
-  const seq = blobs();
-  const teacher = (await trainSequence(seq, tiny(60), { progress: false })).scholar;
+  const seq = blobSequence({ classesPerTask: 4, seed: 7 });
+  const teacher = (await trainSequence(seq, tinyConfig(60), { progress: false })).scholar;
   try {
     for (const inputs of ['generator', 'noise'] as const) {
       for (const active of [undefined, [1, 2]]) {
@@ -90,8 +62,8 @@ test('studentBatch: labels are the teacher solver’s argmax (over the active un
 });
 
 test('trainStudentSolver: deterministic; the teacher is unchanged; no leaks', async () => {
-  const seq = blobs();
-  const teacher = (await trainSequence(seq, tiny(60), { progress: false })).scholar;
+  const seq = blobSequence({ classesPerTask: 4, seed: 7 });
+  const teacher = (await trainSequence(seq, tinyConfig(60), { progress: false })).scholar;
   try {
     const before = await flat(teacher.solver.params);
     const cfg = { solver: teacher.solver.config, inputs: 'generator' as const, iterations: 60, batchSize: 32, seed: 1 };
@@ -121,7 +93,7 @@ test('trainStudentSolver: deterministic; the teacher is unchanged; no leaks', as
 test('trainStudentSolver on MNIST: replay from the generator teaches far more than noise labelled by the same solver', async () => {
   const mnist = await loadMnist();
   const seq = splitMnist(mnist, { scenario: 'class', classesPerTask: 10, trainPerTask: 2000, testPerTask: 500 });
-  const small = configWith(tiny(400), { solver: { hidden: [100] }, generator: { hidden: [100], latent: 16 } });
+  const small = configWith(tinyConfig(400), { solver: { hidden: [100] }, generator: { hidden: [100], latent: 16 } });
   const teacher = (await trainSequence(seq, small, { progress: false })).scholar;
   try {
     const teacherAcc = (await evaluate(teacher.solver, seq))[0] as number;
@@ -141,8 +113,8 @@ test('trainStudentSolver on MNIST: replay from the generator teaches far more th
 });
 
 test('trainStudentSolver: bad settings fail clearly', async () => {
-  const seq = blobs(8);
-  const teacher = (await trainSequence(seq, tiny(2), { progress: false })).scholar;
+  const seq = blobSequence({ classesPerTask: 4, perClass: 8, seed: 7 });
+  const teacher = (await trainSequence(seq, tinyConfig(2), { progress: false })).scholar;
   const noGen = createScholar(null, teacher.solver);
   try {
     const cfg = { solver: teacher.solver.config, inputs: 'generator' as const, iterations: 2, batchSize: 4, seed: 0 };

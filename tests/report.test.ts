@@ -39,6 +39,7 @@ test('the report lists run times, failures, and our numbers beside the published
     runs: [
       { notebook: '00-setup', ok: true, seconds: 40 },
       { notebook: '07-new-classes', ok: false, seconds: 600, error: 'code cell 3 failed: Error: boom' },
+      { notebook: '08-extra', ok: false, seconds: 0, notRun: true },
     ],
     summaries,
     generatedAt: '2026-11-27T00:00:00Z',
@@ -46,7 +47,9 @@ test('the report lists run times, failures, and our numbers beside the published
   });
   assert.match(md, /\| 00-setup \| ok \| 40 s \|/);
   assert.match(md, /\| 07-new-classes \| \*\*failed\*\*: code cell 3 failed: Error: boom \| 10\.0 min \|/);
-  assert.match(md, /\*\*1 notebook\(s\) failed:\*\* 07-new-classes/);
+  assert.match(md, /\*\*1 notebook\(s\) failed:\*\* 07-new-classes\./);
+  assert.match(md, /\| 08-extra \| not run in the default profile \| — \|/);
+  assert.match(md, /\| \*\*total\*\* \| 1 ok, 1 failed, 1 not run \| 10\.7 min \|/);
   assert.match(md, /\| split MNIST, class-IL, GR \(VAE\) \| average accuracy \| \*\*0\.912 ± 0\.004\*\* \| — \| 0\.9079 ± 0\.0041 \| van de Ven & Tolias 2019 \|/);
   assert.match(md, /not refreshed by this run/);
   assert.match(md, /without a saved summary \(no headline numbers\): 00-setup/);
