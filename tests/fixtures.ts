@@ -64,3 +64,13 @@ export function tinyConfig(iterations: number, patch: Parameters<typeof configWi
   const base = configWith(presets.splitMnistGR(), { iterations, batchSize: 32, solver: { hidden: [64] }, generator: { hidden: [64], latent: 8 }, replay: { batchSize: 32 } });
   return configWith(base, patch);
 }
+
+/** The values of a parameter set (anything with `readFlat()`), read once and freed. */
+export async function flatValues(t: { readFlat(): Tensor }): Promise<Float32Array> {
+  const v = t.readFlat();
+  try {
+    return (await v.data()) as Float32Array;
+  } finally {
+    v.dispose();
+  }
+}

@@ -9,18 +9,10 @@ import { tf } from '../lib/tf';
 import type { Tensor } from '@tensorflow/tfjs-node';
 import { configWith, createRng, evaluate, presets, trainSequence } from '../lib/engine';
 import { disposeChain, frechetDistance, labelAgreement, runScholarChain, sampleQuality, symmetricEigen, trainScholarFromReplay } from '../lib/notebook/chain';
-import { blobSequence, tinyConfig } from './fixtures';
+import { blobSequence, flatValues as flat, tinyConfig } from './fixtures';
 
 
 
-async function flat(t: { readFlat(): Tensor }): Promise<Float32Array> {
-  const v = t.readFlat();
-  try {
-    return (await v.data()) as Float32Array;
-  } finally {
-    v.dispose();
-  }
-}
 
 test('symmetricEigen: reconstructs the matrix (V diag(λ) Vᵀ = A) and finds known eigenvalues', () => {
   const A = [4, 1, 0, 1, 3, 1, 0, 1, 2];

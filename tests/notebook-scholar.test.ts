@@ -5,23 +5,14 @@
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { tf } from '../lib/tf';
-import type { Tensor } from '@tensorflow/tfjs-node';
 import { configWith, createScholar, evaluate, splitMnist, trainSequence } from '../lib/engine';
 import { loadMnist } from '../lib/data/mnist';
 import { labelCounts, showLabelledImages, studentBatch, trainStudentSolver } from '../lib/notebook/scholar';
 import type { MimeBundle } from '../lib/figures/types';
-import { blobSequence, tinyConfig } from './fixtures';
+import { blobSequence, flatValues as flat, tinyConfig } from './fixtures';
 
 
 
-async function flat(t: { readFlat(): Tensor }): Promise<Float32Array> {
-  const v = t.readFlat();
-  try {
-    return (await v.data()) as Float32Array;
-  } finally {
-    v.dispose();
-  }
-}
 
 test('studentBatch: labels are the teacher solver’s argmax (over the active units) on the same inputs', async () => {
   const seq = blobSequence({ classesPerTask: 4, seed: 7 });
