@@ -1,7 +1,7 @@
 /** Test fixtures shared by the engine and notebook-helper tests: a toy task sequence and tiny configs. */
 import { tf } from '../lib/tf';
 import type { Tensor, Tensor1D } from '@tensorflow/tfjs-node';
-import { createRng } from '../lib/engine/rng';
+import { createRng } from '../lib/rng';
 import { configWith, presets, type ExperimentConfig } from '../lib/engine/config';
 import type { Scenario, Task, TaskSequence } from '../lib/engine/types';
 

@@ -61,12 +61,15 @@ test('targetSentence says met or missed, and by how much, from the numbers given
   assert.throws(() => targetSentence(95, 0.9, 2), /generative must be an accuracy/);
 });
 
-test('the permuted-MNIST reference numbers name their source and say they are unverified approximations', () => {
-  assert.equal(PERMUTED_MNIST_DOMAIN_IL_REFERENCES.length, 3);
+test('the permuted-MNIST reference numbers are the published table: source, table, spread', () => {
+  const by = Object.fromEntries(PERMUTED_MNIST_DOMAIN_IL_REFERENCES.map((r) => [r.method, r]));
+  assert.deepEqual(Object.keys(by), ['None (fine-tuning, lower bound)', 'DGR', 'DGR + distill', 'Offline (all data, upper bound)']);
+  assert.equal(by['DGR']!.accuracy, 95.09);
+  assert.equal(by['DGR + distill']!.accuracy, 97.35);
+  assert.equal(by['Offline (all data, upper bound)']!.accuracy, 97.59);
   for (const r of PERMUTED_MNIST_DOMAIN_IL_REFERENCES) {
-    assert.match(r.source, /1904\.07734/);
-    assert.match(r.source, /not verified/);
-    assert.ok(r.accuracy > 90 && r.accuracy < 100);
+    assert.match(r.source, /1809\.10635.*Table 4.*domain-incremental.*SEM over 20 seeds/);
+    assert.ok(r.spread !== null && r.spread > 0 && r.spread < 1);
   }
 });
 

@@ -24,7 +24,7 @@ import type { ImageSplit } from './mnist';
 import { loadMnist } from './mnist';
 import type { DatasetEntry, EnsureOptions } from './registry';
 import { svhnStatus, loadSvhn, DownloadFn } from './svhn';
-import { createRng, deriveSeed } from '../engine/rng';
+import { createRng, deriveSeed } from '../rng';
 
 /** Identity of a data domain, for labelling every figure and table with the domain actually used. */
 export interface DomainInfo {

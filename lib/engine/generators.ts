@@ -20,7 +20,7 @@ import type { Scalar, Tensor, Tensor1D, Tensor2D, Tensor4D } from '@tensorflow/t
 import type { GeneratorConfig, VaeConfig, WganGpConfig } from './config';
 import { Adam, ParamSet, ParamSpec, cloneParams, convSpecs, createAdam, createParams, dense, denseMacs, denseSpecs, leakyRelu } from './nn';
 import { biasAdd, biasAddGrad, concat, ew, matMul, reluGrad, split, statelessNormal, statelessUniform } from './native';
-import { deriveSeed } from './rng';
+import { deriveSeed } from '../rng';
 
 export interface Generator {
   readonly config: GeneratorConfig;

@@ -5,7 +5,7 @@ export * from './eval';
 export * from './results';
 export * from './checkpoint';
 export * from './progress';
-export * from './rng';
+export * from '../rng';
 export * from './nn';
 export * from './config';
 export * from './solvers';

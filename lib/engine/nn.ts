@@ -6,7 +6,7 @@
  */
 import { tf } from '../tf';
 import type { Tensor, Tensor1D, Tensor2D } from '@tensorflow/tfjs-node';
-import { createRng } from './rng';
+import { createRng } from '../rng';
 import { ResourceVariable, resourceApplyAdam, resourceVariable } from './native';
 
 /** How a parameter is initialised. */

@@ -16,7 +16,7 @@ import { tf } from '../tf';
 import type { ImageSplit, Mnist } from '../data/mnist';
 import type { Scenario, Task, TaskData, TaskSequence } from './types';
 import type { Tensor, Tensor2D, Tensor4D } from '@tensorflow/tfjs-node';
-import { createRng, deriveSeed } from './rng';
+import { createRng, deriveSeed } from '../rng';
 import { SCENARIOS } from './config';
 
 /** Train/test subsampling (for quick profiles). `undefined` keeps every example. */

@@ -23,7 +23,7 @@ import type { Scalar, Tensor, Tensor1D, Tensor2D } from '@tensorflow/tfjs-node';
 import type { AccuracyMatrix, Task, TaskSequence } from './types';
 import type { ExperimentConfig } from './config';
 import { validateConfig } from './config';
-import { createBatchSampler, deriveSeed } from './rng';
+import { createBatchSampler, deriveSeed } from '../rng';
 import { argMaxOneHot, concat, ew, gatherRows, statelessUniform } from './native';
 import { Solver, SolverBatch, SolverTrainer, buildSolver, createSolverTrainer } from './solvers';
 import { Generator, GeneratorTrainer, buildGenerator, createGeneratorTrainer } from './generators';

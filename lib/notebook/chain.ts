@@ -14,7 +14,7 @@ import { validateConfig } from '../engine/config';
 import { buildSolver, createSolverTrainer } from '../engine/solvers';
 import { buildGenerator, createGeneratorTrainer } from '../engine/generators';
 import { Scholar, createScholar, snapshotScholar } from '../engine/scholar';
-import { deriveSeed } from '../engine/rng';
+import { deriveSeed } from '../rng';
 import { createProgress } from '../engine/progress';
 import { trainSequence } from '../engine/train';
 import { studentBatch } from './scholar';

@@ -14,7 +14,7 @@ import { runNameParts, trainSequence } from '../engine/train';
 import { activeOutputs } from '../engine/tasks';
 import { computeMetrics, type Metrics } from '../engine/eval';
 import { defaultResultsRoot, runName, saveResults, type RunResults } from '../engine/results';
-import { deriveSeed } from '../engine/rng';
+import { deriveSeed } from '../rng';
 import type { Json } from '../engine/checkpoint';
 import { activeProfile, type ProfileName } from '../profile';
 import { showImageGrid } from '../figures/grid';

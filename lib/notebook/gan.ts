@@ -17,7 +17,7 @@
 import { tf } from '../tf';
 import type { Scalar, Tensor, Tensor1D, Tensor2D } from '@tensorflow/tfjs-node';
 import { Adam, AdamConfig, InitKind, ParamSet, ParamSpec, createAdam, createParams, dense, denseSpecs } from '../engine/nn';
-import { createBatchSampler, createRng, deriveSeed } from '../engine/rng';
+import { createBatchSampler, createRng, deriveSeed } from '../rng';
 import { statelessNormal, statelessUniform } from '../engine/native';
 import { createProgress } from '../engine/progress';
 import type { Generator } from '../engine/generators';

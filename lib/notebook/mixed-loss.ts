@@ -16,7 +16,7 @@ import type { AccuracyMatrix, TaskSequence } from '../engine/types';
 import { activeOutputs } from '../engine/tasks';
 import { runName, type RunNameParts } from '../engine/results';
 import { runNameParts, trainSequence } from '../engine/train';
-import { deriveSeed } from '../engine/rng';
+import { deriveSeed } from '../rng';
 
 /**
  * The weight of each task in what the solver is trained on after task t,

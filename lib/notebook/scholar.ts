@@ -14,7 +14,7 @@ import type { Scholar } from '../engine/scholar';
 import { logitMask } from '../engine/scholar';
 import type { Solver } from '../engine/solvers';
 import { buildSolver, createSolverTrainer } from '../engine/solvers';
-import { deriveSeed } from '../engine/rng';
+import { deriveSeed } from '../rng';
 import { statelessUniform } from '../engine/native';
 import { showImageGrid, type ImageGridOptions } from '../figures/grid';
 import type { DisplaySink } from '../figures/types';
