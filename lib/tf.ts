@@ -10,9 +10,9 @@ import type * as tfTypes from '@tensorflow/tfjs-node';
 
 // TensorFlow's C++ logging reads this once, when the library loads.
 if (process.env.TF_CPP_MIN_LOG_LEVEL === undefined) process.env.TF_CPP_MIN_LOG_LEVEL = '2';
-// oneDNN kernels for MatMul and friends. TensorFlow turns them on by default only on CPUs with
-// AVX-512 VNNI and newer; on this project's AVX machines they are ~15 % faster per training
-// iteration (`npm run bench`, environment.md "Speed"). Read when the first op runs; a user's
+// oneDNN kernels for MatMul and friends. TensorFlow leaves them off by default on this project's
+// AVX (no AVX2/AVX-512) machines; on, one generative-replay iteration of `npm run bench` is steadier
+// and faster on average (environment.md, "oneDNN kernels"). Read when the first op runs; a user's
 // own setting wins (TF_ENABLE_ONEDNN_OPTS=0 turns them off).
 if (process.env.TF_ENABLE_ONEDNN_OPTS === undefined) process.env.TF_ENABLE_ONEDNN_OPTS = '1';
 
