@@ -124,6 +124,9 @@ async function startJupyter(pre, dirs, port, token) {
       JUPYTER_CONFIG_DIR: dirs.config,
       JUPYTER_RUNTIME_DIR: dirs.runtime,
       DGR_PROFILE: PROFILE,
+      // Results and exported figures of the run go to the throw-away folder, never over committed ones.
+      DGR_RESULTS_DIR: path.join(dirs.tmp, 'results'),
+      DGR_FIGURES_DIR: path.join(dirs.tmp, 'figures'),
     },
   });
   fs.closeSync(log);
