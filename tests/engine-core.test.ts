@@ -92,7 +92,7 @@ function assertNoLeak(name: string, step: (i: number) => void): void {
 }
 
 function solverBatch(x: Tensor, numOutputs: number, seed: number): SolverBatch {
-  const n = x.shape[0] as number;
+  const n = x.shape[0];
   const y = createRng(seed).permutation(n).map((v) => v % numOutputs);
   return {
     x,

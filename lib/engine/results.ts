@@ -123,7 +123,7 @@ type DanfoModule = typeof Danfo;
 
 /** danfojs-node, loaded on first use; checks the native TensorFlow backend is still active afterwards. */
 export function danfo(): DanfoModule {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded on first use: importing danfojs takes seconds
   const mod = require('danfojs-node') as DanfoModule;
   if (tf.getBackend() !== 'tensorflow') {
     throw new Error(`loading danfojs-node switched the TensorFlow backend to '${tf.getBackend()}'; it must share the native 'tensorflow' backend (one copy of @tensorflow/tfjs-node in node_modules)`);

@@ -76,7 +76,7 @@ export function createScholar(generator: Generator | null, solver: Solver): Scho
         const yy = tf.cast(tf.argMax(z, 1), 'int32') as Tensor1D;
         return opts.temperature === undefined ? [yy] : [yy, tf.softmax(tf.div(z, opts.temperature)) as Tensor2D];
       });
-      return { x, y: y as Tensor1D, probs: (probs as Tensor2D | undefined) ?? null };
+      return { x, y: y, probs: (probs) ?? null };
     },
     dispose(): void {
       generator?.dispose();

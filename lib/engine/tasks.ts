@@ -15,7 +15,7 @@
 import { tf } from '../tf';
 import type { ImageSplit, Mnist } from '../data/mnist';
 import type { Scenario, Task, TaskData, TaskSequence } from './types';
-import type { Tensor, Tensor2D, Tensor4D } from '@tensorflow/tfjs-node';
+import type { Tensor, Tensor2D } from '@tensorflow/tfjs-node';
 import { createRng, deriveSeed } from '../rng';
 import { SCENARIOS } from './config';
 
@@ -366,7 +366,7 @@ export interface DomainSequenceConfig extends Subsample {
  * Inputs float32 in [0, 1], [count, h, w, c] (or flattened); labels int32.
  */
 export function domainSequence(domains: readonly Domain[], config: Partial<DomainSequenceConfig> & Pick<DomainSequenceConfig, 'name'>): BuiltSequence<DomainSequenceConfig> {
-  const cfg: DomainSequenceConfig = Object.freeze({ scenario: 'domain' as Scenario, seed: 0, flatten: false, ...config });
+  const cfg: DomainSequenceConfig = Object.freeze({ scenario: 'domain', seed: 0, flatten: false, ...config });
   if (typeof cfg.name !== 'string' || !/^[A-Za-z0-9_.]+$/.test(cfg.name)) throw new TypeError(`domainSequence: name must be letters, digits, '_' or '.', got ${String(cfg.name)}`);
   checkScenario('domainSequence', cfg.scenario);
   checkInt('domainSequence: seed', cfg.seed, 0);
@@ -423,7 +423,7 @@ export function mnistTo32x32x3(split: ImageSplit, opts: { readonly size?: number
     const n = Math.min(batchSize, split.count - start);
     const chunk = tf.tidy(() => {
       const x = tf.tensor4d(split.images.subarray(start * h * w, (start + n) * h * w), [n, h, w, 1], 'int32').toFloat();
-      const resized = tf.image.resizeBilinear(x as Tensor4D, [size, size]);
+      const resized = tf.image.resizeBilinear(x, [size, size]);
       return tf.tile(resized, [1, 1, 1, 3]).round().clipByValue(0, 255).toInt();
     });
     out.set(chunk.dataSync(), start * size * size * 3);

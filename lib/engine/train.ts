@@ -242,7 +242,7 @@ export function planTask(config: ExperimentConfig, sequence: TaskSequence, k: nu
         },
       };
     } else {
-      pastSampler = createBatchSampler(pastX.shape[0] as number, Br, deriveSeed(config.seed, 'exact-batches', k));
+      pastSampler = createBatchSampler(pastX.shape[0], Br, deriveSeed(config.seed, 'exact-batches', k));
     }
   }
   // Frozen weights of the previous solver, unpacked once per task.
@@ -281,7 +281,7 @@ export function planTask(config: ExperimentConfig, sequence: TaskSequence, k: nu
         return { x, targets: concat([tReal, tRep], 0) as Tensor2D, genX: mode === 'generative' ? x : xReal };
       });
       return {
-        solver: { x: t.x, targets: t.targets as Tensor2D, weights: weights as Tensor1D, mask, invTemperature: invT },
+        solver: { x: t.x, targets: t.targets, weights: weights, mask, invTemperature: invT },
         genX: t.genX,
         genWeights: mode === 'generative' ? genWeights : null,
       };
@@ -477,7 +477,7 @@ export async function trainSequence(sequence: TaskSequence, config: ExperimentCo
       if (options.checkpointDir !== undefined) {
         await saveRun(options.checkpointDir, config, sequence, solverT, genT, {
           completedTasks: k + 1,
-          accuracy: R as unknown as Json,
+          accuracy: R,
           curves: curves as unknown as Json,
           losses: losses as unknown as Json,
           taskSeconds: taskSeconds.map((s) => (Number.isFinite(s) ? s : null)),

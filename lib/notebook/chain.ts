@@ -282,7 +282,7 @@ export interface SampleQuality {
 async function logitsOf(judge: Classifier, x: Tensor): Promise<{ data: Float32Array; n: number; d: number }> {
   const z = judge.predict(x);
   try {
-    const [n, d] = z.shape as [number, number];
+    const [n, d] = z.shape;
     return { data: (await z.data()) as Float32Array, n, d };
   } finally {
     z.dispose();
@@ -296,7 +296,7 @@ async function logitsOf(judge: Classifier, x: Tensor): Promise<{ data: Float32Ar
  */
 export async function sampleQuality(judge: Classifier, samples: Tensor, real: Tensor): Promise<SampleQuality> {
   const cls = await classifySamples(judge, samples);
-  const n = samples.shape[0] as number;
+  const n = samples.shape[0];
   const shares = cls.counts.map((c) => c / n);
   const C = shares.length;
   const entropy = -shares.reduce((s, p) => (p > 0 ? s + p * Math.log(p) : s), 0);

@@ -6,7 +6,6 @@
  */
 import * as path from 'node:path';
 import { tf } from '../tf';
-import type { Tensor4D } from '@tensorflow/tfjs-node';
 import type { AccuracyMatrix, Scenario, TaskSequence } from '../engine/types';
 import type { ExperimentConfig } from '../engine/config';
 import type { CurvePoint, TrainOptions } from '../engine/train';
@@ -317,12 +316,12 @@ export function accuracyHeatmapsFigure(panels: readonly { readonly title: string
     layout[`yaxis${ax}`] = { autorange: 'reversed', anchor: `x${ax}`, showticklabels: k === 0, ...(k === 0 ? { title: { text: 'trained up to' } } : {}) };
     (layout.annotations as unknown[]).push({ text: p.title, x: x0 + w / 2, y: 1.08, xref: 'paper', yref: 'paper', showarrow: false, font: { size: 12 } });
   });
-  return { data, layout: layout as PlotlyFigure['layout'] };
+  return { data, layout: layout };
 }
 
 /** Shows a run's replayed samples after one task as an image grid with the solver's labels. */
 export async function showReplayGrid(grid: ReplayGrid, opts: { readonly cols?: number; readonly scale?: number; readonly title?: string } = {}): Promise<void> {
-  const images = tf.tensor4d(grid.pixels, [...grid.shape]) as Tensor4D;
+  const images = tf.tensor4d(grid.pixels, [...grid.shape]);
   try {
     await showImageGrid(images, { cols: opts.cols ?? grid.shape[0], scale: opts.scale ?? 1, labels: grid.labels, ...(opts.title !== undefined ? { title: opts.title } : {}) });
   } finally {

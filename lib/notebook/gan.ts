@@ -136,7 +136,7 @@ export function kde1d(samples: ArrayLike<number>, xs: readonly number[], bandwid
   return xs.map((x) => {
     let s = 0;
     for (let i = 0; i < n; i++) {
-      const u = (x - (samples[i] as number)) / (h as number);
+      const u = (x - (samples[i] as number)) / (h);
       s += Math.exp(-0.5 * u * u);
     }
     return s * c;
@@ -344,7 +344,7 @@ export function createStandardGanTrainer(gan: StandardGan): StandardGanTrainer {
   const discriminatorStep = (x: Tensor, weights: Tensor1D | null, seed: number): Scalar => {
     const ok = x.shape.slice(1).join(',') === want || (x.rank === 2 && x.shape[1] === d);
     if (!ok) throw new Error(`StandardGan discriminator step: batch shape [${x.shape.join(', ')}] does not match the model's input shape [${want}]`);
-    const b = x.shape[0] as number;
+    const b = x.shape[0];
     if (weights !== null && weights.shape[0] !== b) throw new Error(`StandardGan discriminator step: ${b} inputs but ${weights.shape[0]} weights`);
     const out = tf.tidy(() => {
       const fake = gan.generate(gP.read(), statelessNormal([b, cfg.latent], deriveSeed(seed, 'z')));
@@ -390,7 +390,7 @@ export function createStandardGanTrainer(gan: StandardGan): StandardGanTrainer {
         dLoss?.dispose();
         dLoss = discriminatorStep(x, weights, deriveSeed(seed, 'discriminator', i));
       }
-      const gLoss = generatorStep(x.shape[0] as number, deriveSeed(seed, 'generator'));
+      const gLoss = generatorStep(x.shape[0], deriveSeed(seed, 'generator'));
       if (!needLoss) {
         tf.dispose([dLoss as Scalar, gLoss]);
         return {};
@@ -502,7 +502,7 @@ export async function trainGan(gan: TrainableGan, data: GanData, opts: GanTraini
   if (typeof data === 'function') {
     nextBatch = (it) => data(batchSize, deriveSeed(seed, 'data', it));
   } else {
-    const n = data.shape[0] as number;
+    const n = data.shape[0];
     const sampler = createBatchSampler(n, batchSize, deriveSeed(seed, 'batches'));
     nextBatch = () => tf.tidy(() => tf.gather(data, tf.tensor1d(sampler.next(), 'int32')));
   }
@@ -587,7 +587,7 @@ export interface SampleClasses {
 export async function classifySamples(classifier: Classifier, x: Tensor, threshold = 0.9): Promise<SampleClasses> {
   const probs = tf.tidy(() => tf.softmax(classifier.predict(x)));
   try {
-    const [n, k] = probs.shape as [number, number];
+    const [n, k] = probs.shape;
     const p = (await probs.data()) as Float32Array;
     const counts = new Array<number>(k).fill(0);
     let conf = 0;
@@ -611,7 +611,7 @@ export async function classifySamples(classifier: Classifier, x: Tensor, thresho
  * a diversity measure. Collapsed samples (every z giving the same x) give ≈ 0.
  */
 export async function meanPairwiseDistance(x: Tensor): Promise<number> {
-  const n = x.shape[0] as number;
+  const n = x.shape[0];
   if (!(n >= 2)) throw new RangeError(`meanPairwiseDistance: need at least 2 rows, got ${n}`);
   const total = tf.tidy(() => {
     const f = tf.reshape(x, [n, -1]) as Tensor2D;
@@ -666,7 +666,7 @@ export function animatedFigure(frames: readonly AnimationFrame[], layout: Plotly
     frames: frames.map((f) => ({ name: f.name, data: f.data })),
     layout: {
       ...layout,
-      margin: { ...((layout.margin as object | undefined) ?? {}), b: marginB },
+      margin: { ...((layout.margin) ?? {}), b: marginB },
       updatemenus: [
         {
           type: 'buttons',

@@ -145,7 +145,7 @@ export async function showLabelledImages(
   opts: Omit<ImageGridOptions, 'labels'> & { readonly imageShape?: readonly [number, number, number]; readonly title?: string; readonly display?: DisplaySink } = {},
 ): Promise<void> {
   const shape = opts.imageShape ?? [28, 28, 1];
-  const n = x.shape[0] as number;
+  const n = x.shape[0];
   if (x.size !== n * shape[0] * shape[1] * shape[2]) {
     throw new RangeError(`showLabelledImages: x has shape [${x.shape.join(', ')}], which is not n images of ${shape.join('x')}; pass imageShape`);
   }
