@@ -70,7 +70,8 @@ const unnecessaryAssertion = {
     const filtered = Object.create(context, {
       report: {
         value: (descriptor) => {
-          if (descriptor.messageId !== 'contextuallyInferredTypeArguments') context.report(descriptor);
+          if (descriptor.messageId !== 'contextuallyInferredTypeArguments')
+            context.report(descriptor);
         },
       },
     });
@@ -80,11 +81,29 @@ const unnecessaryAssertion = {
 
 export default defineConfig(
   {
-    ignores: ['build/**', 'node_modules/**', '.venv/**', '.cache/**', '.scratch/**', 'data/**', 'figures/**', 'results/**', 'reports/**', 'test-output/**'],
+    ignores: [
+      'build/**',
+      'node_modules/**',
+      '.venv/**',
+      '.cache/**',
+      '.scratch/**',
+      'data/**',
+      'figures/**',
+      'results/**',
+      'reports/**',
+      'test-output/**',
+    ],
   },
   {
     linterOptions: { reportUnusedDisableDirectives: 'error' },
-    plugins: { local: { rules: { 'disable-needs-reason': disableNeedsReason, 'no-unnecessary-type-assertion': unnecessaryAssertion } } },
+    plugins: {
+      local: {
+        rules: {
+          'disable-needs-reason': disableNeedsReason,
+          'no-unnecessary-type-assertion': unnecessaryAssertion,
+        },
+      },
+    },
     rules: { 'local/disable-needs-reason': 'error' },
   },
   js.configs.recommended,
@@ -96,7 +115,10 @@ export default defineConfig(
     },
     rules: {
       // Names starting with _ are deliberately unused (e.g. `const { a: _a, ...rest } = o`).
-      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', destructuredArrayIgnorePattern: '^_' }],
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        { argsIgnorePattern: '^_', varsIgnorePattern: '^_', destructuredArrayIgnorePattern: '^_' },
+      ],
       'local/no-unnecessary-type-assertion': 'error',
     },
   },

@@ -43,14 +43,19 @@ function checksum(solver: Solver): [number, number] {
 }
 
 /** Tiny models so the whole check runs in about a minute. */
-function small(base: ExperimentConfig, patch: Parameters<typeof configWith>[1] = {}): ExperimentConfig {
+function small(
+  base: ExperimentConfig,
+  patch: Parameters<typeof configWith>[1] = {},
+): ExperimentConfig {
   const shrunk = configWith(base, {
     iterations: ITERS,
     batchSize: 32,
     solver: { hidden: [64, 64] },
     replay: { batchSize: 32 },
     ...(base.generator?.kind === 'vae' ? { generator: { hidden: [64], latent: 8 } } : {}),
-    ...(base.generator?.kind === 'wgan-gp' ? { generator: { hidden: [32, 64], latent: 16, criticSteps: 2 } } : {}),
+    ...(base.generator?.kind === 'wgan-gp'
+      ? { generator: { hidden: [32, 64], latent: 16, criticSteps: 2 } }
+      : {}),
   });
   return configWith(shrunk, patch);
 }
@@ -58,10 +63,23 @@ function small(base: ExperimentConfig, patch: Parameters<typeof configWith>[1] =
 async function main(): Promise<void> {
   const mnist = await loadMnist();
   const out: Record<string, unknown> = {};
-  const split = (scenario: Scenario): TaskSequence => firstTasks(splitMnist(mnist, { scenario, ...SUBSET }), 3);
-  const record = async (name: string, sequence: TaskSequence, config: ExperimentConfig): Promise<void> => {
-    const run = await trainSequence(sequence, config, { progress: false, curveEvery: 15, curveMaxPerTask: 50 });
-    out[name] = { accuracy: run.accuracy, curves: run.curves.map((c) => c.accuracy), solver: checksum(run.scholar.solver) };
+  const split = (scenario: Scenario): TaskSequence =>
+    firstTasks(splitMnist(mnist, { scenario, ...SUBSET }), 3);
+  const record = async (
+    name: string,
+    sequence: TaskSequence,
+    config: ExperimentConfig,
+  ): Promise<void> => {
+    const run = await trainSequence(sequence, config, {
+      progress: false,
+      curveEvery: 15,
+      curveMaxPerTask: 50,
+    });
+    out[name] = {
+      accuracy: run.accuracy,
+      curves: run.curves.map((c) => c.accuracy),
+      solver: checksum(run.scholar.solver),
+    };
     run.scholar.dispose();
   };
 
@@ -73,10 +91,24 @@ async function main(): Promise<void> {
         await record(`${scenario}/${mode}`, seq, small(presets.splitMnist(mode, scenario)));
       }
       await record(`${scenario}/gr-vae`, seq, small(presets.splitMnistGR(), { scenario }));
-      await record(`${scenario}/gr-vae-soft-r0.3`, seq, small(presets.splitMnistGRDistill(), { scenario, replay: { ratio: 0.3 } }));
+      await record(
+        `${scenario}/gr-vae-soft-r0.3`,
+        seq,
+        small(presets.splitMnistGRDistill(), { scenario, replay: { ratio: 0.3 } }),
+      );
       if (scenario === 'class') {
-        await record(`${scenario}/noise-soft`, seq, small(presets.splitMnist('noise', scenario), { replay: { targets: 'soft', temperature: 3 } }));
-        await record(`${scenario}/exact-r0.7`, seq, small(presets.splitMnist('exact', scenario), { replay: { ratio: 0.7 } }));
+        await record(
+          `${scenario}/noise-soft`,
+          seq,
+          small(presets.splitMnist('noise', scenario), {
+            replay: { targets: 'soft', temperature: 3 },
+          }),
+        );
+        await record(
+          `${scenario}/exact-r0.7`,
+          seq,
+          small(presets.splitMnist('exact', scenario), { replay: { ratio: 0.7 } }),
+        );
       }
     } finally {
       seq.dispose();
@@ -87,7 +119,11 @@ async function main(): Promise<void> {
   const perm = permutedMnist(mnist, { numTasks: 2, ...SUBSET });
   try {
     await record('perm/gr-wgangp', perm, small(presets.permutedMnistDGR()));
-    await record('perm/gr-wgangp-r0.5-soft', perm, small(presets.permutedMnistDGR(), { replay: { ratio: 0.5, targets: 'soft' } }));
+    await record(
+      'perm/gr-wgangp-r0.5-soft',
+      perm,
+      small(presets.permutedMnistDGR(), { replay: { ratio: 0.5, targets: 'soft' } }),
+    );
   } finally {
     perm.dispose();
   }
@@ -104,8 +140,23 @@ async function main(): Promise<void> {
       const teacher = chain[0];
       if (teacher === undefined) throw new Error('check-identical: the chain is empty');
       for (const inputs of ['generator', 'noise'] as const) {
-        const student = await trainStudentSolver(teacher.scholar, { solver: config.solver, inputs, iterations: 20, batchSize: 32, seed: 3, activeUnits: [0, 1, 2, 3, 4, 5, 6, 7] }, { lossEvery: 10 });
-        out[`student/${inputs}`] = { accuracy: await evaluate(student.solver, all, { trainedUpTo: 0 }), losses: student.losses, solver: checksum(student.solver) };
+        const student = await trainStudentSolver(
+          teacher.scholar,
+          {
+            solver: config.solver,
+            inputs,
+            iterations: 20,
+            batchSize: 32,
+            seed: 3,
+            activeUnits: [0, 1, 2, 3, 4, 5, 6, 7],
+          },
+          { lossEvery: 10 },
+        );
+        out[`student/${inputs}`] = {
+          accuracy: await evaluate(student.solver, all, { trainedUpTo: 0 }),
+          losses: student.losses,
+          solver: checksum(student.solver),
+        };
         student.solver.dispose();
       }
     } finally {

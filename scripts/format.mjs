@@ -51,7 +51,9 @@ async function formatNotebook(file, text, options) {
   const nb = JSON.parse(text);
   const matches = [...text.matchAll(SOURCE_RE)];
   if (matches.length !== nb.cells.length) {
-    throw new Error(`${file}: found ${matches.length} cell sources for ${nb.cells.length} cells; is the file written by nbformat (indent 1)?`);
+    throw new Error(
+      `${file}: found ${matches.length} cell sources for ${nb.cells.length} cells; is the file written by nbformat (indent 1)?`,
+    );
   }
   const long = [];
   let out = '';
@@ -60,17 +62,26 @@ async function formatNotebook(file, text, options) {
     const m = matches[i];
     const source = Array.isArray(cell.source) ? cell.source.join('') : cell.source;
     if (sourceJson(toLines(source)) !== m[1]) {
-      throw new Error(`${file}: cell ${i}'s source is not laid out as nbformat writes it; open and save the notebook in JupyterLab first`);
+      throw new Error(
+        `${file}: cell ${i}'s source is not laid out as nbformat writes it; open and save the notebook in JupyterLab first`,
+      );
     }
     let formatted = source;
     if (cell.cell_type === 'code' && source.trim() !== '') {
       try {
-        formatted = (await prettier.format(source, { ...options, parser: 'typescript' })).replace(/\n$/, '');
+        formatted = (await prettier.format(source, { ...options, parser: 'typescript' })).replace(
+          /\n$/,
+          '',
+        );
       } catch (err) {
-        throw new Error(`${file}: code cell ${i} (starting \`${source.split('\n')[0]}\`) does not parse: ${err.message.split('\n')[0]}`);
+        throw new Error(
+          `${file}: code cell ${i} (starting \`${source.split('\n')[0]}\`) does not parse: ${err.message.split('\n')[0]}`,
+          { cause: err },
+        );
       }
       formatted.split('\n').forEach((l, j) => {
-        if (l.length > options.printWidth) long.push(`${file}: cell ${i}, line ${j + 1} has ${l.length} characters`);
+        if (l.length > options.printWidth)
+          long.push(`${file}: cell ${i}, line ${j + 1} has ${l.length} characters`);
       });
     }
     const start = m.index + m[0].length - m[1].length;
@@ -86,7 +97,8 @@ async function main() {
   const args = process.argv.slice(2);
   const check = args.includes('--check');
   const given = args.filter((a) => !a.startsWith('--'));
-  const files = given.length > 0 ? given.map((f) => path.relative(ROOT, path.resolve(f))) : listSources();
+  const files =
+    given.length > 0 ? given.map((f) => path.relative(ROOT, path.resolve(f))) : listSources();
   const unformatted = [];
   const long = [];
   for (const file of files) {
@@ -109,10 +121,14 @@ async function main() {
   for (const l of long) console.log(`too long: ${l}`);
   if (check) {
     for (const f of unformatted) console.log(`not formatted: ${f}`);
-    console.log(`format --check: ${files.length} files, ${unformatted.length} not formatted, ${long.length} notebook code lines too long`);
+    console.log(
+      `format --check: ${files.length} files, ${unformatted.length} not formatted, ${long.length} notebook code lines too long`,
+    );
     process.exit(unformatted.length === 0 && long.length === 0 ? 0 : 1);
   }
-  console.log(`format: ${files.length} files, ${unformatted.length} rewritten, ${long.length} notebook code lines still too long`);
+  console.log(
+    `format: ${files.length} files, ${unformatted.length} rewritten, ${long.length} notebook code lines still too long`,
+  );
 }
 
 main().catch((err) => {
