@@ -15,5 +15,5 @@ export * from './notebook/scholar';
 export * from './notebook/mixed-loss';
 export * from './notebook/gan';
 export * from './notebook/chain';
-export * from './notebook/compare';
+export * from './notebook/experiments';
 export * from './notebook/domains';

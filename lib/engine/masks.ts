@@ -29,15 +29,15 @@ export function activeOutputs(
   purpose: OutputPurpose,
   trainedUpTo: number = taskIndex,
 ): readonly number[] {
-  const T = sequence.tasks.length;
-  if (!Number.isInteger(taskIndex) || taskIndex < 0 || taskIndex >= T) {
+  const numTasks = sequence.tasks.length;
+  if (!Number.isInteger(taskIndex) || taskIndex < 0 || taskIndex >= numTasks) {
     throw new RangeError(
-      `activeOutputs: taskIndex ${taskIndex} is not a task of this sequence (0..${T - 1})`,
+      `activeOutputs: taskIndex ${taskIndex} is not a task of this sequence (0..${numTasks - 1})`,
     );
   }
-  if (!Number.isInteger(trainedUpTo) || trainedUpTo < 0 || trainedUpTo >= T) {
+  if (!Number.isInteger(trainedUpTo) || trainedUpTo < 0 || trainedUpTo >= numTasks) {
     throw new RangeError(
-      `activeOutputs: trainedUpTo ${trainedUpTo} is not a task of this sequence (0..${T - 1})`,
+      `activeOutputs: trainedUpTo ${trainedUpTo} is not a task of this sequence (0..${numTasks - 1})`,
     );
   }
   if (purpose !== 'train' && purpose !== 'eval')

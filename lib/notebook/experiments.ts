@@ -1,8 +1,8 @@
 /**
- * Notebook 07 (Shin et al. 2017, §4.3: learning new classes, split MNIST): runs of several replay
- * methods in several scenarios, their results saved under each run's name, and the figures and
- * tables that compare them (per-task accuracy curves, accuracy-matrix heatmaps, mean ± sd tables,
- * replayed samples labelled by the solver).
+ * Notebooks 05–07 (Shin et al. 2017, §4: permuted MNIST, new domains, new classes): the experiments
+ * that run several replay methods side by side — each run's results saved under its name — and the
+ * figures and tables that compare them (per-task accuracy curves, accuracy-matrix heatmaps,
+ * mean ± sd tables, published reference numbers, replayed samples labelled by the solver).
  */
 import * as path from 'node:path';
 import { tf } from '../tf';
@@ -10,10 +10,9 @@ import type { AccuracyMatrix, Scenario, TaskSequence } from '../engine/types';
 import type { ExperimentConfig } from '../engine/config';
 import type { CurvePoint, TrainOptions } from '../engine/train';
 import { trainSequence } from '../engine/train';
-import { runNameParts } from '../engine/results';
 import { activeOutputs } from '../engine/masks';
 import { computeMetrics, type Metrics } from '../engine/eval';
-import { defaultResultsRoot, runName, saveResults, type RunResults } from '../engine/results';
+import { defaultResultsRoot, runName, runNameParts, saveResults, type RunResults } from '../engine/results';
 import { deriveSeed } from '../rng';
 import type { Json } from '../engine/checkpoint';
 import { activeProfile, type ProfileName } from '../profile';
