@@ -13,6 +13,7 @@ export * from './engine';
 export * from './report';
 export * from './notebook/scholar';
 export * from './notebook/mixed-loss';
+export * from './notebook/gan-toy';
 export * from './notebook/gan';
 export * from './notebook/chain';
 export * from './notebook/experiments';
