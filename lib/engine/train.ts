@@ -202,6 +202,7 @@ export async function trainSequence(sequence: TaskSequence, config: ExperimentCo
     const curveOpts = { maxPerTask: options.curveMaxPerTask ?? 1000 };
 
     for (let k = start; k <= lastTask; k++) {
+      // Task i = k + 1. `prev` is the frozen scholar ⟨G_{i−1}, S_{i−1}⟩ that replays (null on task 1).
       const task = sequence.tasks[k] as Task;
       const plan = planTask(config, sequence, k, prev, trainsGenerator);
       const progress = options.progress === false ? null : createProgress({ total: config.iterations, label: `task ${k + 1}/${numTasks} ${task.name}`, ...(options.progress ?? {}) });
@@ -214,6 +215,8 @@ export async function trainSequence(sequence: TaskSequence, config: ExperimentCo
           evalSeconds += (performance.now() - te) / 1000;
         }
         for (let it = 1; it <= config.iterations; it++) {
+          // x ~ D_i; x′ ~ G_{i−1}, y′ = S_{i−1}(x′); S_i steps on r·L(S(x), y) + (1 − r)·L(S(x′), y′)
+          // (Shin et al. §3.1); G_i steps on [x ; x′]. See replay.ts.
           const due = progress !== null && progress.due(it);
           const iterationLosses = runIteration(plan, solverT, genT, it, deriveSeed(config.seed, 'generator-step', k, it), due);
           globalIt++;
@@ -233,6 +236,7 @@ export async function trainSequence(sequence: TaskSequence, config: ExperimentCo
       } finally {
         plan.dispose();
       }
+      // The new scholar is tested on every task (row k of R), frozen, and replays for task i + 1 (§3.2).
       const seconds = (performance.now() - tStart) / 1000 - evalSeconds;
       taskSeconds.push(seconds);
       R = withRow(R, k, await evaluate(solver, sequence, { trainedUpTo: k }));
