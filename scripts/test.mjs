@@ -24,7 +24,7 @@ if (tsc.status !== 0) {
 }
 
 say('lint (eslint, as npm run lint)');
-const lint = spawnSync(process.execPath, [path.join(ROOT, 'node_modules/eslint/bin/eslint.js'), 'lib', 'scripts', 'tests', 'eslint.config.mjs'], { cwd: ROOT, stdio: 'inherit' });
+const lint = spawnSync(process.execPath, [path.join(ROOT, 'node_modules/eslint/bin/eslint.js'), '.'], { cwd: ROOT, stdio: 'inherit' });
 if (lint.status === 0) passed += 1;
 else failed += 1;
 
