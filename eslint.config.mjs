@@ -1,6 +1,7 @@
 // ESLint (flat config): `npm run lint`, also run by `npm test`.
 // Correctness rules only (eslint + typescript-eslint recommended); layout is Prettier's job.
-// `eslint .` lints lib/, scripts/, tests/ and this file (see ignores). TypeScript files are linted with type information (tsconfig.json), which finds `as` casts
+// `eslint .` lints lib/, scripts/, tests/ and this file (everything else is in `ignores`).
+// TypeScript files are linted with type information (tsconfig.json), which finds `as` casts
 // that change nothing. A rule that must be switched off somewhere says why on the same line:
 //   // eslint-disable-next-line some-rule -- the reason
 import js from '@eslint/js';
