@@ -17,7 +17,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { tf } from '../tf';
-import type { DataType, Tensor } from '@tensorflow/tfjs-node';
+import type { Tensor } from '@tensorflow/tfjs-node';
 
 export const CHECKPOINT_FORMAT = 'dgr-checkpoint';
 export const CHECKPOINT_VERSION = 1;
@@ -160,7 +160,7 @@ function checkJson(v: unknown, where: string): void {
     for (const [k, x] of Object.entries(v as Record<string, unknown>)) checkJson(x, `${where}.${k}`);
     return;
   }
-  throw new TypeError(`${where} is a ${typeof v === 'object' ? (v as object).constructor?.name ?? 'object' : typeof v}, not a JSON value`);
+  throw new TypeError(`${where} is a ${typeof v === 'object' ? v.constructor?.name ?? 'object' : typeof v}, not a JSON value`);
 }
 
 const numel = (shape: readonly number[]): number => shape.reduce((a, b) => a * b, 1);
@@ -344,7 +344,7 @@ export async function loadCheckpoint<M extends Json = Json>(dir: string, opts: {
   manifest.tensors.forEach((e, i) => {
     const buf = buffers[i] as ArrayBuffer;
     const values = e.dtype === 'float32' ? new Float32Array(buf) : e.dtype === 'int32' ? new Int32Array(buf) : new Uint8Array(buf);
-    tensors[e.name] = tf.tensor(values, [...e.shape], e.dtype as DataType);
+    tensors[e.name] = tf.tensor(values, [...e.shape], e.dtype);
   });
   return Object.freeze({ meta: manifest.meta as M, tensors: Object.freeze(tensors), manifest, readFrom: from });
 }

@@ -1,6 +1,7 @@
 /** The generative replay engine (lib/engine): one barrel for the notebooks. */
 export * from './types';
 export * from './tasks';
+export * from './masks';
 export * from './eval';
 export * from './results';
 export * from './checkpoint';
@@ -11,4 +12,5 @@ export * from './config';
 export * from './solvers';
 export * from './generators';
 export * from './scholar';
+export * from './replay';
 export * from './train';

@@ -11,8 +11,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type * as Danfo from 'danfojs-node';
 import { tf } from '../tf';
-import type { AccuracyMatrix, Scenario } from './types';
-import { SCENARIOS } from './config';
+import type { AccuracyMatrix, Scenario, TaskSequence } from './types';
+import { SCENARIOS, type ExperimentConfig } from './config';
 import { checkAccuracyMatrix, computeMetrics, type Metrics } from './eval';
 import { type Json } from './checkpoint';
 import { writeFileAtomic } from '../fsutil';
@@ -52,6 +52,24 @@ function encodeNumber(name: string, n: number): string {
   return String(n).replace(/-/g, 'm');
 }
 const decodeNumber = (s: string): number => Number(s.replace(/m/g, '-'));
+
+/** The run-name settings (results.ts `runName`) of a config on a sequence. */
+export function runNameParts(config: ExperimentConfig, sequence: Pick<TaskSequence, 'name' | 'scenario'>): RunNameParts {
+  const mode = config.replay.mode;
+  const method = { none: 'none', noise: 'noise', exact: 'er', generative: 'gr' }[mode];
+  const generator = mode === 'generative' && config.generator !== null ? (config.generator.kind === 'vae' ? 'vae' : `wgangp_${config.generator.arch}`) : undefined;
+  const extra: Record<string, string | number | boolean> = { iters: config.iterations };
+  if (mode !== 'none' && config.replay.targets === 'soft') extra.distillT = config.replay.temperature;
+  return {
+    sequence: sequence.name,
+    scenario: sequence.scenario,
+    method,
+    ...(generator !== undefined ? { generator } : {}),
+    ratio: mode === 'none' ? 1 : config.replay.ratio === 'inverse-task' ? '1/t' : config.replay.ratio,
+    seed: config.seed,
+    extra,
+  };
+}
 
 /**
  * The run name of a setting, e.g. `splitMNIST-class-gr-vae-r1overt-s0` or
@@ -123,7 +141,7 @@ type DanfoModule = typeof Danfo;
 
 /** danfojs-node, loaded on first use; checks the native TensorFlow backend is still active afterwards. */
 export function danfo(): DanfoModule {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded on first use: importing danfojs takes seconds
   const mod = require('danfojs-node') as DanfoModule;
   if (tf.getBackend() !== 'tensorflow') {
     throw new Error(`loading danfojs-node switched the TensorFlow backend to '${tf.getBackend()}'; it must share the native 'tensorflow' backend (one copy of @tensorflow/tfjs-node in node_modules)`);
