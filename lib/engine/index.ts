@@ -4,6 +4,7 @@ export * from './tasks';
 export * from './eval';
 export * from './results';
 export * from './checkpoint';
+export * from './run-checkpoint';
 export * from './progress';
 export * from '../rng';
 export * from './nn';
