@@ -209,7 +209,10 @@ test('a bad checkpointDir is reported before any training', async () => {
     });
     const aFile = path.join(root, 'a-file');
     fs.writeFileSync(aFile, 'x');
-    await assert.rejects(trainSequence(seq, small(), opts(aFile)), /a-file: is a file, not a folder\nTo fix: /);
+    let message = '';
+    await assert.rejects(trainSequence(seq, small(), opts(aFile)), (e: Error) => ((message = e.message), true));
+    assert.deepEqual(lines, [], 'nothing was trained before the error');
+    assert.match(message, /a-file: is a file, not a folder\nTo fix: /);
     await assert.rejects(trainSequence(seq, small(), opts(path.join(aFile, 'run'))), /cannot be created: .*a-file is a file/);
     const busy = path.join(root, 'results');
     fs.mkdirSync(busy);
