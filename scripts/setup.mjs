@@ -272,7 +272,8 @@ const DATA_PROBE = `
   const { loadMnist } = require('./build/lib/data/mnist');
   const { defaultDataRoot } = require('./build/lib/data/registry');
   loadMnist().then(
-    (m) => console.log('RESULT ' + JSON.stringify({ dir: defaultDataRoot(), train: m.train.count, test: m.test.count })),
+    (m) => console.log('RESULT ' +
+      JSON.stringify({ dir: defaultDataRoot(), train: m.train.count, test: m.test.count })),
     (err) => { console.error(String(err && err.message || err)); process.exit(1); });`;
 
 function data() {

@@ -11,12 +11,14 @@ async function main(): Promise<void> {
   if (dir === undefined) throw new Error('usage: resume-child.js <checkpointDir>');
   const seq = faultSequence();
   process.stdout.write('GO\n');
+  const t0 = performance.now();
   const r = await trainSequence(seq, faultConfig(), {
     progress: false,
     checkpointDir: dir,
     onTaskEnd: (info) => void process.stdout.write(`TASK ${info.taskIndex}\n`),
   });
-  process.stdout.write(`RESULT ${JSON.stringify({ accuracy: r.accuracy, resumedTasks: r.resumedTasks })}\n`);
+  const result = { accuracy: r.accuracy, resumedTasks: r.resumedTasks, ms: performance.now() - t0 };
+  process.stdout.write(`RESULT ${JSON.stringify(result)}\n`);
   r.scholar.dispose();
   seq.dispose();
 }

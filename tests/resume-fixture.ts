@@ -8,10 +8,10 @@ export function faultSequence(): TaskSequence {
   return blobSequence({ numTasks: 4, perClass: 16, seed: 123 });
 }
 
-/** Generative replay with a small VAE, so generator and Adam state go through the checkpoint too. */
+/** Generative replay with a small VAE: generator and Adam state go through the checkpoint too. */
 export function faultConfig(): ExperimentConfig {
   return configWith(presets.splitMnistGR(), {
-    iterations: 40,
+    iterations: 25,
     batchSize: 16,
     solver: { hidden: [32] },
     generator: { hidden: [32], latent: 4 },

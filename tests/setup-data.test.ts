@@ -38,7 +38,10 @@ test('setup data: a same-size, same-mtime edit is caught and reported, then the 
   assert.equal(r.status, 0, r.out);
   const moved = `data: ${file}: failed its size/SHA-256 check; moved aside to ${file}.rejected`;
   assert.ok(r.out.includes(moved), r.out);
-  assert.match(r.out, /data: MNIST verified \(size and SHA-256 of its 4 files\) and loaded: 60000 train \/ 10000 test/);
+  assert.match(
+    r.out,
+    /data: MNIST verified \(size and SHA-256 of its 4 files\) and loaded: 60000 train \/ 10000/,
+  );
   assert.deepEqual(fs.readFileSync(file), good);
 });
 
@@ -47,5 +50,8 @@ test('setup data: a data folder that is a file fails with the whole message and 
   fs.writeFileSync(file, 'x');
   const r = setupData(file);
   assert.equal(r.status, 1);
-  assert.match(r.out, /setup step 'data' failed: the data folder .*data-file is a file, not a folder\. To fix: /);
+  assert.match(
+    r.out,
+    /setup step 'data' failed: the data folder .*data-file is a file, not a folder\. To fix: /,
+  );
 });

@@ -37,7 +37,8 @@ function readSplit(
   const bad = (labels.data as Uint8Array).findIndex((y) => y > 9);
   if (bad >= 0) throw new IdxFormatError(labelsFile, `label ${labels.data[bad]} at index ${bad} is not a digit 0..9`);
   const pixels = images.data as Uint8Array;
-  return { count, shape: [28, 28, 1], images: pixels, labels: labels.data as Uint8Array, numClasses: 10, files };
+  const classes = labels.data as Uint8Array;
+  return { count, shape: [28, 28, 1], images: pixels, labels: classes, numClasses: 10, files };
 }
 
 /** Loads MNIST (verifying and caching it under `data/mnist` first). */

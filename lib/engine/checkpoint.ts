@@ -290,7 +290,8 @@ export async function saveCheckpoint(dir: string, contents: CheckpointContents):
     meta: contents.meta,
     tensors: Object.freeze(tensors),
   } as const;
-  const manifest: CheckpointManifest = Object.freeze({ ...fields, checksum: manifestChecksum(fields) });
+  const checksum = manifestChecksum(fields);
+  const manifest: CheckpointManifest = Object.freeze({ ...fields, checksum });
 
   const target = path.resolve(dir);
   const parent = path.dirname(target);
@@ -315,7 +316,7 @@ export async function saveCheckpoint(dir: string, contents: CheckpointContents):
   } catch (err) {
     await fs.promises.rm(tmp, { recursive: true, force: true });
     throw new CheckpointError(tmp, `could not write the checkpoint: ${(err as Error).message}`,
-      `make sure ${parent} is a writable folder with free space, or pass another checkpoint folder`);
+      `make sure ${parent} is a writable folder with free space, or use another folder`);
   }
   const hadOld = fs.existsSync(target);
   if (hadOld) await fs.promises.rename(target, old);
@@ -343,8 +344,8 @@ export function readCheckpointManifest(dir: string): CheckpointManifest {
   try {
     parsed = JSON.parse(text);
   } catch (err) {
-    throw new CheckpointError(file, `manifest is not valid JSON (${(err as Error).message}); the file is corrupt`,
-      damagedFix(path.dirname(file)));
+    const problem = `manifest is not valid JSON (${(err as Error).message}); the file is corrupt`;
+    throw new CheckpointError(file, problem, damagedFix(path.dirname(file)));
   }
   return checkManifest(parsed, file);
 }
@@ -409,19 +410,25 @@ export async function loadCheckpoint<M extends Json = Json>(dir: string, opts: {
       bytes = await fs.promises.readFile(file);
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
-      const problem = code === 'ENOENT' ? `tensor file of ${e.name} is missing` : `cannot read tensor ${e.name}: ${(err as Error).message}`;
+      const problem =
+        code === 'ENOENT'
+          ? `tensor file of ${e.name} is missing`
+          : `cannot read tensor ${e.name}: ${(err as Error).message}`;
       throw new CheckpointError(file, problem, damagedFix(from));
     }
     const fix = damagedFix(from);
     if (bytes.length < e.bytes) {
-      throw new CheckpointError(file, `truncated: ${bytes.length} of ${e.bytes} bytes of tensor ${e.name}`, fix);
+      const problem = `truncated: ${bytes.length} of ${e.bytes} bytes of tensor ${e.name}`;
+      throw new CheckpointError(file, problem, fix);
     }
     if (bytes.length > e.bytes) {
-      throw new CheckpointError(file, `has ${bytes.length} bytes, but tensor ${e.name} needs ${e.bytes}`, fix);
+      const problem = `has ${bytes.length} bytes, but tensor ${e.name} needs ${e.bytes}`;
+      throw new CheckpointError(file, problem, fix);
     }
     const digest = sha256(bytes);
     if (digest !== e.sha256) {
-      const problem = `corrupt: sha256 of tensor ${e.name} is ${digest}, the manifest says ${e.sha256}`;
+      const problem =
+        `corrupt: sha256 of tensor ${e.name} is ${digest}, the manifest says ${e.sha256}`;
       throw new CheckpointError(file, problem, fix);
     }
     buffers.push(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer);

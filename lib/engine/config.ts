@@ -237,15 +237,18 @@ function editDistance(a: string, b: string): number {
   return row[b.length] ?? 0;
 }
 
-/** The settings of each part of a config (Record<keyof T, true>: the compiler keeps them complete). */
+/** The settings of each part of a config; `satisfies` keeps them complete. */
 const KEYS = {
-  config: { seed: true, scenario: true, solver: true, generator: true, replay: true, iterations: true, batchSize: true },
+  config: {
+    seed: true, scenario: true, solver: true, generator: true, replay: true, iterations: true,
+    batchSize: true,
+  },
   mlp: { kind: true, hidden: true, init: true, optimizer: true },
   cnn: { kind: true, channels: true, hidden: true, init: true, optimizer: true },
   vae: { kind: true, hidden: true, latent: true, init: true, optimizer: true },
   wgan: {
-    kind: true, arch: true, latent: true, hidden: true, criticSteps: true, gpWeight: true, init: true,
-    generatorOptimizer: true, criticOptimizer: true,
+    kind: true, arch: true, latent: true, hidden: true, criticSteps: true, gpWeight: true,
+    init: true, generatorOptimizer: true, criticOptimizer: true,
   },
   replay: { mode: true, ratio: true, batchSize: true, targets: true, temperature: true },
   adam: { lr: true, beta1: true, beta2: true, epsilon: true },
@@ -260,7 +263,11 @@ const KEYS = {
 };
 
 /** Rejects a setting `obj` does not have (a misspelt key would otherwise be silently ignored). */
-function checkKeys(obj: Record<string, unknown>, known: Readonly<Record<string, true>>, path: string): void {
+function checkKeys(
+  obj: Record<string, unknown>,
+  known: Readonly<Record<string, true>>,
+  path: string,
+): void {
   const valid = Object.keys(known);
   for (const key of Object.keys(obj)) {
     if (key in known) continue;
@@ -268,8 +275,10 @@ function checkKeys(obj: Record<string, unknown>, known: Readonly<Record<string, 
     const near = valid
       .map((k) => ({ k, d: editDistance(key.toLowerCase(), k.toLowerCase()) }))
       .sort((a, b) => a.d - b.d)[0];
-    const hint = near !== undefined && near.d <= Math.max(2, Math.floor(key.length / 3)) ? `; did you mean ${near.k}?` : '';
-    fail(where, `unknown setting${hint} (the settings${path === '' ? '' : ` of config.${path}`} are: ${valid.join(', ')})`);
+    const close = near !== undefined && near.d <= Math.max(2, Math.floor(key.length / 3));
+    const hint = close ? `; did you mean ${near.k}?` : '';
+    const of = path === '' ? '' : ` of config.${path}`;
+    fail(where, `unknown setting${hint} (the settings${of} are: ${valid.join(', ')})`);
   }
 }
 

@@ -79,9 +79,14 @@ const toJson = (v: unknown): Json => JSON.parse(JSON.stringify(v)) as Json;
  * checkpoint, an empty folder, or a path that can be created in a writable folder.
  */
 export function checkCheckpointDir(dir: unknown): string {
-  const fix = 'pass as checkpointDir a new or empty folder, or one holding a checkpoint of this run';
+  const fix =
+    'pass as checkpointDir a new or empty folder, or one holding a checkpoint of this run';
   if (typeof dir !== 'string' || dir.trim() === '') {
-    throw new CheckpointError(String(dir), `checkpointDir must be a folder path, got ${JSON.stringify(dir)}`, fix);
+    throw new CheckpointError(
+      String(dir),
+      `checkpointDir must be a folder path, got ${JSON.stringify(dir)}`,
+      fix,
+    );
   }
   const target = path.resolve(dir);
   let st: fs.Stats | null = null;
@@ -90,11 +95,16 @@ export function checkCheckpointDir(dir: unknown): string {
   } catch {
     st = null;
   }
-  if (st !== null && !st.isDirectory()) throw new CheckpointError(target, 'is a file, not a folder', fix);
+  if (st !== null && !st.isDirectory())
+    throw new CheckpointError(target, 'is a file, not a folder', fix);
   if (st !== null) {
     if (findCheckpoint(target) === null && fs.readdirSync(target).length > 0) {
-      throw new CheckpointError(target, `is a folder with other files and no checkpoint (${MANIFEST}); ` +
-        'saving a checkpoint there would replace them', fix);
+      throw new CheckpointError(
+        target,
+        `is a folder with other files and no checkpoint (${MANIFEST}); ` +
+          'saving a checkpoint there would replace them',
+        fix,
+      );
     }
   }
   // The folder that must be writable: the parent (the checkpoint is swapped in by renames).
@@ -106,8 +116,11 @@ export function checkCheckpointDir(dir: unknown): string {
   try {
     fs.accessSync(parent, fs.constants.W_OK | fs.constants.X_OK);
   } catch {
-    throw new CheckpointError(target, `cannot be written: ${parent} is not writable`,
-      `make ${parent} writable (chmod u+w) or ${fix}`);
+    throw new CheckpointError(
+      target,
+      `cannot be written: ${parent} is not writable`,
+      `make ${parent} writable (chmod u+w) or ${fix}`,
+    );
   }
   return target;
 }
@@ -188,21 +201,33 @@ function checkRunMeta(meta: Json, file: string, numTasks: number, dir: string): 
   const acc = m.accuracy;
   if (!Array.isArray(acc)) return bad(`meta.accuracy is ${show(acc)}, not a list of rows`);
   if (acc.length !== n) {
-    bad(`meta.completedTasks is ${n} but meta.accuracy has ${acc.length} rows (one per finished task)`);
+    bad(
+      `meta.completedTasks is ${n} but meta.accuracy has ${acc.length} rows ` +
+        '(one per finished task)',
+    );
   }
   acc.forEach((row: Json, i: number) => {
-    const ok = Array.isArray(row) && row.length === numTasks &&
+    const ok =
+      Array.isArray(row) &&
+      row.length === numTasks &&
       row.every((x: Json) => typeof x === 'number' && x >= 0 && x <= 1);
     if (!ok) bad(`meta.accuracy[${i}] is ${show(row)}, not ${numTasks} accuracies in [0, 1]`);
   });
   const secs = m.taskSeconds;
-  if (!Array.isArray(secs) || secs.length !== n || !secs.every((s: Json) => s === null || typeof s === 'number')) {
+  if (
+    !Array.isArray(secs) ||
+    secs.length !== n ||
+    !secs.every((s: Json) => s === null || typeof s === 'number')
+  ) {
     bad(`meta.taskSeconds is ${show(secs)}, not ${n} numbers (one per finished task)`);
   }
   if (!Array.isArray(m.curves)) bad(`meta.curves is ${show(m.curves)}, not a list`);
   if (!Array.isArray(m.losses)) bad(`meta.losses is ${show(m.losses)}, not a list`);
   const steps = m.adamSteps;
-  if (!isObject(steps) || !Object.values(steps).every((s) => Number.isInteger(s) && (s as number) >= 0)) {
+  if (
+    !isObject(steps) ||
+    !Object.values(steps).every((s) => Number.isInteger(s) && (s as number) >= 0)
+  ) {
     bad(`meta.adamSteps is ${show(steps)}, not step counts by optimizer`);
   }
   return m;
@@ -228,15 +253,23 @@ function restoreParams(
 ): void {
   const w = tensors[`${prefix}/params`];
   if (w === undefined || w.size !== p.size) {
-    throw new CheckpointError(file, `${prefix}/params is missing or has ${w?.size ?? 0} values, ` +
-      `the model has ${p.size}; the checkpoint belongs to another model`, damagedFix(path.dirname(file)));
+    throw new CheckpointError(
+      file,
+      `${prefix}/params is missing or has ${w?.size ?? 0} values, ` +
+        `the model has ${p.size}; the checkpoint belongs to another model`,
+      damagedFix(path.dirname(file)),
+    );
   }
   p.assignFlat(w, `checkpoint ${prefix}/params`);
   if (opt !== undefined) {
     const m = tensors[`${prefix}/adam_m`];
     const v = tensors[`${prefix}/adam_v`];
     if (m === undefined || v === undefined) {
-      throw new CheckpointError(file, `${prefix} Adam moments are missing`, damagedFix(path.dirname(file)));
+      throw new CheckpointError(
+        file,
+        `${prefix} Adam moments are missing`,
+        damagedFix(path.dirname(file)),
+      );
     }
     opt.restore(m, v, steps);
   }
@@ -246,7 +279,11 @@ function restoreParams(
  * The checkpoint folder `dir` of a run of `config` on `sequence`. Checks the folder first (a
  * CheckpointError naming it and the fix, before any training) and computes the run's identity.
  */
-export function openRunCheckpoint(dir: string, config: ExperimentConfig, sequence: TaskSequence): RunCheckpoint {
+export function openRunCheckpoint(
+  dir: string,
+  config: ExperimentConfig,
+  sequence: TaskSequence,
+): RunCheckpoint {
   const target = checkCheckpointDir(dir);
   const identity = { config: toJson(config), sequence: sequenceMeta(sequence) };
   const numTasks = sequence.tasks.length;
@@ -259,15 +296,20 @@ export function openRunCheckpoint(dir: string, config: ExperimentConfig, sequenc
       const meta = ck.meta;
       if (!isObject(meta) || meta.kind !== RUN_KIND) {
         const kind = isObject(meta) ? show(meta.kind) : show(meta);
-        throw new CheckpointError(file, `holds a checkpoint of kind ${kind}, not a training run ` +
-          `("${RUN_KIND}")`, `pass another checkpointDir, or delete ${target}`);
+        throw new CheckpointError(
+          file,
+          `holds a checkpoint of kind ${kind}, not a training run ` + `("${RUN_KIND}")`,
+          `pass another checkpointDir, or delete ${target}`,
+        );
       }
       const diffs = [
         ...jsonDiff(meta.config, identity.config, 'config'),
         ...jsonDiff(meta.sequence, identity.sequence, 'sequence'),
       ];
       if (diffs.length > 0) {
-        const shown = diffs.slice(0, 12).concat(diffs.length > 12 ? [`… and ${diffs.length - 12} more`] : []);
+        const shown = diffs
+          .slice(0, 12)
+          .concat(diffs.length > 12 ? [`… and ${diffs.length - 12} more`] : []);
         throw new CheckpointError(
           target,
           'holds a checkpoint of a different run: its meta.config and meta.sequence must equal ' +
@@ -279,7 +321,14 @@ export function openRunCheckpoint(dir: string, config: ExperimentConfig, sequenc
       const m = checkRunMeta(meta, file, numTasks, ck.readFrom);
       const steps = m.adamSteps as Readonly<Record<string, number>>;
       const { solverT, genT } = model;
-      restoreParams(ck.tensors, 'solver', solverT.solver.params, solverT.optimizer, steps.solver ?? 0, file);
+      restoreParams(
+        ck.tensors,
+        'solver',
+        solverT.solver.params,
+        solverT.optimizer,
+        steps.solver ?? 0,
+        file,
+      );
       if (genT !== null) {
         for (const [name, p] of Object.entries(genT.generator.params)) {
           const key = `generator/${name}`;
@@ -300,7 +349,11 @@ export function openRunCheckpoint(dir: string, config: ExperimentConfig, sequenc
 
   async function save(model: RunModel, record: RunRecord): Promise<void> {
     const { solverT, genT } = model;
-    const tensors: Record<string, Tensor> = paramTensors('solver', solverT.solver.params, solverT.optimizer);
+    const tensors: Record<string, Tensor> = paramTensors(
+      'solver',
+      solverT.solver.params,
+      solverT.optimizer,
+    );
     const adamSteps: Record<string, number> = { solver: solverT.optimizer.steps() };
     if (genT !== null) {
       for (const [name, p] of Object.entries(genT.generator.params)) {

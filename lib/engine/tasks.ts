@@ -14,7 +14,8 @@
  */
 import { tf } from '../tf';
 import type { ImageSplit, Mnist } from '../data/mnist';
-import type { IdentityValue, Scenario, SequenceIdentity, Task, TaskData, TaskSequence } from './types';
+import type { Scenario, Task, TaskData, TaskSequence } from './types';
+import type { IdentityValue, SequenceIdentity } from './types';
 import type { Tensor, Tensor2D, Tensor4D } from '@tensorflow/tfjs-node';
 import { createRng, deriveSeed } from '../rng';
 import { SCENARIOS } from './config';
@@ -130,7 +131,15 @@ function identityOf(
   return Object.freeze({ builder, config: json, domains: Object.freeze([...domains]), dataFiles });
 }
 
-function finish<C extends object>(name: string, scenario: Scenario, inputShape: readonly number[], numOutputs: number, tasks: Task[], config: C, identity: SequenceIdentity): BuiltSequence<C> {
+function finish<C extends object>(
+  name: string,
+  scenario: Scenario,
+  inputShape: readonly number[],
+  numOutputs: number,
+  tasks: Task[],
+  config: C,
+  identity: SequenceIdentity,
+): BuiltSequence<C> {
   let disposed = false;
   return Object.freeze({
     name,
@@ -249,7 +258,8 @@ export function permutedMnist(mnist: Mnist, config: Partial<PermutedMnistConfig>
   }
   const inputShape = cfg.flatten ? [numPixels] : [...imageShape];
   const numOutputs = cfg.scenario === 'domain' ? numClasses : numClasses * cfg.numTasks;
-  const identity = identityOf('permutedMnist', cfg, tasks.map(() => 'MNIST'), [mnist.train, mnist.test]);
+  const splits = [mnist.train, mnist.test];
+  const identity = identityOf('permutedMnist', cfg, tasks.map(() => 'MNIST'), splits);
   return finish('permMNIST', cfg.scenario, inputShape, numOutputs, tasks, cfg, identity);
 }
 
@@ -352,8 +362,11 @@ export function splitMnist(mnist: Mnist, config: Partial<SplitMnistConfig> & Pic
     throw err;
   }
   const inputShape = cfg.flatten ? [imageShape[0] * imageShape[1] * imageShape[2]] : [...imageShape];
-  const identity = identityOf('splitMnist', { ...cfg, classOrder: order }, tasks.map(() => 'MNIST'), [mnist.train, mnist.test]);
-  return finish('splitMNIST', cfg.scenario, inputShape, cfg.scenario === 'domain' ? k : numClasses, tasks, cfg, identity);
+  const spec = { ...cfg, classOrder: order };
+  const splits = [mnist.train, mnist.test];
+  const identity = identityOf('splitMnist', spec, tasks.map(() => 'MNIST'), splits);
+  const numOutputs = cfg.scenario === 'domain' ? k : numClasses;
+  return finish('splitMNIST', cfg.scenario, inputShape, numOutputs, tasks, cfg, identity);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -448,7 +461,14 @@ export function mnistTo32x32x3(split: ImageSplit, opts: { readonly size?: number
     chunk.dispose();
   }
   const files = split.files === undefined ? {} : { files: split.files };
-  return Object.freeze({ count: split.count, shape: Object.freeze([size, size, 3]) as readonly [number, number, number], images: out, labels: split.labels, numClasses: split.numClasses, ...files });
+  return Object.freeze({
+    count: split.count,
+    shape: Object.freeze([size, size, 3]) as readonly [number, number, number],
+    images: out,
+    labels: split.labels,
+    numClasses: split.numClasses,
+    ...files,
+  });
 }
 
 // ---------------------------------------------------------------------------------------------
