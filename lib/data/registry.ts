@@ -275,7 +275,9 @@ export async function ensureDataset(name: string, opts: EnsureOptions = {}): Pro
       try {
         fs.accessSync(dir, fs.constants.W_OK);
       } catch (err) {
-        const what = fs.existsSync(dest) ? 'fails its size/SHA-256 check' : 'is missing';
+        const what = fs.existsSync(dest)
+          ? 'failed verification (sha256 or size mismatch)'
+          : 'is missing';
         const why = fsProblem(err, 'write', dir);
         throw new DatasetError(`data set '${name}': ${spec.name} ${what}, and ${why}`);
       }
@@ -287,9 +289,11 @@ export async function ensureDataset(name: string, opts: EnsureOptions = {}): Pro
           fs.renameSync(dest, rejected);
         } catch (err) {
           const why = fsProblem(err, 'move it aside', dir);
-          throw new DatasetError(`${dest} failed its SHA-256 check, and ${why}`);
+          const what = 'failed verification (sha256 or size mismatch)';
+          throw new DatasetError(`${dest} ${what}, and ${why}`);
         }
-        const line = `${dest}: failed its size/SHA-256 check; moved aside to ${rejected}`;
+        const line =
+          `${dest} failed verification (sha256 or size mismatch); moved aside to ${rejected}`;
         log(`data: ${line}`);
         problems.push(line);
       }
