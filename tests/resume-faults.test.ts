@@ -89,10 +89,13 @@ test(
         // Episode 0 starts by dying between the two renames of its second save, and the next
         // life must resume from the checkpoint left aside. Other lives die at random moments.
         const fault = episode === 0 && life === 0;
-        const random = !fault && !afterFault && life < 10;
+        const random = !fault && !afterFault && kills < 10;
         const killAfterMs = random ? rng.next() * runMs : null;
         const l = await live(dir, fault, killAfterMs);
-        lives.push(`${episode}.${life}${l.killed ? ' killed' : ''} tasks [${l.tasks.join(' ')}]`);
+        const when = killAfterMs === null ? '' : ` at ${Math.round(killAfterMs)} ms`;
+        lives.push(
+          `${episode}.${life}${l.killed ? ' killed' : ''}${when}, tasks [${l.tasks.join(' ')}]`,
+        );
         if (l.result !== null) {
           const trained = ref.accuracy.length - l.result.resumedTasks;
           if (trained > 0) runMs = (0.9 * l.result.ms * ref.accuracy.length) / trained;
