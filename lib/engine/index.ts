@@ -5,6 +5,7 @@ export * from './masks';
 export * from './eval';
 export * from './results';
 export * from './checkpoint';
+export * from './run-checkpoint';
 export * from './progress';
 export * from '../rng';
 export * from './nn';

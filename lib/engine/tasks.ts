@@ -15,6 +15,7 @@
 import { tf } from '../tf';
 import type { ImageSplit, Mnist } from '../data/mnist';
 import type { Scenario, Task, TaskData, TaskSequence } from './types';
+import type { IdentityValue, SequenceIdentity } from './types';
 import type { Tensor, Tensor2D } from '@tensorflow/tfjs-node';
 import { createRng, deriveSeed } from '../rng';
 import { SCENARIOS } from './config';
@@ -117,7 +118,28 @@ function shapeX(x2d: Tensor2D, imageShape: readonly number[], flatten: boolean):
   return x;
 }
 
-function finish<C>(name: string, scenario: Scenario, inputShape: readonly number[], numOutputs: number, tasks: Task[], config: C): BuiltSequence<C> {
+/** A sequence's identity: its builder and config, each task's domain and the data files read. */
+function identityOf(
+  builder: string,
+  config: object,
+  domains: readonly string[],
+  splits: readonly ImageSplit[],
+): SequenceIdentity {
+  const dataFiles: Record<string, string> = {};
+  for (const s of splits) Object.assign(dataFiles, s.files ?? {});
+  const json = JSON.parse(JSON.stringify(config)) as { readonly [key: string]: IdentityValue };
+  return Object.freeze({ builder, config: json, domains: Object.freeze([...domains]), dataFiles });
+}
+
+function finish<C extends object>(
+  name: string,
+  scenario: Scenario,
+  inputShape: readonly number[],
+  numOutputs: number,
+  tasks: Task[],
+  config: C,
+  identity: SequenceIdentity,
+): BuiltSequence<C> {
   let disposed = false;
   return Object.freeze({
     name,
@@ -126,6 +148,7 @@ function finish<C>(name: string, scenario: Scenario, inputShape: readonly number
     numOutputs,
     tasks: Object.freeze(tasks),
     config,
+    identity,
     dispose(): void {
       if (disposed) return;
       disposed = true;
@@ -235,7 +258,9 @@ export function permutedMnist(mnist: Mnist, config: Partial<PermutedMnistConfig>
   }
   const inputShape = cfg.flatten ? [numPixels] : [...imageShape];
   const numOutputs = cfg.scenario === 'domain' ? numClasses : numClasses * cfg.numTasks;
-  return finish('permMNIST', cfg.scenario, inputShape, numOutputs, tasks, cfg);
+  const splits = [mnist.train, mnist.test];
+  const identity = identityOf('permutedMnist', cfg, tasks.map(() => 'MNIST'), splits);
+  return finish('permMNIST', cfg.scenario, inputShape, numOutputs, tasks, cfg, identity);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -337,7 +362,11 @@ export function splitMnist(mnist: Mnist, config: Partial<SplitMnistConfig> & Pic
     throw err;
   }
   const inputShape = cfg.flatten ? [imageShape[0] * imageShape[1] * imageShape[2]] : [...imageShape];
-  return finish('splitMNIST', cfg.scenario, inputShape, cfg.scenario === 'domain' ? k : numClasses, tasks, cfg);
+  const spec = { ...cfg, classOrder: order };
+  const splits = [mnist.train, mnist.test];
+  const identity = identityOf('splitMnist', spec, tasks.map(() => 'MNIST'), splits);
+  const numOutputs = cfg.scenario === 'domain' ? k : numClasses;
+  return finish('splitMNIST', cfg.scenario, inputShape, numOutputs, tasks, cfg, identity);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -402,7 +431,9 @@ export function domainSequence(domains: readonly Domain[], config: Partial<Domai
   }
   const inputShape = cfg.flatten ? [imageShape[0] * imageShape[1] * imageShape[2]] : [...imageShape];
   const numOutputs = cfg.scenario === 'domain' ? numClasses : numClasses * domains.length;
-  return finish(cfg.name, cfg.scenario, inputShape, numOutputs, tasks, cfg);
+  const splits = domains.flatMap((d) => [d.train, d.test]);
+  const identity = identityOf('domainSequence', cfg, domains.map((d) => d.name), splits);
+  return finish(cfg.name, cfg.scenario, inputShape, numOutputs, tasks, cfg, identity);
 }
 
 /**
@@ -429,5 +460,13 @@ export function mnistTo32x32x3(split: ImageSplit, opts: { readonly size?: number
     out.set(chunk.dataSync(), start * size * size * 3);
     chunk.dispose();
   }
-  return Object.freeze({ count: split.count, shape: Object.freeze([size, size, 3]) as readonly [number, number, number], images: out, labels: split.labels, numClasses: split.numClasses });
+  const files = split.files === undefined ? {} : { files: split.files };
+  return Object.freeze({
+    count: split.count,
+    shape: Object.freeze([size, size, 3]) as readonly [number, number, number],
+    images: out,
+    labels: split.labels,
+    numClasses: split.numClasses,
+    ...files,
+  });
 }

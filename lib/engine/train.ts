@@ -8,20 +8,17 @@
  * Class-IL follows van de Ven & Tolias (2019): the current task's loss uses the classes seen so far;
  * replayed labels are the previous solver's argmax over the classes it had seen.
  */
-import { tf } from '../tf';
-import type { Tensor } from '@tensorflow/tfjs-node';
 import type { AccuracyMatrix, Task, TaskSequence } from './types';
 import type { ExperimentConfig } from './config';
 import { validateConfig } from './config';
 import { deriveSeed } from '../rng';
-import { SolverTrainer, buildSolver, createSolverTrainer } from './solvers';
-import { GeneratorTrainer, buildGenerator, createGeneratorTrainer } from './generators';
+import { buildSolver, createSolverTrainer } from './solvers';
+import { buildGenerator, createGeneratorTrainer } from './generators';
 import { Scholar, createScholar, snapshotScholar } from './scholar';
 import { disposeLosses, planTask, readLosses, runIteration } from './replay';
 import { evaluate, withRow } from './eval';
 import { createProgress } from './progress';
-import { CheckpointError, Json, checkpointExists, loadCheckpoint, saveCheckpoint } from './checkpoint';
-import type { ParamSet } from './nn';
+import { openRunCheckpoint } from './run-checkpoint';
 
 /** Accuracy on every task, measured during training. */
 export interface CurvePoint {
@@ -85,66 +82,6 @@ export interface TrainResult {
   readonly resumedTasks: number;
 }
 
-// ------------------------------------------------------------------------------------ checkpoints
-
-const RUN_KIND = 'dgr-run';
-
-function sequenceMeta(sequence: TaskSequence): Json {
-  return { name: sequence.name, scenario: sequence.scenario, numOutputs: sequence.numOutputs, inputShape: [...sequence.inputShape], tasks: sequence.tasks.map((t) => t.name) };
-}
-
-interface RunMeta {
-  readonly kind: string;
-  readonly config: Json;
-  readonly sequence: Json;
-  readonly completedTasks: number;
-  readonly accuracy: Json;
-  readonly curves: Json;
-  readonly losses: Json;
-  readonly taskSeconds: Json;
-  readonly adamSteps: Json;
-}
-
-/** Flat copies of parameters and Adam moments (the caller disposes them). */
-function paramTensors(prefix: string, p: ParamSet, opt: { m: ParamSet; v: ParamSet } | undefined): Record<string, Tensor> {
-  const out: Record<string, Tensor> = { [`${prefix}/params`]: p.readFlat() };
-  if (opt !== undefined) {
-    out[`${prefix}/adam_m`] = opt.m.readFlat();
-    out[`${prefix}/adam_v`] = opt.v.readFlat();
-  }
-  return out;
-}
-
-async function saveRun(dir: string, config: ExperimentConfig, sequence: TaskSequence, solverT: SolverTrainer, genT: GeneratorTrainer | null, state: Omit<RunMeta, 'kind' | 'config' | 'sequence' | 'adamSteps'>): Promise<void> {
-  const tensors: Record<string, Tensor> = { ...paramTensors('solver', solverT.solver.params, solverT.optimizer) };
-  const adamSteps: Record<string, number> = { solver: solverT.optimizer.steps() };
-  if (genT !== null) {
-    for (const [name, p] of Object.entries(genT.generator.params)) {
-      const opt = genT.optimizers[name];
-      Object.assign(tensors, paramTensors(`generator/${name}`, p, opt));
-      if (opt !== undefined) adamSteps[`generator/${name}`] = opt.steps();
-    }
-  }
-  const meta: RunMeta = { kind: RUN_KIND, config: config as unknown as Json, sequence: sequenceMeta(sequence), adamSteps, ...state };
-  try {
-    await saveCheckpoint(dir, { meta: meta as unknown as Json, tensors });
-  } finally {
-    tf.dispose(Object.values(tensors));
-  }
-}
-
-function restoreParams(tensors: Readonly<Record<string, Tensor>>, prefix: string, p: ParamSet, opt: { restore(m: Tensor, v: Tensor, steps: number): void } | undefined, steps: number, file: string): void {
-  const w = tensors[`${prefix}/params`];
-  if (w === undefined || w.size !== p.size) throw new CheckpointError(file, `${prefix}/params is missing or has ${w?.size ?? 0} values, the model has ${p.size}; the checkpoint belongs to another model`);
-  p.assignFlat(w, `checkpoint ${prefix}/params`);
-  if (opt !== undefined) {
-    const m = tensors[`${prefix}/adam_m`];
-    const v = tensors[`${prefix}/adam_v`];
-    if (m === undefined || v === undefined) throw new CheckpointError(file, `${prefix} Adam moments are missing`);
-    opt.restore(m, v, steps);
-  }
-}
-
 // ------------------------------------------------------------------------------------ the loop
 
 /**
@@ -161,6 +98,9 @@ export async function trainSequence(sequence: TaskSequence, config: ExperimentCo
   const curveEvery = options.curveEvery ?? 0;
   if (!Number.isInteger(curveEvery) || curveEvery < 0) throw new RangeError(`trainSequence: curveEvery must be a non-negative integer, got ${curveEvery}`);
   const t0 = performance.now();
+  // The checkpoint folder is checked (and the run's identity computed) before any training.
+  const dir = options.checkpointDir;
+  const ckpt = dir === undefined ? null : openRunCheckpoint(dir, config, sequence);
 
   const solver = buildSolver(config.solver, sequence.inputShape, sequence.numOutputs, deriveSeed(config.seed, 'solver'));
   const generator = config.generator === null ? null : buildGenerator(config.generator, sequence.inputShape, deriveSeed(config.seed, 'generator'));
@@ -177,25 +117,14 @@ export async function trainSequence(sequence: TaskSequence, config: ExperimentCo
   let prev: Scholar | null = null;
   let ok = false;
   try {
-    if (options.checkpointDir !== undefined && checkpointExists(options.checkpointDir)) {
-      const ck = await loadCheckpoint<Json>(options.checkpointDir, { expect: { meta: { kind: RUN_KIND, config: config as unknown as Json, sequence: sequenceMeta(sequence) } } });
-      try {
-        const meta = ck.meta as unknown as RunMeta;
-        const steps = meta.adamSteps as Record<string, number>;
-        const file = ck.readFrom;
-        restoreParams(ck.tensors, 'solver', solver.params, solverT.optimizer, steps.solver ?? 0, file);
-        if (genT !== null && generator !== null) {
-          for (const [name, p] of Object.entries(generator.params)) restoreParams(ck.tensors, `generator/${name}`, p, genT.optimizers[name], steps[`generator/${name}`] ?? 0, file);
-        }
-        start = meta.completedTasks;
-        R = meta.accuracy as unknown as AccuracyMatrix;
-        curves = [...(meta.curves as unknown as CurvePoint[])];
-        losses = [...(meta.losses as unknown as LossPoint[])];
-        taskSeconds = (meta.taskSeconds as (number | null)[]).map((v) => v ?? Number.NaN);
-      } finally {
-        tf.dispose(Object.values(ck.tensors));
-      }
-      if (start > 0) prev = snapshotScholar(scholar);
+    const resumed = ckpt === null ? null : await ckpt.resume({ solverT, genT });
+    if (resumed !== null) {
+      start = resumed.completedTasks;
+      R = resumed.accuracy;
+      curves = [...resumed.curves];
+      losses = [...resumed.losses];
+      taskSeconds = [...resumed.taskSeconds];
+      prev = snapshotScholar(scholar);
     }
     const resumedTasks = start;
     let globalIt = start * config.iterations;
@@ -242,15 +171,8 @@ export async function trainSequence(sequence: TaskSequence, config: ExperimentCo
       R = withRow(R, k, await evaluate(solver, sequence, { trainedUpTo: k }));
       prev?.dispose();
       prev = snapshotScholar(scholar);
-      if (options.checkpointDir !== undefined) {
-        await saveRun(options.checkpointDir, config, sequence, solverT, genT, {
-          completedTasks: k + 1,
-          accuracy: R,
-          curves: curves as unknown as Json,
-          losses: losses as unknown as Json,
-          taskSeconds: taskSeconds.map((s) => (Number.isFinite(s) ? s : null)),
-        });
-      }
+      const record = { completedTasks: k + 1, accuracy: R, curves, losses, taskSeconds };
+      await ckpt?.save({ solverT, genT }, record);
       if (options.onTaskEnd !== undefined) await options.onTaskEnd({ taskIndex: k, task, scholar, accuracy: R, seconds });
     }
     ok = true;
