@@ -238,7 +238,7 @@ export const FAULT_ENV = 'DGR_CHECKPOINT_FAULT';
  * `target` is moved to `spare`, which the swap later reuses and removes).
  */
 function prepareTarget(target: string, spare: string): void {
-  let st: fs.Stats | null = null;
+  let st: fs.Stats | null;
   try {
     st = fs.statSync(target);
   } catch {

@@ -333,7 +333,7 @@ function checkShapes(cfg: ExperimentConfig, inputShape: readonly number[]): void
  */
 export function validateConfig(cfg: ExperimentConfig, sequence?: TaskSequence): ExperimentConfig {
   if (!isPlainObject(cfg)) throw new ConfigError('config must be an ExperimentConfig object (start from a preset, e.g. presets.splitMnistGR())');
-  checkKeys(cfg as unknown as Record<string, unknown>, KEYS.config, '');
+  checkKeys(cfg, KEYS.config, '');
   if (typeof cfg.seed !== 'number' || !Number.isInteger(cfg.seed)) fail('seed', `must be an integer, got ${show(cfg.seed)}`);
   if (!SCENARIOS.includes(cfg.scenario)) fail('scenario', `unknown scenario ${show(cfg.scenario)}; use one of ${SCENARIOS.map((s) => `'${s}'`).join(', ')}`);
   posInt(cfg.iterations, 'iterations');

@@ -89,7 +89,7 @@ export function checkCheckpointDir(dir: unknown): string {
     );
   }
   const target = path.resolve(dir);
-  let st: fs.Stats | null = null;
+  let st: fs.Stats | null;
   try {
     st = fs.statSync(target);
   } catch {
