@@ -12,6 +12,9 @@
  *   --malloc=on|off|both   run with the malloc settings, without, or both (default on)
  *   --iters=N              timed iterations per row (default 40)
  *   --only=a,b             rows whose name contains one of these words
+ *   --profile              after the table, each row's native ops by type: calls and
+ *                          milliseconds per iteration (the ops run synchronously, so the
+ *                          time around each call is the op's own time plus its binding cost)
  *   --full-run             instead of the table: the whole split-MNIST class-IL generative
  *                          replay run of presets.splitMnistGR() (5 tasks × 2000 iterations),
  *                          end to end, printing wall time and the accuracy matrix
@@ -126,9 +129,21 @@ async function run(): Promise<void> {
     counting[key] = typeof v === 'function' ? (v as (...b: unknown[]) => unknown).bind(origBinding) : v;
   }
   const exec = origBinding.executeOp as (...b: unknown[]) => unknown;
+  const profile = process.argv.includes('--profile');
+  let opTimes = new Map<string, { calls: number; ms: number }>();
   counting.executeOp = (...a: unknown[]): unknown => {
     ops++;
-    return exec.apply(origBinding, a);
+    if (!profile) return exec.apply(origBinding, a);
+    const t0 = performance.now();
+    try {
+      return exec.apply(origBinding, a);
+    } finally {
+      const name = String(a[0]);
+      const e = opTimes.get(name) ?? { calls: 0, ms: 0 };
+      e.calls++;
+      e.ms += performance.now() - t0;
+      opTimes.set(name, e);
+    }
   };
   backend.binding = counting;
 
@@ -137,6 +152,9 @@ async function run(): Promise<void> {
     ms: number;
     ops: number;
     gflop: number;
+    /** Per op type: calls and ms summed over the n timed iterations (--profile). */
+    byOp: Map<string, { calls: number; ms: number }>;
+    n: number;
   }
   const rows: Row[] = [];
   const bench = async (name: string, flops: number, step: (i: number) => Tensor[] | void, n = iters): Promise<void> => {
@@ -144,6 +162,7 @@ async function run(): Promise<void> {
     for (let i = 0; i < 5; i++) tf.dispose(step(i) ?? []);
     const before = tf.memory().numTensors;
     ops = 0;
+    opTimes = new Map();
     const times: number[] = [];
     for (let i = 0; i < n; i++) {
       const t = performance.now();
@@ -155,7 +174,8 @@ async function run(): Promise<void> {
     if (tf.memory().numTensors !== before) throw new Error(`${name} leaked ${tf.memory().numTensors - before} tensors`);
     times.sort((a, b) => a - b);
     const ms = times[Math.floor(times.length / 2)] as number; // median: robust to other load on the machine
-    rows.push({ name, ms, ops: ops / n, gflop: flops / 1e9 });
+    rows.push({ name, ms, ops: ops / n, gflop: flops / 1e9, byOp: opTimes, n });
+    opTimes = new Map(); // the next row's warm-up must not count here
   };
 
   const loss = (o: { solver: Tensor | null; generator: Readonly<Record<string, Tensor>> }): Tensor[] => [...(o.solver === null ? [] : [o.solver]), ...Object.values(o.generator)];
@@ -185,6 +205,19 @@ async function run(): Promise<void> {
   console.log(fmt(head));
   console.log(widths.map((w) => '-'.repeat(w)).join('  '));
   for (const r of table) console.log(fmt(r));
+  if (profile) {
+    for (const r of rows) {
+      const total = [...r.byOp.values()].reduce((a, e) => a + e.ms, 0) / r.n;
+      console.log(`\n${r.name}: native ops by type (mean per iteration; inside ops ${total.toFixed(2)} ms)`);
+      const sorted = [...r.byOp.entries()].sort((a, b) => b[1].ms - a[1].ms);
+      for (const [op, e] of sorted) {
+        const calls = (e.calls / r.n).toFixed(1).padStart(6);
+        const ms = (e.ms / r.n).toFixed(3).padStart(8);
+        const share = ((100 * e.ms) / r.n / total).toFixed(1).padStart(5);
+        console.log(`  ${op.padEnd(28)} ${calls} calls ${ms} ms ${share} %`);
+      }
+    }
+  }
   const full = rows.find((r) => r.name.startsWith('full GR'));
   const solverRow = rows.find((r) => r.name.startsWith('solver step'));
   const vaeRow = rows.find((r) => r.name.startsWith('VAE step'));
