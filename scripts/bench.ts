@@ -208,7 +208,8 @@ async function run(): Promise<void> {
   if (profile) {
     for (const r of rows) {
       const total = [...r.byOp.values()].reduce((a, e) => a + e.ms, 0) / r.n;
-      console.log(`\n${r.name}: native ops by type (mean per iteration; inside ops ${total.toFixed(2)} ms)`);
+      const head = `native ops by type (mean per iteration; inside ops ${total.toFixed(2)} ms)`;
+      console.log(`\n${r.name}: ${head}`);
       const sorted = [...r.byOp.entries()].sort((a, b) => b[1].ms - a[1].ms);
       for (const [op, e] of sorted) {
         const calls = (e.calls / r.n).toFixed(1).padStart(6);

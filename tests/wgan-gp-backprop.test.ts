@@ -53,13 +53,29 @@ async function assertClose(what: string, manual: Tensor[], auto: Tensor[]): Prom
 }
 
 const cases: { name: string; config: WganGpConfig; shape: number[]; sd: number }[] = [
-  { name: 'mlp', config: { ...presets.wganGp('mlp'), hidden: [12, 16], latent: 5 }, shape: [20], sd: 0.4 },
-  { name: 'mlp, image input', config: { ...presets.wganGp('mlp'), hidden: [8, 6], latent: 3 }, shape: [4, 5, 1], sd: 0.4 },
-  { name: 'dcgan', config: { ...presets.wganGp('dcgan'), hidden: [3, 4], latent: 5 }, shape: [8, 8, 3], sd: 0.3 },
+  {
+    name: 'mlp',
+    config: { ...presets.wganGp('mlp'), hidden: [12, 16], latent: 5 },
+    shape: [20],
+    sd: 0.4,
+  },
+  {
+    name: 'mlp, image input',
+    config: { ...presets.wganGp('mlp'), hidden: [8, 6], latent: 3 },
+    shape: [4, 5, 1],
+    sd: 0.4,
+  },
+  {
+    name: 'dcgan',
+    config: { ...presets.wganGp('dcgan'), hidden: [3, 4], latent: 5 },
+    shape: [8, 8, 3],
+    sd: 0.3,
+  },
 ];
 
 for (const c of cases) {
-  test(`WGAN-GP (${c.name}): hand-written critic and generator gradients == tf.js autodiff to 1e-5`, async (ctx) => {
+  const title = `WGAN-GP (${c.name}): hand-written critic and generator gradients == autodiff`;
+  test(`${title} to 1e-5`, async (ctx) => {
     const g = buildWganGp(c.config, c.shape, 1);
     const g0 = buildWganGp({ ...c.config, gpWeight: 0 }, c.shape, 1);
     for (const gen of [g, g0]) {
@@ -79,7 +95,7 @@ for (const c of cases) {
         assert.ok(gpValue > 1e-3, `the penalty is not trivial (${gpValue})`);
         await assertClose('critic loss, penalty', [m.critic, m.gp], [a.critic, a.gp]);
         const rel = await assertClose('critic gradient', m.grads, a.grads);
-        // The test can fail: the penalty's share of the weight gradients is far above the tolerance.
+        // The test can fail: the penalty's share of the weight gradients is far above tolerance.
         const m0 = t0.criticGradients(x, weights, 5, 'manual');
         let share = 0;
         let worst = 0;
@@ -89,9 +105,25 @@ for (const c of cases) {
           share = Math.max(share, maxAbsDiff(await values(m0.grads[i]!), ref) / maxAbs(ref));
         }
         assert.ok(share > 1e-2, `the penalty changes the weight gradients (by ${share} relative)`);
-        assert.ok(worst < share / 100, `agreement ${worst} is much finer than the penalty's share ${share}`);
-        ctx.diagnostic(`weights ${weights === null ? 'uniform' : 'given'}: weight gradients agree to ${worst.toExponential(1)} relative; the penalty's share ${share.toFixed(2)}`);
-        tf.dispose([m.critic, m.gp, ...m.grads, a.critic, a.gp, ...a.grads, m0.critic, m0.gp, ...m0.grads]);
+        assert.ok(
+          worst < share / 100,
+          `agreement ${worst} is much finer than the penalty's share ${share}`,
+        );
+        ctx.diagnostic(
+          `weights ${weights === null ? 'uniform' : 'given'}: weight gradients agree to ` +
+            `${worst.toExponential(1)} relative; the penalty's share ${share.toFixed(2)}`,
+        );
+        tf.dispose([
+          m.critic,
+          m.gp,
+          ...m.grads,
+          a.critic,
+          a.gp,
+          ...a.grads,
+          m0.critic,
+          m0.gp,
+          ...m0.grads,
+        ]);
       }
       const mg = t.generatorGradients(7, 9, 'manual');
       const ag = t.generatorGradients(7, 9, 'autodiff');
@@ -108,30 +140,58 @@ for (const c of cases) {
   });
 }
 
-test('WGAN-GP steps leak no tensors (critic, generator, full step; weights changing between calls)', () => {
-  const wm = buildWganGp({ ...presets.wganGp('mlp'), hidden: [8, 8], latent: 4, criticSteps: 2 }, [20], 3);
-  const wc = buildWganGp({ ...presets.wganGp('dcgan'), hidden: [2, 4], latent: 4, criticSteps: 2 }, [8, 8, 1], 3);
+test('WGAN-GP steps leak no tensors (critic, generator, full step; weights changing)', () => {
+  const wm = buildWganGp(
+    { ...presets.wganGp('mlp'), hidden: [8, 8], latent: 4, criticSteps: 2 },
+    [20],
+    3,
+  );
+  const wc = buildWganGp(
+    { ...presets.wganGp('dcgan'), hidden: [2, 4], latent: 4, criticSteps: 2 },
+    [8, 8, 1],
+    3,
+  );
   const tm = createWganGpTrainer(wm);
   const tc = createWganGpTrainer(wc);
   const x = tf.randomUniform([8, 20], 0, 1, 'float32', 1);
   const xi = tf.randomUniform([8, 8, 8, 1], 0, 1, 'float32', 1);
   const xflat = tf.reshape(xi, [8, 64]);
-  const ws = [tf.fill([8], 1 / 8) as Tensor1D, tf.tensor1d([0.2, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.2]) as Tensor1D];
+  const ws = [
+    tf.fill([8], 1 / 8) as Tensor1D,
+    tf.tensor1d([0.2, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.2]) as Tensor1D,
+  ];
   const noLeak = (name: string, step: (i: number) => void): void => {
     step(0);
     const before = tf.memory().numTensors;
     for (let i = 1; i <= 10; i++) step(i);
-    assert.equal(tf.memory().numTensors, before, `${name} leaks ${tf.memory().numTensors - before} tensors over 10 steps`);
+    assert.equal(
+      tf.memory().numTensors,
+      before,
+      `${name} leaks ${tf.memory().numTensors - before} tensors over 10 steps`,
+    );
   };
   try {
-    for (const [name, t, xs] of [['mlp', tm, x], ['dcgan', tc, xi], ['dcgan, flat input', tc, xflat]] as const) {
-      noLeak(`${name} critic step`, (i) => tf.dispose(Object.values(t.criticStep(xs, ws[i % 2]!, i))));
-      noLeak(`${name} critic step, uniform weights`, (i) => tf.dispose(Object.values(t.criticStep(xs, null, i))));
-      noLeak(`${name} generator step`, (i) => tf.dispose(Object.values(t.generatorStep(8 - (i % 2), i))));
+    for (const [name, t, xs] of [
+      ['mlp', tm, x],
+      ['dcgan', tc, xi],
+      ['dcgan, flat input', tc, xflat],
+    ] as const) {
+      noLeak(`${name} critic step`, (i) =>
+        tf.dispose(Object.values(t.criticStep(xs, ws[i % 2]!, i))),
+      );
+      noLeak(`${name} critic step, uniform weights`, (i) =>
+        tf.dispose(Object.values(t.criticStep(xs, null, i))),
+      );
+      noLeak(`${name} generator step`, (i) =>
+        tf.dispose(Object.values(t.generatorStep(8 - (i % 2), i))),
+      );
       noLeak(`${name} full step`, (i) => {
         const l = t.step(xs, i % 3 === 0 ? null : ws[i % 2]!, i);
         assert.deepEqual(Object.keys(l).sort(), ['critic', 'generator', 'gp']);
-        assert.ok(Object.values(l).every((s) => Number.isFinite(s.dataSync()[0])), 'losses are finite');
+        assert.ok(
+          Object.values(l).every((s) => Number.isFinite(s.dataSync()[0])),
+          'losses are finite',
+        );
         tf.dispose(Object.values(l));
       });
     }

@@ -20,8 +20,8 @@ import type { Scalar, Tensor, Tensor1D, Tensor2D, Tensor4D } from '@tensorflow/t
 import type { GeneratorConfig, VaeConfig, WganGpConfig } from './config';
 import { Adam, ParamSet, ParamSpec, cloneParams, convSpecs, createAdam, createParams, dense, denseMacs, denseSpecs, leakyRelu } from './nn';
 import { biasAdd, biasAddGrad, concat, ew, matMul, reluGrad, split, statelessNormal, statelessUniform } from './native';
-import { conv2d, conv2dBackpropFilter, conv2dBackpropInput, leakyRelu as nLeakyRelu } from './native';
-import { leakyReluGrad, reshape, sigmoidGrad, sqrt, sum } from './native';
+import { conv2d, conv2dBackpropFilter, conv2dBackpropInput, leakyReluGrad } from './native';
+import { leakyRelu as nLeakyRelu, reshape, sigmoidGrad, sqrt, sum } from './native';
 import { deriveSeed } from '../rng';
 
 export interface Generator {
@@ -517,10 +517,12 @@ function mlpGan(config: WganGpConfig, inputShape: readonly number[]): GanNets {
   const genLayers: NativeLayer[] = [];
   const criticLayers: NativeLayer[] = [];
   for (let i = 1; i <= nG; i++) {
-    genLayers.push(denseLayer([gSizes[i - 1] as number], i === nG ? inputShape : [gSizes[i] as number]));
+    const out = i === nG ? inputShape : [gSizes[i] as number];
+    genLayers.push(denseLayer([gSizes[i - 1] as number], out));
   }
   for (let i = 1; i <= nC; i++) {
-    criticLayers.push(denseLayer(i === 1 ? inputShape : [cSizes[i - 1] as number], [cSizes[i] as number]));
+    const inShape = i === 1 ? inputShape : [cSizes[i - 1] as number];
+    criticLayers.push(denseLayer(inShape, [cSizes[i] as number]));
   }
   return {
     genSpecs,
@@ -644,7 +646,11 @@ export interface WganGpTrainer extends GeneratorTrainer {
     method: 'manual' | 'autodiff',
   ): { critic: Scalar; gp: Scalar; grads: Tensor[] };
   /** The generator loss and the generator's gradients (as generatorStep); nothing is updated. */
-  generatorGradients(n: number, seed: number, method: 'manual' | 'autodiff'): { generator: Scalar; grads: Tensor[] };
+  generatorGradients(
+    n: number,
+    seed: number,
+    method: 'manual' | 'autodiff',
+  ): { generator: Scalar; grads: Tensor[] };
 }
 
 export function createWganGpTrainer(gen: Generator): WganGpTrainer {
@@ -673,8 +679,16 @@ export function createWganGpTrainer(gen: Generator): WganGpTrainer {
         const scalars = [tf.scalar(lambda), tf.scalar(1), tf.scalar(1e-12)];
         return [tf.ones([b, 1]), dy, w, tf.mul(w, 2 * lambda), ...scalars];
       }).map((x) => tf.keep(x));
-      const [ones, dy, w, w2l, lam, one, tiny] = t as [Tensor, Tensor, Tensor, Tensor, Tensor, Tensor, Tensor];
-      consts = { ones, dy, w, w2l, lambda: lam, one, tiny };
+      const at = (i: number): Tensor => t[i] as Tensor;
+      consts = {
+        ones: at(0),
+        dy: at(1),
+        w: at(2),
+        w2l: at(3),
+        lambda: at(4),
+        one: at(5),
+        tiny: at(6),
+      };
       key = k;
     }
     return consts as GanConsts;
@@ -692,7 +706,9 @@ export function createWganGpTrainer(gen: Generator): WganGpTrainer {
   const prepare = (x: Tensor, weights: Tensor1D | null): number => {
     checkBatch(x, inputShape, 'WGAN-GP critic step');
     const b = x.shape[0] as number;
-    if (weights !== null && weights.shape[0] !== b) throw new Error(`WGAN-GP critic step: ${b} inputs but ${weights.shape[0]} weights`);
+    if (weights !== null && weights.shape[0] !== b) {
+      throw new Error(`WGAN-GP critic step: ${b} inputs but ${weights.shape[0]} weights`);
+    }
     return b;
   };
   /** [critic loss, gp, ...critic gradients] (hand-written). */
@@ -701,7 +717,8 @@ export function createWganGpTrainer(gen: Generator): WganGpTrainer {
     const c = constsOf(weights, b);
     return tf.tidy(() => {
       const xr = x.shape.length === inputShape.length + 1 ? x : reshape(x, [b, ...inputShape]);
-      const hs = genForward(nets.genLayers, gP.read(), noise(b, config.latent, deriveSeed(seed, 'z')));
+      const z = noise(b, config.latent, deriveSeed(seed, 'z'));
+      const hs = genForward(nets.genLayers, gP.read(), z);
       const fake = hs[hs.length - 1] as Tensor;
       const eps = statelessUniform([b, ...inputShape.map(() => 1)], deriveSeed(seed, 'eps'));
       const xhat = ew('AddV2', fake, ew('Mul', eps, ew('Sub', xr, fake)));
@@ -733,7 +750,10 @@ export function createWganGpTrainer(gen: Generator): WganGpTrainer {
   };
   const manualGenerator = (n: number, seed: number): Tensor[] => {
     const nm = negMeanOf(n);
-    return tf.tidy(() => generatorBackprop(nets.genLayers, nets.criticLayers, gP.read(), cP.read(), noise(n, config.latent, seed), nm));
+    return tf.tidy(() => {
+      const z = noise(n, config.latent, seed);
+      return generatorBackprop(nets.genLayers, nets.criticLayers, gP.read(), cP.read(), z, nm);
+    });
   };
   const autodiffGenerator = (n: number, seed: number): Tensor[] =>
     tf.tidy(() => {
