@@ -7,8 +7,9 @@
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { tf } from '../lib/tf';
-import type { Tensor, Tensor1D } from '@tensorflow/tfjs-node';
-import { ParamSet, WganGpConfig, buildWganGp, createWganGpTrainer, presets } from '../lib/engine';
+import type { Tensor, Tensor1D, Tensor4D } from '@tensorflow/tfjs-node';
+import { ParamSet, WganGpConfig, buildWganGp, createWganGpTrainer, dense, presets } from '../lib/engine';
+import { statelessNormal } from '../lib/engine/native';
 
 async function values(t: Tensor): Promise<Float32Array> {
   return (await t.data()) as Float32Array;
@@ -223,5 +224,37 @@ test('WGAN-GP training is deterministic: same seeds, same parameters bit for bit
     for (let i = 0; i < a.length; i++) assert.deepEqual(a[i], b[i]);
   } finally {
     x.dispose();
+  }
+});
+
+test('WGAN-GP sample() (native ops) equals the generator written with tf.js ops', async () => {
+  const mlp = buildWganGp({ ...presets.wganGp('mlp'), hidden: [8, 6], latent: 4 }, [20], 3);
+  const conv = buildWganGp({ ...presets.wganGp('dcgan'), hidden: [2, 4], latent: 4 }, [8, 8, 3], 3);
+  for (const g of [mlp, conv]) randomize(g.params.generator!, 0.3, 4);
+  const byTf = (g: typeof mlp): Tensor =>
+    tf.tidy(() => {
+      const w = g.params.generator!.read();
+      const z = statelessNormal([5, 4], 7);
+      if (g === mlp) {
+        const h = dense(dense(z, w[0]!, w[1]!, 'relu'), w[2]!, w[3]!, 'relu');
+        return dense(h, w[4]!, w[5]!, 'sigmoid');
+      }
+      const h0 = tf.reshape(dense(z, w[0]!, w[1]!, 'relu'), [5, 2, 2, 4]) as Tensor4D;
+      const up1 = tf.conv2dTranspose(h0, w[2] as Tensor4D, [5, 4, 4, 2], 2, 'same');
+      const h1 = tf.relu(tf.add(up1, w[3]!)) as Tensor4D;
+      const up2 = tf.conv2dTranspose(h1, w[4] as Tensor4D, [5, 8, 8, 3], 2, 'same');
+      return tf.sigmoid(tf.add(up2, w[5]!));
+    });
+  try {
+    for (const g of [mlp, conv]) {
+      const [fast, ref] = [g.sample(5, 7), byTf(g)];
+      assert.deepEqual(fast.shape, ref.shape);
+      const d = maxAbsDiff(await values(fast), await values(ref));
+      assert.ok(d <= 1e-6, `${g === mlp ? 'mlp' : 'dcgan'} samples differ by ${d}`);
+      tf.dispose([fast, ref]);
+    }
+  } finally {
+    mlp.dispose();
+    conv.dispose();
   }
 });

@@ -612,7 +612,11 @@ function makeWgan(config: WganGpConfig, inputShape: readonly number[], params: R
     macs: Object.freeze({ ...nets.macs }),
     sample(n: number, seed: number): Tensor {
       checkN(n);
-      return tf.tidy(() => nets.gen(frozenW ?? g.read(), noise(n, config.latent, seed)));
+      return tf.tidy(() => {
+        // native ops (the same ops tf.js's nets.gen runs, without its per-op bookkeeping)
+        const hs = genForward(nets.genLayers, frozenW ?? g.read(), noise(n, config.latent, seed));
+        return hs[hs.length - 1] as Tensor;
+      });
     },
     dispose(): void {
       if (frozenW !== null) tf.dispose(frozenW);
