@@ -8,7 +8,14 @@ import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { tf } from '../lib/tf';
 import type { Tensor, Tensor1D, Tensor4D } from '@tensorflow/tfjs-node';
-import { ParamSet, WganGpConfig, buildWganGp, createWganGpTrainer, dense, presets } from '../lib/engine';
+import {
+  ParamSet,
+  WganGpConfig,
+  buildWganGp,
+  createWganGpTrainer,
+  dense,
+  presets,
+} from '../lib/engine';
 import { statelessNormal } from '../lib/engine/native';
 
 async function values(t: Tensor): Promise<Float32Array> {
