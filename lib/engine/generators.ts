@@ -6,7 +6,10 @@
  *   al. 2017, §4): critic and generator, gradient penalty λ‖∇ₓ̂ D(x̂)‖−1)², a
  *   configurable number of critic steps per generator step; an MLP variant and
  *   a DCGAN-style conv variant (transposed-conv G, strided-conv critic, no
- *   batch norm in the critic as the penalty requires).
+ *   batch norm in the critic as the penalty requires). Training steps run
+ *   hand-written forward/backward passes with native ops, the penalty's
+ *   second-order term included (criticBackprop); tf.js autodiff stays as the
+ *   reference they are tested against.
  * - VAE (Kingma & Welling 2014), which the paper allows ("any deep generative
  *   model") and later benchmarks (van de Ven & Tolias 2019) use because it is
  *   cheaper and stabler: fully connected encoder/decoder, Bernoulli decoder,
