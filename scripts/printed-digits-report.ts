@@ -16,7 +16,9 @@
  *
  * Flags: --train=N --test=N (split sizes; default 60000 / 10000), --iters=N (default 2000),
  * --every=N (default 500), --mnist-iters=N (default 1000), --batch=N (default 64), --seed=N,
- * --grid=FILE, --data-root=DIR, --skip-train (generation and grid only).
+ * --grid=FILE, --data-root=DIR, --skip-train (generation and grid only), --forgetting=N (also
+ * train both orders MNIST -> printed and printed -> MNIST, N iterations per task, no replay, and
+ * print how much the first domain is forgotten).
  * Timings depend on the machine and on what else runs: measure on a quiet machine.
  */
 import * as fs from 'node:fs';
@@ -185,6 +187,30 @@ async function main(): Promise<void> {
     });
   if (iters > 0) await run(printed, mnist32, iters, every);
   if (mnistIters > 0) await run(mnist32, printed, mnistIters, 0);
+
+  // 4. Forgetting without replay, both orders: R[0][0] vs R[1][0] (what replay has to protect).
+  const perTask = intArg('forgetting', 0);
+  for (const order of perTask > 0
+    ? [
+        [mnist32, printed],
+        [printed, mnist32],
+      ]
+    : []) {
+    const [a, b] = order as [typeof printed, typeof printed];
+    const seq = E.domainSequence([a, b], { name: `${a.name}_then_${b.name}` });
+    try {
+      const r = await E.trainSequence(seq, config(perTask), { progress: false });
+      const R = r.accuracy.map((row) => row.map((v) => (100 * v).toFixed(2)));
+      console.log(
+        `no replay, ${a.name} then ${b.name}, ${perTask} it per task (${r.totalSeconds.toFixed(0)} s): ` +
+          `${a.name} ${R[0]?.[0]} % -> ${R[1]?.[0]} % after ${b.name}; ` +
+          `${b.name} ${R[0]?.[1]} % -> ${R[1]?.[1]} %`,
+      );
+      r.scholar.dispose();
+    } finally {
+      seq.dispose();
+    }
+  }
   console.log(`tensors alive at the end: ${tf.memory().numTensors}`);
 }
 
