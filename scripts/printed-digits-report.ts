@@ -202,7 +202,8 @@ async function main(): Promise<void> {
       const r = await E.trainSequence(seq, config(perTask), { progress: false });
       const R = r.accuracy.map((row) => row.map((v) => (100 * v).toFixed(2)));
       console.log(
-        `no replay, ${a.name} then ${b.name}, ${perTask} it per task (${r.totalSeconds.toFixed(0)} s): ` +
+        `no replay, ${a.name} then ${b.name}, ${perTask} it per task ` +
+          `(${r.totalSeconds.toFixed(0)} s): ` +
           `${a.name} ${R[0]?.[0]} % -> ${R[1]?.[0]} % after ${b.name}; ` +
           `${b.name} ${R[0]?.[1]} % -> ${R[1]?.[1]} %`,
       );
