@@ -8,6 +8,7 @@ export * from './data/mnist';
 export * from './data/mat';
 export * from './data/svhn';
 export * from './data/digits32';
+export * from './data/printed-digits';
 export * from './figures';
 export * from './engine';
 export * from './report';

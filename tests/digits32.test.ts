@@ -139,13 +139,21 @@ test('second domain: SVHN when its files are verified, the named stand-in otherw
   // The stand-in reuses MNIST from the repository's data folder through a symlink (no copy).
   fs.symlinkSync(path.resolve(__dirname, '..', '..', 'data', 'mnist'), path.join(root, 'mnist'));
   const fallback = await loadSecondDomain({ seed: 1, dataRoot: root, trainCount: 30, testCount: 20 });
-  assert.equal(fallback.domain.id, 'colour-mnist-32');
+  assert.equal(fallback.domain.id, 'printed-digits', 'the default stand-in');
   assert.equal(fallback.train.count, 30);
   assert.equal(fallback.test.count, 20);
   assert.match(fallback.reason, /SVHN is not available, so the stand-in is used/);
   assert.match(fallback.reason, /train_32x32\.mat/);
-  const forced = await loadSecondDomain({ seed: 1, dataRoot: root, trainCount: 5, testCount: 5, preferSvhn: false });
-  assert.equal(forced.domain.id, 'colour-mnist-32');
+  const forced = await loadSecondDomain({
+    seed: 1,
+    dataRoot: root,
+    trainCount: 5,
+    testCount: 5,
+    preferSvhn: false,
+    standIn: 'colour-mnist-32',
+  });
+  assert.equal(forced.domain, COLOUR_MNIST32, 'Colour-MNIST-32 stays loadable by name');
+  assert.equal(forced.train.count, 5);
 
   // With (toy) SVHN files in place and verified, SVHN is used.
   const train = svhnLike(new Uint8Array(3072 * 4).fill(9), [1, 2, 3, 10]);

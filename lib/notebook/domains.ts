@@ -150,8 +150,9 @@ export function inversePermutation(perm: ArrayLike<number>): Int32Array {
 
 /**
  * `n` examples of a split starting at `start` (views, no copy). Notebook 06 takes MNIST from the end
- * of each split, because the stand-in second domain is rendered from the *first* MNIST images:
- * the two domains then never show the same handwritten digit.
+ * of each split, because the stand-in Colour-MNIST-32 is rendered from the *first* MNIST images:
+ * the two domains then never show the same handwritten digit (the default stand-in, synthetic
+ * printed digits, shares no images with MNIST).
  */
 export function examplesFrom(split: ImageSplit, start: number, n: number): ImageSplit {
   if (!Number.isInteger(start) || !Number.isInteger(n) || start < 0 || n < 0 || start + n > split.count) {
