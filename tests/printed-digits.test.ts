@@ -159,7 +159,7 @@ test('cache: miss, hit, prefix, extension, corruption, other seed, off', () => {
   assert.doesNotMatch(miss.message, new RegExp(root.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')));
   const manifestFile = path.join(root, 'printed-digits', `${key}-test.json`);
   const manifest = JSON.parse(fs.readFileSync(manifestFile, 'utf8')) as Record<string, unknown>;
-  const bin = fs.readFileSync(miss.file as string);
+  const bin = fs.readFileSync(miss.file);
   assert.equal(manifest.count, 25);
   assert.equal(manifest.bytes, bin.length);
   assert.equal(manifest.sha256, hash(bin));

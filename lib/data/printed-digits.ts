@@ -158,7 +158,7 @@ type Context = CanvasTypes.SKRSContext2D;
 /** The rasteriser, loaded on first use (importing the library must not need it). */
 function canvasModule(): CanvasModule {
   try {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- lazy: the library imports without the rasteriser
     return require('@napi-rs/canvas') as CanvasModule;
   } catch (err) {
     const why = err instanceof Error ? (err.message.split('\n')[0] ?? '') : String(err);
@@ -166,6 +166,7 @@ function canvasModule(): CanvasModule {
       `printed digits: the rasteriser @napi-rs/canvas cannot be loaded (${why}).\n` +
         'To fix: run `npm install` in the project folder (it ships a prebuilt binary for ' +
         'Linux, macOS and Windows).',
+      { cause: err },
     );
   }
 }
@@ -767,7 +768,7 @@ export function printedDigitsSplit(
       why = `regenerated: the cached ${rel} failed verification (${problem})`;
     }
   }
-  const hit = cached as { buf: Uint8Array; count: number } | null;
+  const hit = cached;
   if (hit !== null && hit.count >= count) {
     const r = { buf: hit.buf, seconds: 0, status: 'hit' as const, reused: count };
     const out = done(r, file, `read from the cache (${rel})`);
