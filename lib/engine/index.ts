@@ -12,3 +12,4 @@ export * from './solvers';
 export * from './generators';
 export * from './scholar';
 export * from './train';
+export * from './regularizers';

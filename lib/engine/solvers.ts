@@ -244,6 +244,8 @@ export interface SolverTrainer {
   step(batch: SolverBatch, needLoss?: boolean): Scalar | null;
   /** The gradients step() would apply (one per parameter tensor) and the loss; nothing is updated. */
   gradients(batch: SolverBatch): { loss: Scalar; grads: Tensor[] };
+  /** The same; the loss only if `needLoss` (regularised steps, regularizers.ts). */
+  gradients(batch: SolverBatch, needLoss: boolean): { loss: Scalar | null; grads: Tensor[] };
   dispose(): void;
 }
 
@@ -291,8 +293,8 @@ export function createSolverTrainer(solver: Solver, optimizer: AdamConfig = solv
       tf.dispose(grads);
       return loss;
     },
-    gradients(batch: SolverBatch): { loss: Scalar; grads: Tensor[] } {
-      return compute(batch, true) as { loss: Scalar; grads: Tensor[] };
+    gradients(batch: SolverBatch, needLoss: boolean = true): { loss: Scalar; grads: Tensor[] } {
+      return compute(batch, needLoss) as { loss: Scalar; grads: Tensor[] };
     },
     dispose(): void {
       opt.dispose();
