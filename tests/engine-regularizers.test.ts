@@ -260,7 +260,8 @@ test('SI: importance on a quadratic loss = the closed form (→ h/(2 − ηh) co
       const g = theta.map((v, i) => (h[i] as number) * (v - (opt[i] as number)));
       const next = theta.map((v, i) => v - eta * (g[i] as number));
       const [gT, before, after] = [tf.tensor1d(g), tf.tensor1d(theta), tf.tensor1d(next)];
-      reg.observeStep([gT], [before], [after]);
+      reg.stepStarts([gT], [before]);
+      reg.stepEnds([gT], [after]);
       tf.dispose([gT, before, after]);
       theta = next;
     }

@@ -275,3 +275,14 @@ export function argMaxOneHot(logits: Tensor2D): Tensor2D {
     tf.dispose(consts);
   }
 }
+
+// ------------------------------------------------------------------------------------ in-place accumulation
+// (issue 12: SI's path integral accumulates into resource variables without a new buffer per step)
+
+/** v ← v + delta (or v − delta with `subtract`), in place; `delta` is not disposed. */
+export function assignAddVariable(v: ResourceVariable, delta: Tensor, subtract = false): void {
+  checkFloat(delta, 'assignAddVariable');
+  const be = backend();
+  const op = subtract ? 'AssignSubVariableOp' : 'AssignAddVariableOp';
+  be.executeMultipleOutputs(op, [tFloat(be.binding, 'dtype')], [v.handle, delta], 0);
+}

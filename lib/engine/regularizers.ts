@@ -16,8 +16,9 @@
  *
  * The gradient is added to the data gradient before Adam with three native ops per parameter
  * tensor (Sub, Mul, AddV2), no autodiff; the cost does not grow with the number of tasks.
- * SI's path integral ω −= g ⊙ Δθ costs three more per tensor (g: the data-loss gradient, as
- * Zenke et al.; van de Ven's code uses the gradient including the surrogate term).
+ * SI's path integral ω −= g ⊙ Δθ is accumulated in place as ω += g ⊙ θ_before, ω −= g ⊙ θ_after
+ * (four ops per tensor, no copy of θ across Adam's in-place update); g is the data-loss gradient,
+ * as Zenke et al. (van de Ven's code uses the gradient including the surrogate term).
  */
 import { tf } from '../tf';
 import type { Scalar, Tensor, Tensor2D } from '@tensorflow/tfjs-node';
@@ -26,13 +27,16 @@ import type { Solver, SolverBatch, SolverTrainer } from './solvers';
 import type { ParamSet } from './nn';
 import { createRng } from '../rng';
 import {
+  ResourceVariable,
   argMaxOneHot,
+  assignAddVariable,
   biasAdd,
   biasAddGrad,
   ew,
   gatherRows,
   matMul,
   reluGrad,
+  resourceVariable,
   softmaxCrossEntropy,
   statelessUniform,
 } from './native';
@@ -58,10 +62,15 @@ export interface Regularizer {
   penalty(w: readonly Tensor[]): Scalar;
   /** grads + ∇penalty(w), new tensors (`grads` is not disposed); `grads` itself while inactive. */
   addGradients(w: readonly Tensor[], grads: readonly Tensor[]): readonly Tensor[];
-  /** Whether {@link observeStep} must be called (SI). */
+  /** Whether {@link stepStarts} and {@link stepEnds} must be called around each step (SI). */
   readonly tracksSteps: boolean;
-  /** SI: one optimiser step moved the parameters from `before` to `after`; `g`: data gradient. */
-  observeStep(g: readonly Tensor[], before: readonly Tensor[], after: readonly Tensor[]): void;
+  /**
+   * SI, before the optimiser step with data gradient `g` at parameters `theta`: ω += g ⊙ θ;
+   * after it, {@link stepEnds}: ω −= g ⊙ θ. Together ω −= g ⊙ Δθ, without keeping a copy of
+   * θ across the in-place update. Release `theta` before the update (else TensorFlow copies it).
+   */
+  stepStarts(g: readonly Tensor[], theta: readonly Tensor[]): void;
+  stepEnds(g: readonly Tensor[], theta: readonly Tensor[]): void;
   /** After training on a task: EWC estimates the Fisher, SI consolidates ω into Ω. */
   endTask(solver: Solver, data: TaskEndData): void;
   /** The state to store in a checkpoint (flat copies; the caller disposes them). */
@@ -127,7 +136,10 @@ function replace(
 }
 
 /** The method-specific parts of a regulariser. */
-interface Method extends Pick<Regularizer, 'tracksSteps' | 'observeStep' | 'endTask' | 'active'> {
+interface Method extends Pick<
+  Regularizer,
+  'tracksSteps' | 'stepStarts' | 'stepEnds' | 'endTask' | 'active'
+> {
   /** After a restore: whether a task had finished. */
   setActive(v: boolean): void;
   dispose(): void;
@@ -167,7 +179,8 @@ function quadraticRegularizer(
       });
     },
     tracksSteps: m.tracksSteps,
-    observeStep: m.observeStep,
+    stepStarts: m.stepStarts,
+    stepEnds: m.stepEnds,
     endTask: m.endTask,
     state(): Record<string, Tensor> {
       return {
@@ -321,6 +334,10 @@ function autodiffSquaredGrads(
 
 // ------------------------------------------------------------------------------------ EWC
 
+function noSteps(): void {
+  throw new Error('EWC does not track optimiser steps (tracksSteps is false)');
+}
+
 /** EWC or online EWC on `params` (the live solver's). */
 export function createEwc(config: EwcConfig, params: ParamSet): Regularizer {
   const q = createQuadratic(params);
@@ -328,9 +345,8 @@ export function createEwc(config: EwcConfig, params: ParamSet): Regularizer {
   const method: Method = {
     active: () => tasks > 0,
     tracksSteps: false,
-    observeStep(): void {
-      throw new Error('EWC.observeStep: EWC does not track steps');
-    },
+    stepStarts: noSteps,
+    stepEnds: noSteps,
     endTask(solver: Solver, data: TaskEndData): void {
       const fisher = diagonalFisher(solver, data, config.fisherLabels, config.fisherExamples);
       const next = tf.tidy(() => {
@@ -387,45 +403,47 @@ export function createEwc(config: EwcConfig, params: ParamSet): Regularizer {
 /** SI on `params` (the live solver's): θ* starts at the current (initial) parameters. */
 export function createSi(config: SiConfig, params: ParamSet): Regularizer {
   const q = createQuadratic(params);
-  // ω per parameter tensor, reset after every task.
-  let omega: Tensor[] = params.specs.map((s) => tf.zeros(s.shape as number[]));
+  // ω per parameter tensor in resource variables (updated in place every step), reset per task.
+  const omega = params.specs.map((s) => {
+    const z = tf.zeros(s.shape as number[]);
+    const v = resourceVariable(z);
+    z.dispose();
+    return v;
+  });
+  const accumulate = (g: readonly Tensor[], theta: readonly Tensor[], subtract: boolean): void => {
+    omega.forEach((o, i) => {
+      const gt = ew('Mul', g[i] as Tensor, theta[i] as Tensor);
+      assignAddVariable(o, gt, subtract);
+      gt.dispose();
+    });
+  };
   let tasks = 0;
   const method: Method = {
     active: () => tasks > 0,
     tracksSteps: true,
-    observeStep(g: readonly Tensor[], before: readonly Tensor[], after: readonly Tensor[]): void {
-      omega = omega.map((o, i) => {
-        const d = ew('Sub', after[i] as Tensor, before[i] as Tensor);
-        const gd = ew('Mul', g[i] as Tensor, d);
-        d.dispose();
-        const out = ew('Sub', o, gd);
-        gd.dispose();
-        o.dispose();
-        return out;
-      });
-    },
+    stepStarts: (g, theta) => accumulate(g, theta, false),
+    stepEnds: (g, theta) => accumulate(g, theta, true),
     endTask(solver: Solver): void {
       // Ω ← Ω + ω/((θ_end − θ*)² + ξ); penalty c·Σ Ω (θ − θ*)² = ½·Σ (2c·Ω)(θ − θ*)².
       const next = tf.tidy(() => {
         const theta = solver.params.read();
         const precision = q.precision.map((p, i) => {
           const delta = tf.sub(theta[i] as Tensor, q.anchor[i] as Tensor);
-          const imp = tf.div(omega[i] as Tensor, tf.add(tf.square(delta), config.xi));
+          const w = (omega[i] as ResourceVariable).read();
+          const imp = tf.div(w, tf.add(tf.square(delta), config.xi));
           return tf.add(p, tf.mul(imp, 2 * config.c));
         });
         return { precision, anchor: theta.map((t) => tf.clone(t)) };
       });
       replace(q, { ...next, constant: 0 });
-      const zeros = omega.map((o) => tf.zerosLike(o));
-      tf.dispose(omega);
-      omega = zeros;
+      for (const o of omega) tf.tidy(() => o.assign(tf.zeros(o.shape as number[])));
       tasks++;
     },
     setActive(v: boolean): void {
       tasks = v ? Math.max(tasks, 1) : 0;
     },
     dispose(): void {
-      tf.dispose(omega);
+      for (const o of omega) o.dispose();
     },
   };
   return quadraticRegularizer(config, params, q, method);
@@ -468,31 +486,29 @@ export function regularizedStep(
   if (reg === null) return { loss: trainer.step(batch, needLoss), penalty: null };
   const { loss, grads } = trainer.gradients(batch, needLoss);
   const params = trainer.solver.params;
-  let before: Tensor[] = params.read();
   let penalty: Scalar | null = null;
+  let total: readonly Tensor[] = grads;
   try {
-    if (needLoss && reg.active()) penalty = reg.penalty(before);
-    const total = reg.addGradients(before, grads);
-    if (!reg.tracksSteps) {
-      // Released before the update: a live read would make the in-place Adam copy first.
-      tf.dispose(before);
-      before = [];
-    }
+    // Reads share the parameters' buffers; all are released before the in-place update.
+    const w = params.read();
     try {
-      trainer.optimizer.apply(total);
+      if (needLoss && reg.active()) penalty = reg.penalty(w);
+      total = reg.addGradients(w, grads);
+      if (reg.tracksSteps) reg.stepStarts(grads, w);
     } finally {
-      if (total !== grads) tf.dispose(total as Tensor[]);
+      tf.dispose(w);
     }
+    trainer.optimizer.apply(total);
     if (reg.tracksSteps) {
       const after = params.read();
       try {
-        reg.observeStep(grads, before, after);
+        reg.stepEnds(grads, after);
       } finally {
         tf.dispose(after);
       }
     }
   } finally {
-    tf.dispose(before);
+    if (total !== grads) tf.dispose(total as Tensor[]);
     tf.dispose(grads);
   }
   return { loss, penalty };
