@@ -4,6 +4,9 @@
  */
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { tf } from '../lib/tf';
 import type { Tensor, Tensor2D } from '@tensorflow/tfjs-node';
 import {
@@ -17,13 +20,28 @@ import {
   createSi,
   createSolverTrainer,
   diagonalFisher,
+  activeOutputs,
+  createScholar,
+  planTask,
   presets,
   regularizedStep,
+  runName,
+  runNameParts,
+  snapshotScholar,
+  solverLoss,
+  trainSequence,
   siImportance,
   validateConfig,
 } from '../lib/engine';
-import type { EwcConfig, ParamSet, Solver, SolverBatch, TaskEndData } from '../lib/engine';
-import { blobSequence, tinyConfig } from './fixtures';
+import type {
+  EwcConfig,
+  ExperimentConfig,
+  ParamSet,
+  Solver,
+  SolverBatch,
+  TaskEndData,
+} from '../lib/engine';
+import { blobSequence, flatValues, tinyConfig } from './fixtures';
 
 const adamCfg = { lr: 0.01, beta1: 0.9, beta2: 0.999, epsilon: 1e-8 };
 
@@ -455,4 +473,206 @@ test('config: presets carry van de Ven & Tolias (2019) values; bad values name t
     );
   }
   validateConfig(configWith(base, { regularizer: null, lwf: null }));
+});
+
+// ------------------------------------------------------------------------------------ LwF
+
+test('LwF: the solver loss is r·CE on the current batch + (1−r)·T²·distillation on its inputs', async () => {
+  for (const scenario of ['class', 'task'] as const) {
+    const seq = blobSequence({ numTasks: 3, classesPerTask: 2, perClass: 16, scenario, seed: 8 });
+    const T = 3;
+    const cfg = configWith(tinyConfig(5), {
+      scenario,
+      generator: null,
+      batchSize: 6,
+      replay: { mode: 'none' },
+      lwf: { temperature: T },
+    });
+    const C = seq.numOutputs;
+    const teacher = createScholar(null, buildSolver(cfg.solver, [20], C, 1));
+    const prev = snapshotScholar(teacher);
+    const student = buildSolver(cfg.solver, [20], C, 2);
+    const k = 2;
+    const plan = planTask(cfg, seq, k, prev, false);
+    const b = plan.build(1).solver;
+    try {
+      const B = 6;
+      assert.equal(b.x.shape[0], 2 * B, `${scenario}: B real rows and B LwF rows`);
+      const xReal = tf.slice(b.x, 0, B);
+      assert.deepEqual(
+        await values(tf.slice(b.x, B, B)),
+        await values(xReal),
+        'LwF rows = real inputs',
+      );
+      // By hand: masks of the new solver and of the teacher, row by row.
+      const rowMask = (active: readonly number[]): number[] =>
+        Array.from({ length: C }, (_, c) => (active.includes(c) ? 0 : -1e9));
+      const now = rowMask(activeOutputs(seq, k, 'train'));
+      const old = (i: number): number[] =>
+        scenario === 'class'
+          ? rowMask(activeOutputs(seq, k - 1, 'train'))
+          : rowMask(activeOutputs(seq, Math.floor((i * k) / B), 'train'));
+      const studentMask = tf.tensor2d(Array.from({ length: B }, () => now));
+      const oldMask = tf.tensor2d(Array.from({ length: B }, (_, i) => old(i)));
+      const r = 1 / (k + 1);
+      const zS = student.predict(xReal);
+      const ce = tf.mean(
+        tf.neg(
+          tf.sum(tf.mul(tf.slice(b.targets, 0, B), tf.logSoftmax(tf.add(zS, studentMask))), 1),
+        ),
+      );
+      const pT = tf.softmax(tf.div(tf.add(prev.solver.predict(xReal), oldMask), T));
+      // Task-IL: the student's LwF rows use the teacher's head, like replayed rows.
+      const sMaskLwf = scenario === 'class' ? studentMask : oldMask;
+      const logQ = tf.logSoftmax(tf.div(tf.add(zS, sMaskLwf), T));
+      const distill = tf.mean(tf.neg(tf.sum(tf.mul(pT, logQ), 1)));
+      const expected = r * (await values(ce))[0]! + (1 - r) * T * T * (await values(distill))[0]!;
+      const w = student.params.read();
+      const got = solverLoss(student, w, b);
+      close([(await values(got))[0]!], [expected], 1e-5, `${scenario}: LwF loss`);
+      tf.dispose([xReal, studentMask, oldMask, zS, ce, pT, logQ, distill, got, ...w]);
+    } finally {
+      tf.dispose([b.x, b.targets]);
+      plan.dispose();
+      [prev, teacher].forEach((s) => s.dispose());
+      student.dispose();
+      seq.dispose();
+    }
+  }
+});
+
+test('LwF + generative replay: the (1−r) share is split between LwF rows and replayed rows', async () => {
+  const seq = blobSequence({ numTasks: 2, classesPerTask: 2, perClass: 16, seed: 8 });
+  const cfg = configWith(tinyConfig(5), {
+    batchSize: 4,
+    replay: { batchSize: 3 },
+    lwf: { temperature: 2 },
+  });
+  const live = createScholar(
+    (await import('../lib/engine')).buildGenerator(cfg.generator!, [20], 1),
+    buildSolver(cfg.solver, [20], 4, 1),
+  );
+  const prev = snapshotScholar(live);
+  const plan = planTask(cfg, seq, 1, prev, true);
+  const it = plan.build(1);
+  try {
+    const w = Array.from(await values(it.solver.weights));
+    const r = 0.5;
+    const want = [
+      ...new Array<number>(4).fill(r / 4),
+      ...new Array<number>(4).fill((0.5 * (1 - r) * 4) / 4),
+      ...new Array<number>(3).fill((0.5 * (1 - r)) / 3),
+    ];
+    close(w, want, 1e-6, 'row weights [real ; LwF ×T² ; replayed]');
+    assert.equal(
+      it.genX.shape[0],
+      7,
+      'the generator sees real and replayed rows, not the LwF copies',
+    );
+    assert.deepEqual(
+      Array.from(await values(it.solver.invTemperature!)),
+      [1, 1, 1, 1, 0.5, 0.5, 0.5, 0.5, 1, 1, 1],
+    );
+  } finally {
+    tf.dispose([...new Set([it.solver.x, it.solver.targets, it.genX])]);
+    plan.dispose();
+    [prev, live].forEach((s) => s.dispose());
+    seq.dispose();
+  }
+});
+
+// ------------------------------------------------------------------------------------ trainer
+
+test('trainSequence: EWC, online EWC, SI, LwF and their replay combinations run without leaks; same seed, same matrix', async () => {
+  const base = configWith(tinyConfig(12), { generator: null, replay: { mode: 'none' } });
+  const gr = tinyConfig(12);
+  const ewcReg = { ...ewc({ lambda: 100, fisherLabels: 'sampled' as const, fisherExamples: 20 }) };
+  const cases: [string, ExperimentConfig, string][] = [
+    ['EWC', configWith(base, { regularizer: ewcReg }), 'ewc'],
+    [
+      'online EWC',
+      configWith(base, {
+        regularizer: ewc({ online: true, gamma: 0.9, fisherLabels: 'predicted' }),
+      }),
+      'oewc',
+    ],
+    ['SI', configWith(base, { regularizer: { kind: 'si', c: 1, xi: 0.1 } }), 'si'],
+    ['LwF', configWith(base, { lwf: { temperature: 2 } }), 'lwf'],
+    ['LwF + GR', configWith(gr, { lwf: { temperature: 2 } }), 'gr_lwf'],
+    ['EWC + GR', configWith(gr, { regularizer: ewc({ fisherLabels: 'empirical' }) }), 'gr_ewc'],
+    [
+      'SI task-IL',
+      configWith(base, { scenario: 'task', regularizer: { kind: 'si', c: 1, xi: 0.1 } }),
+      'si',
+    ],
+    ['LwF task-IL', configWith(base, { scenario: 'task', lwf: { temperature: 2 } }), 'lwf'],
+  ];
+  for (const [name, cfg, method] of cases) {
+    validateConfig(cfg);
+    const seq = blobSequence({ numTasks: 3, perClass: 16, scenario: cfg.scenario, seed: 123 });
+    try {
+      const parts = runNameParts(cfg, seq);
+      assert.equal(parts.method, method, `${name}: run name method`);
+      runName(parts);
+      const before = tf.memory().numTensors;
+      const a = await trainSequence(seq, cfg, {
+        progress: { everySeconds: 0, write: () => undefined },
+      });
+      a.scholar.dispose();
+      assert.equal(
+        tf.memory().numTensors,
+        before,
+        `${name}: trainSequence leaked ${tf.memory().numTensors - before} tensors`,
+      );
+      const bad = a.losses.find((l) => Object.values(l.losses).some((v) => !Number.isFinite(v)));
+      assert.equal(bad, undefined, `${name}: finite losses`);
+      if (cfg.regularizer) {
+        const kind = cfg.regularizer.kind;
+        assert.ok(
+          a.losses.some((l) => l.task === 0 && !(kind in l.losses)),
+          `${name}: no penalty on task 1`,
+        );
+        assert.ok(
+          a.losses.some((l) => l.task === 2 && (l.losses[kind] ?? 0) > 0),
+          `${name}: penalty logged later`,
+        );
+      }
+      const b = await trainSequence(seq, cfg, { progress: false });
+      b.scholar.dispose();
+      assert.deepEqual(b.accuracy, a.accuracy, `${name}: same seed, same accuracy matrix`);
+    } finally {
+      seq.dispose();
+    }
+  }
+});
+
+test('trainSequence: a run with EWC or SI resumed from its checkpoint equals the uninterrupted run', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dgr-reg-'));
+  const base = configWith(tinyConfig(10), { generator: null, replay: { mode: 'none' } });
+  const seq = blobSequence({ numTasks: 3, perClass: 16, seed: 123 });
+  try {
+    for (const reg of [ewc({ lambda: 1000 }), { kind: 'si', c: 10, xi: 0.1 } as const]) {
+      const cfg = configWith(base, { regularizer: reg });
+      const full = await trainSequence(seq, cfg, { progress: false });
+      const fullParams = await flatValues(full.scholar.solver.params);
+      full.scholar.dispose();
+      const ckdir = path.join(dir, reg.kind);
+      const part = await trainSequence(seq, cfg, {
+        progress: false,
+        checkpointDir: ckdir,
+        stopAfterTask: 0,
+      });
+      part.scholar.dispose();
+      const resumed = await trainSequence(seq, cfg, { progress: false, checkpointDir: ckdir });
+      const resumedParams = await flatValues(resumed.scholar.solver.params);
+      resumed.scholar.dispose();
+      assert.equal(resumed.resumedTasks, 1);
+      // The penalty of tasks 2 and 3 needs the restored Fisher/Ω and anchors: same weights, bit for bit.
+      assert.deepEqual(resumedParams, fullParams, `${reg.kind}: resumed weights = uninterrupted`);
+      assert.deepEqual(resumed.accuracy, full.accuracy, `${reg.kind}: resumed = uninterrupted`);
+    }
+  } finally {
+    seq.dispose();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 });

@@ -34,6 +34,7 @@ import { createProgress } from './progress';
 import { CheckpointError, Json, checkpointExists, loadCheckpoint, saveCheckpoint } from './checkpoint';
 import type { RunNameParts } from './results';
 import type { ParamSet } from './nn';
+import { Regularizer, createRegularizer, regularizedStep } from './regularizers';
 
 /** Accuracy on every task, measured during training. */
 export interface CurvePoint {
@@ -106,16 +107,36 @@ export function replayRatio(config: ExperimentConfig, k: number): number {
 /** The run-name settings (results.ts `runName`) of a config on a sequence. */
 export function runNameParts(config: ExperimentConfig, sequence: Pick<TaskSequence, 'name' | 'scenario'>): RunNameParts {
   const mode = config.replay.mode;
-  const method = { none: 'none', noise: 'noise', exact: 'er', generative: 'gr' }[mode];
+  const replayMethod = { none: 'none', noise: 'noise', exact: 'er', generative: 'gr' }[mode];
   const generator = mode === 'generative' && config.generator !== null ? (config.generator.kind === 'vae' ? 'vae' : `wgangp_${config.generator.arch}`) : undefined;
   const extra: Record<string, string | number | boolean> = { iters: config.iterations };
   if (mode !== 'none' && config.replay.targets === 'soft') extra.distillT = config.replay.temperature;
+  // issue 12: regulariser and LwF join the method's name ('ewc', 'gr_ewc', 'lwf', 'gr_lwf', …).
+  const reg = config.regularizer ?? null;
+  const lwf = config.lwf ?? null;
+  const added: string[] = [];
+  if (lwf !== null) {
+    added.push('lwf');
+    extra.lwfT = lwf.temperature;
+  }
+  if (reg !== null && reg.kind === 'ewc') {
+    added.push(reg.online ? 'oewc' : 'ewc');
+    extra.lambda = reg.lambda;
+    if (reg.online) extra.gamma = reg.gamma;
+    extra.fisher = `${reg.fisherLabels}${reg.fisherExamples === 'all' ? '' : reg.fisherExamples}`;
+  } else if (reg !== null) {
+    added.push('si');
+    extra.c = reg.c;
+    extra.xi = reg.xi;
+  }
+  const method = [...(mode === 'none' && added.length > 0 ? [] : [replayMethod]), ...added].join('_');
+  const ratioUsed = mode !== 'none' || lwf !== null;
   return {
     sequence: sequence.name,
     scenario: sequence.scenario,
     method,
     ...(generator !== undefined ? { generator } : {}),
-    ratio: mode === 'none' ? 1 : config.replay.ratio === 'inverse-task' ? '1/t' : config.replay.ratio,
+    ratio: !ratioUsed ? 1 : config.replay.ratio === 'inverse-task' ? '1/t' : config.replay.ratio,
     seed: config.seed,
     extra,
   };
@@ -155,7 +176,11 @@ export function planTask(config: ExperimentConfig, sequence: TaskSequence, k: nu
   const scenario = sequence.scenario;
   const mode = prev === null ? 'none' : config.replay.mode;
   const Br = config.replay.batchSize;
-  const r = mode === 'none' ? 1 : replayRatio(config, k);
+  // LwF (issue 12): B more rows, the real inputs again, soft-labelled by the previous solver.
+  const lwf = prev === null ? null : (config.lwf ?? null);
+  const lwfRows = lwf === null ? 0 : B;
+  const Tl = lwf === null ? 1 : lwf.temperature;
+  const r = mode === 'none' && lwfRows === 0 ? 1 : replayRatio(config, k);
   const soft = config.replay.targets === 'soft' && (mode === 'generative' || mode === 'noise');
   const T = config.replay.temperature;
   const keep: Tensor[] = [];
@@ -169,19 +194,26 @@ export function planTask(config: ExperimentConfig, sequence: TaskSequence, k: nu
   const sampler = createBatchSampler(task.train.count, B, deriveSeed(config.seed, 'batches', k));
   const activeNow = activeOutputs(sequence, k, 'train');
   const replayRows = mode === 'none' ? 0 : Br;
-  const rows = B + replayRows;
+  const R0 = B + lwfRows; // first replayed row
+  const rows = R0 + replayRows;
 
   // Row weights: r/B for real rows, (1−r)/B_r (·T² when distilling) for replayed rows.
+  // With LwF the (1−r) share is split equally between its rows (·T_lwf²) and the replayed rows.
+  const share = lwfRows > 0 && replayRows > 0 ? 0.5 : 1;
   const w = new Float32Array(rows);
   w.fill(r / B, 0, B);
-  if (replayRows > 0) w.fill(((1 - r) / Br) * (soft ? T * T : 1), B);
+  if (lwfRows > 0) w.fill(((share * (1 - r)) / B) * Tl * Tl, B, R0);
+  if (replayRows > 0) w.fill(((share * (1 - r)) / Br) * (soft ? T * T : 1), R0);
   const weights = hold(tf.tensor1d(w));
-  const genWeights = replayRows > 0 && mode === 'generative' && trainsGenerator ? hold(tf.tensor1d(Float32Array.from(w.map((v, i) => (i < B ? v : (1 - r) / Br))))) : null;
+  // The generator sees [real ; replayed] (not the LwF rows): weights r/B and (1−r)/B_r.
+  const genW = new Float32Array(B + replayRows).fill(r / B, 0, B).fill((1 - r) / Br, B);
+  const genWeights = replayRows > 0 && mode === 'generative' && trainsGenerator ? hold(tf.tensor1d(genW)) : null;
 
   let invT: Tensor2D | null = null;
-  if (soft && replayRows > 0) {
+  if ((soft && replayRows > 0) || lwfRows > 0) {
     const it = new Float32Array(rows).fill(1);
-    it.fill(1 / T, B);
+    it.fill(1 / Tl, B, R0);
+    if (soft) it.fill(1 / T, R0);
     invT = hold(tf.tensor2d(it, [rows, 1]));
   }
 
@@ -189,22 +221,28 @@ export function planTask(config: ExperimentConfig, sequence: TaskSequence, k: nu
   // class-IL: all rows use the classes seen so far (van de Ven); domain-IL: none.
   let mask: Tensor2D | null = null;
   let prevMask: Tensor2D | null = null; // masks the previous solver's outputs when labelling replay
+  let lwfMask: Tensor2D | null = null; // the same for the LwF rows
   if (scenario === 'task') {
     const m = new Float32Array(rows * C).fill(INACTIVE_LOGIT);
     for (const c of activeNow) for (let i = 0; i < B; i++) m[i * C + c] = 0;
-    const pm = new Float32Array(Math.max(replayRows, 1) * C).fill(INACTIVE_LOGIT);
-    for (let i = 0; i < replayRows; i++) {
-      const j = Math.floor((i * k) / replayRows); // previous task of replay row i
-      for (const c of activeOutputs(sequence, j, 'train')) {
-        m[(B + i) * C + c] = 0;
-        pm[i * C + c] = 0;
+    // Row i of a block of n old-knowledge rows trains the head of previous task ⌊i·k/n⌋.
+    const heads = (first: number, n: number): Tensor2D | null => {
+      const pm = new Float32Array(Math.max(n, 1) * C).fill(INACTIVE_LOGIT);
+      for (let i = 0; i < n; i++) {
+        for (const c of activeOutputs(sequence, Math.floor((i * k) / n), 'train')) {
+          m[(first + i) * C + c] = 0;
+          pm[i * C + c] = 0;
+        }
       }
-    }
+      return n > 0 ? hold(tf.tensor2d(pm, [n, C])) : null;
+    };
+    lwfMask = heads(B, lwfRows);
+    prevMask = heads(R0, replayRows);
     mask = hold(tf.tensor2d(m, [rows, C]));
-    if (replayRows > 0) prevMask = hold(tf.tensor2d(pm, [replayRows, C]));
   } else if (scenario === 'class') {
     mask = hold(fullMask(C, activeNow, 1));
-    if (replayRows > 0) prevMask = hold(fullMask(C, activeOutputs(sequence, k - 1, 'train'), 1));
+    if (replayRows > 0 || lwfRows > 0) prevMask = hold(fullMask(C, activeOutputs(sequence, k - 1, 'train'), 1));
+    lwfMask = prevMask;
   }
 
   // Exact replay: the stored training data of all previous tasks, with true labels. Rows are drawn
@@ -249,12 +287,13 @@ export function planTask(config: ExperimentConfig, sequence: TaskSequence, k: nu
   const prevSolver = prev?.solver ?? null;
   const inputShape = sequence.inputShape;
 
-  const labelReplay = (x: Tensor): Tensor2D => {
+  const label = (x: Tensor, pm: Tensor2D | null, asSoft: boolean, temperature: number): Tensor2D => {
     const s = prevSolver as Solver;
     let z: Tensor2D = s.predict(x);
-    if (prevMask !== null) z = ew('AddV2', z, prevMask) as Tensor2D;
-    return soft ? (tf.softmax(tf.div(z, T)) as Tensor2D) : argMaxOneHot(z);
+    if (pm !== null) z = ew('AddV2', z, pm) as Tensor2D;
+    return asSoft ? (tf.softmax(tf.div(z, temperature)) as Tensor2D) : argMaxOneHot(z);
   };
+  const labelReplay = (x: Tensor): Tensor2D => label(x, prevMask, soft, T);
 
   return {
     build(it: number): IterationBatch {
@@ -262,7 +301,16 @@ export function planTask(config: ExperimentConfig, sequence: TaskSequence, k: nu
         const idx = tf.tensor1d(sampler.next(), 'int32');
         const xReal = gatherRows(task.train.x, idx);
         const tReal = gatherRows(trainTargets, idx) as Tensor2D;
-        if (replayRows === 0) return { x: xReal, targets: tReal, genX: xReal };
+        const xs = [xReal];
+        const ts = [tReal];
+        if (lwfRows > 0) {
+          xs.push(xReal);
+          ts.push(label(xReal, lwfMask, true, Tl));
+        }
+        if (replayRows === 0) {
+          if (xs.length === 1) return { x: xReal, targets: tReal, genX: xReal };
+          return { x: concat(xs, 0), targets: concat(ts, 0) as Tensor2D, genX: xReal };
+        }
         let xRep: Tensor;
         let tRep: Tensor2D;
         const seed = deriveSeed(config.seed, 'replay', k, it);
@@ -277,8 +325,10 @@ export function planTask(config: ExperimentConfig, sequence: TaskSequence, k: nu
           xRep = gatherRows(pastX as Tensor, pidx);
           tRep = gatherRows(pastT as Tensor2D, pidx) as Tensor2D;
         }
-        const x = concat([xReal, xRep], 0);
-        return { x, targets: concat([tReal, tRep], 0) as Tensor2D, genX: mode === 'generative' ? x : xReal };
+        const x = concat([...xs, xRep], 0);
+        const targets = concat([...ts, tRep], 0) as Tensor2D;
+        if (mode !== 'generative') return { x, targets, genX: xReal };
+        return { x, targets, genX: lwfRows > 0 ? concat([xReal, xRep], 0) : x };
       });
       return {
         solver: { x: t.x, targets: t.targets as Tensor2D, weights: weights as Tensor1D, mask, invTemperature: invT },
@@ -298,9 +348,10 @@ function disposeBatch(b: IterationBatch): void {
 }
 
 /**
- * One training iteration: build the mixed batch, one solver step, one
- * generator step. Returns the loss scalars (kept; the caller disposes them),
- * or none when `needLoss` is false (saves the loss ops on unread iterations).
+ * One training iteration: build the mixed batch, one solver step (with the
+ * regulariser's gradient, if any), one generator step. Returns the loss scalars
+ * (kept; the caller disposes them), or none when `needLoss` is false (saves the
+ * loss ops on unread iterations). `penalty`: the regulariser's term, once active.
  */
 export function runIteration(
   plan: TaskPlan,
@@ -309,12 +360,13 @@ export function runIteration(
   it: number,
   genSeed: number,
   needLoss = true,
-): { solver: Scalar | null; generator: Readonly<Record<string, Scalar>> } {
+  reg: Regularizer | null = null,
+): { solver: Scalar | null; generator: Readonly<Record<string, Scalar>>; penalty: Scalar | null } {
   const batch = plan.build(it);
   try {
-    const solver = solverT.step(batch.solver, needLoss);
+    const { loss: solver, penalty } = regularizedStep(solverT, reg, batch.solver, needLoss);
     const generator = genT === null ? {} : genT.step(batch.genX, batch.genWeights, genSeed, needLoss);
-    return { solver, generator };
+    return { solver, generator, penalty };
   } finally {
     disposeBatch(batch);
   }
@@ -323,6 +375,8 @@ export function runIteration(
 // ------------------------------------------------------------------------------------ checkpoints
 
 const RUN_KIND = 'dgr-run';
+/** Checkpoint tensors of the regulariser's state (issue 12). */
+const REG_PREFIX = 'regularizer/';
 
 function sequenceMeta(sequence: TaskSequence): Json {
   return { name: sequence.name, scenario: sequence.scenario, numOutputs: sequence.numOutputs, inputShape: [...sequence.inputShape], tasks: sequence.tasks.map((t) => t.name) };
@@ -350,8 +404,10 @@ function paramTensors(prefix: string, p: ParamSet, opt: { m: ParamSet; v: ParamS
   return out;
 }
 
-async function saveRun(dir: string, config: ExperimentConfig, sequence: TaskSequence, solverT: SolverTrainer, genT: GeneratorTrainer | null, state: Omit<RunMeta, 'kind' | 'config' | 'sequence' | 'adamSteps'>): Promise<void> {
+async function saveRun(dir: string, config: ExperimentConfig, sequence: TaskSequence, solverT: SolverTrainer, genT: GeneratorTrainer | null, reg: Regularizer | null, state: Omit<RunMeta, 'kind' | 'config' | 'sequence' | 'adamSteps'>): Promise<void> {
   const tensors: Record<string, Tensor> = { ...paramTensors('solver', solverT.solver.params, solverT.optimizer) };
+  // issue 12: EWC's Fisher and anchors, SI's importance (saved after the task's consolidation).
+  if (reg !== null) for (const [name, t] of Object.entries(reg.state())) tensors[`${REG_PREFIX}${name}`] = t;
   const adamSteps: Record<string, number> = { solver: solverT.optimizer.steps() };
   if (genT !== null) {
     for (const [name, p] of Object.entries(genT.generator.params)) {
@@ -383,6 +439,22 @@ function restoreParams(tensors: Readonly<Record<string, Tensor>>, prefix: string
 // ------------------------------------------------------------------------------------ the loop
 
 /**
+ * After task k (issue 12): EWC's Fisher on the task's training data, under the logits the task
+ * trained (task-IL: its classes; class-IL: the classes so far), or SI's consolidation of ω.
+ */
+function consolidate(reg: Regularizer, solver: Solver, sequence: TaskSequence, k: number, seed: number): void {
+  const task = sequence.tasks[k] as Task;
+  const C = sequence.numOutputs;
+  const targets = tf.tidy(() => tf.oneHot(tf.cast(task.train.y, 'int32'), C).toFloat() as Tensor2D);
+  const mask = logitMask(C, activeOutputs(sequence, k, 'train'));
+  try {
+    reg.endTask(solver, { x: task.train.x, targets, mask, seed: deriveSeed(seed, 'fisher', k) });
+  } finally {
+    tf.dispose([targets, ...(mask === null ? [] : [mask])]);
+  }
+}
+
+/**
  * Trains scholars over `sequence` as `config` says; returns the accuracy
  * matrix (a row after each task, all tasks in every row), optional accuracy
  * curves, losses and the final live scholar. Throws a ConfigError before any
@@ -403,6 +475,7 @@ export async function trainSequence(sequence: TaskSequence, config: ExperimentCo
   const solverT = createSolverTrainer(solver);
   const genT = generator === null ? null : createGeneratorTrainer(generator);
   const trainsGenerator = genT !== null;
+  const reg = createRegularizer(config.regularizer, solver.params); // issue 12
 
   let R: AccuracyMatrix = [];
   let curves: CurvePoint[] = [];
@@ -421,6 +494,18 @@ export async function trainSequence(sequence: TaskSequence, config: ExperimentCo
         restoreParams(ck.tensors, 'solver', solver.params, solverT.optimizer, steps.solver ?? 0, file);
         if (genT !== null && generator !== null) {
           for (const [name, p] of Object.entries(generator.params)) restoreParams(ck.tensors, `generator/${name}`, p, genT.optimizers[name], steps[`generator/${name}`] ?? 0, file);
+        }
+        if (reg !== null) {
+          const regTensors = Object.fromEntries(
+            Object.entries(ck.tensors)
+              .filter(([name]) => name.startsWith(REG_PREFIX))
+              .map(([name, t]) => [name.slice(REG_PREFIX.length), t]),
+          );
+          try {
+            reg.restore(regTensors, `checkpoint ${file}`);
+          } catch (e) {
+            throw new CheckpointError(file, (e as Error).message);
+          }
         }
         start = meta.completedTasks;
         R = meta.accuracy as unknown as AccuracyMatrix;
@@ -450,15 +535,17 @@ export async function trainSequence(sequence: TaskSequence, config: ExperimentCo
         }
         for (let it = 1; it <= config.iterations; it++) {
           const due = progress !== null && progress.due(it);
-          const { solver: sLoss, generator: gLosses } = runIteration(plan, solverT, genT, it, deriveSeed(config.seed, 'generator-step', k, it), due);
+          const { solver: sLoss, generator: gLosses, penalty } = runIteration(plan, solverT, genT, it, deriveSeed(config.seed, 'generator-step', k, it), due, reg);
           globalIt++;
           if (progress !== null && due && sLoss !== null) {
             const read: Record<string, number> = { solver: ((await sLoss.data()) as Float32Array)[0] as number };
+            if (penalty !== null && reg !== null) read[reg.config.kind] = ((await penalty.data()) as Float32Array)[0] as number;
             for (const [name, l] of Object.entries(gLosses)) read[name] = ((await l.data()) as Float32Array)[0] as number;
             losses.push({ task: k, iteration: it, losses: read });
             progress.report(it, read);
           }
           sLoss?.dispose();
+          penalty?.dispose();
           tf.dispose(Object.values(gLosses));
           if (curveEvery > 0 && it % curveEvery === 0) {
             const te = performance.now();
@@ -472,10 +559,11 @@ export async function trainSequence(sequence: TaskSequence, config: ExperimentCo
       const seconds = (performance.now() - tStart) / 1000 - evalSeconds;
       taskSeconds.push(seconds);
       R = withRow(R, k, await evaluate(solver, sequence, { trainedUpTo: k }));
+      if (reg !== null) consolidate(reg, solver, sequence, k, config.seed); // issue 12: Fisher / Ω
       prev?.dispose();
       prev = snapshotScholar(scholar);
       if (options.checkpointDir !== undefined) {
-        await saveRun(options.checkpointDir, config, sequence, solverT, genT, {
+        await saveRun(options.checkpointDir, config, sequence, solverT, genT, reg, {
           completedTasks: k + 1,
           accuracy: R as unknown as Json,
           curves: curves as unknown as Json,
@@ -501,6 +589,7 @@ export async function trainSequence(sequence: TaskSequence, config: ExperimentCo
     prev?.dispose();
     solverT.dispose();
     genT?.dispose();
+    reg?.dispose();
     if (!ok) scholar.dispose();
   }
 }
