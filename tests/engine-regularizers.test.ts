@@ -188,7 +188,7 @@ test('EWC: Fisher, penalty and gradient equal the hand-computed values on a tiny
   }
 });
 
-test('Fisher: MLP shortcut = per-example autodiff; sampled labels give the true Fisher', async () => {
+test('Fisher: MLP shortcut = per-example autodiff; sampled labels → the true Fisher', async () => {
   const seq = blobSequence({ numTasks: 1, classesPerTask: 3, perClass: 8, seed: 4 });
   const solver = buildSolver(
     { kind: 'mlp', hidden: [7, 5], init: 'torch', optimizer: adamCfg },
@@ -477,7 +477,7 @@ test('config: presets carry van de Ven & Tolias (2019) values; bad values name t
 
 // ------------------------------------------------------------------------------------ LwF
 
-test('LwF: the solver loss is r·CE on the current batch + (1−r)·T²·distillation on its inputs', async () => {
+test('LwF: solver loss = r·CE on the current batch + (1−r)·T²·distillation on its inputs', async () => {
   for (const scenario of ['class', 'task'] as const) {
     const seq = blobSequence({ numTasks: 3, classesPerTask: 2, perClass: 16, scenario, seed: 8 });
     const T = 3;
@@ -541,7 +541,7 @@ test('LwF: the solver loss is r·CE on the current batch + (1−r)·T²·distill
   }
 });
 
-test('LwF + generative replay: the (1−r) share is split between LwF rows and replayed rows', async () => {
+test('LwF + generative replay: the (1−r) share is split between LwF and replayed rows', async () => {
   const seq = blobSequence({ numTasks: 2, classesPerTask: 2, perClass: 16, seed: 8 });
   const cfg = configWith(tinyConfig(5), {
     batchSize: 4,
@@ -583,7 +583,7 @@ test('LwF + generative replay: the (1−r) share is split between LwF rows and r
 
 // ------------------------------------------------------------------------------------ trainer
 
-test('trainSequence: EWC, online EWC, SI, LwF and their replay combinations run without leaks; same seed, same matrix', async () => {
+test('trainSequence: EWC, online EWC, SI, LwF (+ replay): no leaks; same seed, same matrix', async () => {
   const base = configWith(tinyConfig(12), { generator: null, replay: { mode: 'none' } });
   const gr = tinyConfig(12);
   const ewcReg = { ...ewc({ lambda: 100, fisherLabels: 'sampled' as const, fisherExamples: 20 }) };
@@ -646,7 +646,7 @@ test('trainSequence: EWC, online EWC, SI, LwF and their replay combinations run 
   }
 });
 
-test('trainSequence: a run with EWC or SI resumed from its checkpoint equals the uninterrupted run', async () => {
+test('trainSequence: EWC or SI resumed from a checkpoint = the uninterrupted run', async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dgr-reg-'));
   const base = configWith(tinyConfig(10), { generator: null, replay: { mode: 'none' } });
   const seq = blobSequence({ numTasks: 3, perClass: 16, seed: 123 });
@@ -667,7 +667,7 @@ test('trainSequence: a run with EWC or SI resumed from its checkpoint equals the
       const resumedParams = await flatValues(resumed.scholar.solver.params);
       resumed.scholar.dispose();
       assert.equal(resumed.resumedTasks, 1);
-      // The penalty of tasks 2 and 3 needs the restored Fisher/Ω and anchors: same weights, bit for bit.
+      // Tasks 2 and 3 need the restored Fisher/Ω and anchors: same weights, bit for bit.
       assert.deepEqual(resumedParams, fullParams, `${reg.kind}: resumed weights = uninterrupted`);
       assert.deepEqual(resumed.accuracy, full.accuracy, `${reg.kind}: resumed = uninterrupted`);
     }
