@@ -477,7 +477,7 @@ test('config: presets carry van de Ven & Tolias (2019) values; bad values name t
 
 // ------------------------------------------------------------------------------------ LwF
 
-test('LwF: solver loss = r·CE on the current batch + (1−r)·T²·distillation on its inputs', async () => {
+test('LwF: loss = r·CE on the current batch + (1−r)·T²·distillation on its inputs', async () => {
   for (const scenario of ['class', 'task'] as const) {
     const seq = blobSequence({ numTasks: 3, classesPerTask: 2, perClass: 16, scenario, seed: 8 });
     const T = 3;
@@ -541,7 +541,7 @@ test('LwF: solver loss = r·CE on the current batch + (1−r)·T²·distillation
   }
 });
 
-test('LwF + generative replay: the (1−r) share is split between LwF and replayed rows', async () => {
+test('LwF + GR: the (1−r) share is split between LwF and replayed rows', async () => {
   const seq = blobSequence({ numTasks: 2, classesPerTask: 2, perClass: 16, seed: 8 });
   const cfg = configWith(tinyConfig(5), {
     batchSize: 4,
@@ -583,7 +583,7 @@ test('LwF + generative replay: the (1−r) share is split between LwF and replay
 
 // ------------------------------------------------------------------------------------ trainer
 
-test('trainSequence: EWC, online EWC, SI, LwF (+ replay): no leaks; same seed, same matrix', async () => {
+test('trainSequence: EWC, online EWC, SI, LwF, + GR: no leaks; same seed, same R', async () => {
   const base = configWith(tinyConfig(12), { generator: null, replay: { mode: 'none' } });
   const gr = tinyConfig(12);
   const ewcReg = { ...ewc({ lambda: 100, fisherLabels: 'sampled' as const, fisherExamples: 20 }) };
