@@ -497,13 +497,9 @@ test('LwF: loss = r·CE on the current batch + (1−r)·T²·distillation on its
     const b = plan.build(1).solver;
     try {
       const B = 6;
-      assert.equal(b.x.shape[0], 2 * B, `${scenario}: B real rows and B LwF rows`);
-      const xReal = tf.slice(b.x, 0, B);
-      assert.deepEqual(
-        await values(tf.slice(b.x, B, B)),
-        await values(xReal),
-        'LwF rows = real inputs',
-      );
+      // B real rows; B LwF rows that reuse their inputs (the solver runs on x once).
+      assert.deepEqual([b.x.shape[0], b.targets.shape[0], b.repeatFirst], [B, 2 * B, B], scenario);
+      const xReal = b.x;
       // By hand: masks of the new solver and of the teacher, row by row.
       const rowMask = (active: readonly number[]): number[] =>
         Array.from({ length: C }, (_, c) => (active.includes(c) ? 0 : -1e9));
@@ -530,7 +526,16 @@ test('LwF: loss = r·CE on the current batch + (1−r)·T²·distillation on its
       const w = student.params.read();
       const got = solverLoss(student, w, b);
       close([(await values(got))[0]!], [expected], 1e-5, `${scenario}: LwF loss`);
-      tf.dispose([xReal, studentMask, oldMask, zS, ce, pT, logQ, distill, got, ...w]);
+      // The shared forward gives the loss and gradients of the batch with the rows written out.
+      const explicit: SolverBatch = { ...b, x: tf.concat([xReal, xReal], 0), repeatFirst: 0 };
+      const trainer = createSolverTrainer(student);
+      const shared = trainer.gradients(b);
+      const full = trainer.gradients(explicit);
+      close([(await values(shared.loss))[0]!], [expected], 1e-5, `${scenario}: hand backprop loss`);
+      close(await flat(shared.grads), await flat(full.grads), 1e-5, `${scenario}: gradients`);
+      trainer.dispose();
+      tf.dispose([studentMask, oldMask, zS, ce, pT, logQ, distill, got, ...w, explicit.x]);
+      tf.dispose([shared.loss, full.loss, ...shared.grads, ...full.grads]);
     } finally {
       tf.dispose([b.x, b.targets]);
       plan.dispose();
@@ -560,19 +565,29 @@ test('LwF + GR: the (1−r) share is split between LwF and replayed rows', async
     const r = 0.5;
     const want = [
       ...new Array<number>(4).fill(r / 4),
-      ...new Array<number>(4).fill((0.5 * (1 - r) * 4) / 4),
       ...new Array<number>(3).fill((0.5 * (1 - r)) / 3),
+      ...new Array<number>(4).fill((0.5 * (1 - r) * 4) / 4),
     ];
-    close(w, want, 1e-6, 'row weights [real ; LwF ×T² ; replayed]');
-    assert.equal(
-      it.genX.shape[0],
-      7,
-      'the generator sees real and replayed rows, not the LwF copies',
-    );
-    assert.deepEqual(
-      Array.from(await values(it.solver.invTemperature!)),
-      [1, 1, 1, 1, 0.5, 0.5, 0.5, 0.5, 1, 1, 1],
-    );
+    close(w, want, 1e-6, 'row weights [real ; replayed ; LwF ×T²]');
+    assert.equal(it.solver.x.shape[0], 7, 'x = [real ; replayed]; LwF rows reuse the real inputs');
+    assert.equal(it.solver.repeatFirst, 4);
+    assert.equal(it.genX.shape[0], 7, 'the generator sees real and replayed rows');
+    const invT = Array.from(await values(it.solver.invTemperature!));
+    assert.deepEqual(invT, [1, 1, 1, 1, 1, 1, 1, 0.5, 0.5, 0.5, 0.5]);
+    // Shared forward with replayed rows in between: the gradients of the written-out batch.
+    const xs = it.solver.x;
+    const explicit: SolverBatch = {
+      ...it.solver,
+      x: tf.concat([xs, tf.slice(xs, 0, 4)], 0),
+      repeatFirst: 0,
+    };
+    const trainer = createSolverTrainer(live.solver);
+    const shared = trainer.gradients(it.solver);
+    const full = trainer.gradients(explicit);
+    close([(await values(shared.loss))[0]!], [(await values(full.loss))[0]!], 1e-5, 'loss');
+    close(await flat(shared.grads), await flat(full.grads), 1e-5, 'gradients');
+    trainer.dispose();
+    tf.dispose([explicit.x, shared.loss, full.loss, ...shared.grads, ...full.grads]);
   } finally {
     tf.dispose([...new Set([it.solver.x, it.solver.targets, it.genX])]);
     plan.dispose();

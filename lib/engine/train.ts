@@ -176,7 +176,8 @@ export function planTask(config: ExperimentConfig, sequence: TaskSequence, k: nu
   const scenario = sequence.scenario;
   const mode = prev === null ? 'none' : config.replay.mode;
   const Br = config.replay.batchSize;
-  // LwF (issue 12): B more rows, the real inputs again, soft-labelled by the previous solver.
+  // LwF (issue 12): B more rows after the replayed ones: the real inputs again (repeatFirst: the
+  // solver runs on them once), soft-labelled by the previous solver at the LwF temperature.
   const lwf = prev === null ? null : (config.lwf ?? null);
   const lwfRows = lwf === null ? 0 : B;
   const Tl = lwf === null ? 1 : lwf.temperature;
@@ -194,26 +195,26 @@ export function planTask(config: ExperimentConfig, sequence: TaskSequence, k: nu
   const sampler = createBatchSampler(task.train.count, B, deriveSeed(config.seed, 'batches', k));
   const activeNow = activeOutputs(sequence, k, 'train');
   const replayRows = mode === 'none' ? 0 : Br;
-  const R0 = B + lwfRows; // first replayed row
-  const rows = R0 + replayRows;
+  const L0 = B + replayRows; // first LwF row
+  const rows = L0 + lwfRows;
 
   // Row weights: r/B for real rows, (1−r)/B_r (·T² when distilling) for replayed rows.
   // With LwF the (1−r) share is split equally between its rows (·T_lwf²) and the replayed rows.
   const share = lwfRows > 0 && replayRows > 0 ? 0.5 : 1;
   const w = new Float32Array(rows);
   w.fill(r / B, 0, B);
-  if (lwfRows > 0) w.fill(((share * (1 - r)) / B) * Tl * Tl, B, R0);
-  if (replayRows > 0) w.fill(((share * (1 - r)) / Br) * (soft ? T * T : 1), R0);
+  if (replayRows > 0) w.fill(((share * (1 - r)) / Br) * (soft ? T * T : 1), B, L0);
+  if (lwfRows > 0) w.fill(((share * (1 - r)) / B) * Tl * Tl, L0);
   const weights = hold(tf.tensor1d(w));
-  // The generator sees [real ; replayed] (not the LwF rows): weights r/B and (1−r)/B_r.
+  // The generator sees x = [real ; replayed] (LwF rows reuse x): weights r/B and (1−r)/B_r.
   const genW = new Float32Array(B + replayRows).fill(r / B, 0, B).fill((1 - r) / Br, B);
   const genWeights = replayRows > 0 && mode === 'generative' && trainsGenerator ? hold(tf.tensor1d(genW)) : null;
 
   let invT: Tensor2D | null = null;
   if ((soft && replayRows > 0) || lwfRows > 0) {
     const it = new Float32Array(rows).fill(1);
-    it.fill(1 / Tl, B, R0);
-    if (soft) it.fill(1 / T, R0);
+    if (soft) it.fill(1 / T, B, L0);
+    it.fill(1 / Tl, L0);
     invT = hold(tf.tensor2d(it, [rows, 1]));
   }
 
@@ -236,8 +237,8 @@ export function planTask(config: ExperimentConfig, sequence: TaskSequence, k: nu
       }
       return n > 0 ? hold(tf.tensor2d(pm, [n, C])) : null;
     };
-    lwfMask = heads(B, lwfRows);
-    prevMask = heads(R0, replayRows);
+    prevMask = heads(B, replayRows);
+    lwfMask = heads(L0, lwfRows);
     mask = hold(tf.tensor2d(m, [rows, C]));
   } else if (scenario === 'class') {
     mask = hold(fullMask(C, activeNow, 1));
@@ -301,15 +302,10 @@ export function planTask(config: ExperimentConfig, sequence: TaskSequence, k: nu
         const idx = tf.tensor1d(sampler.next(), 'int32');
         const xReal = gatherRows(task.train.x, idx);
         const tReal = gatherRows(trainTargets, idx) as Tensor2D;
-        const xs = [xReal];
-        const ts = [tReal];
-        if (lwfRows > 0) {
-          xs.push(xReal);
-          ts.push(label(xReal, lwfMask, true, Tl));
-        }
+        const tLwf = lwfRows > 0 ? [label(xReal, lwfMask, true, Tl)] : [];
         if (replayRows === 0) {
-          if (xs.length === 1) return { x: xReal, targets: tReal, genX: xReal };
-          return { x: concat(xs, 0), targets: concat(ts, 0) as Tensor2D, genX: xReal };
+          if (lwfRows === 0) return { x: xReal, targets: tReal, genX: xReal };
+          return { x: xReal, targets: concat([tReal, ...tLwf], 0) as Tensor2D, genX: xReal };
         }
         let xRep: Tensor;
         let tRep: Tensor2D;
@@ -325,13 +321,12 @@ export function planTask(config: ExperimentConfig, sequence: TaskSequence, k: nu
           xRep = gatherRows(pastX as Tensor, pidx);
           tRep = gatherRows(pastT as Tensor2D, pidx) as Tensor2D;
         }
-        const x = concat([...xs, xRep], 0);
-        const targets = concat([...ts, tRep], 0) as Tensor2D;
-        if (mode !== 'generative') return { x, targets, genX: xReal };
-        return { x, targets, genX: lwfRows > 0 ? concat([xReal, xRep], 0) : x };
+        const x = concat([xReal, xRep], 0);
+        const targets = concat([tReal, tRep, ...tLwf], 0) as Tensor2D;
+        return { x, targets, genX: mode === 'generative' ? x : xReal };
       });
       return {
-        solver: { x: t.x, targets: t.targets as Tensor2D, weights: weights as Tensor1D, mask, invTemperature: invT },
+        solver: { x: t.x, targets: t.targets as Tensor2D, weights: weights as Tensor1D, mask, invTemperature: invT, repeatFirst: lwfRows },
         genX: t.genX,
         genWeights: mode === 'generative' ? genWeights : null,
       };
