@@ -85,7 +85,7 @@ export async function benchMethods(
     ['SI step (same batch + penalty gradient + path integral)', regStep(regs.si)],
     ['no-replay iteration (128 rows: batch + step)', iteration(plans.none, null, null)],
     [
-      'LwF iteration (128 real + 128 LwF rows: batch, labels, step)',
+      'LwF iteration (128 real + 128 LwF rows, one forward; batch, labels, step)',
       iteration(plans.lwf, null, null),
     ],
     ['GR iteration (VAE, 128+128, solver + generator)', iteration(plans.gr, vt, null)],
