@@ -80,9 +80,6 @@ export interface Regularizer {
   dispose(): void;
 }
 
-/** Names of the checkpoint tensors of a regulariser (under the run checkpoint's prefix). */
-export const REGULARIZER_STATE_KEYS = ['precision', 'anchor', 'constant'] as const;
-
 function sizeOf(shape: readonly number[]): number {
   return shape.reduce((a, b) => a * b, 1);
 }
