@@ -1,4 +1,4 @@
-/** File-system helpers shared by the library (results, figures, data stamps). */
+/** File-system helpers shared by the library (results, figures, data stamps, checkpoints). */
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -39,4 +39,39 @@ export function syncDir(dir: string): void {
   } finally {
     if (fd !== undefined) fs.closeSync(fd);
   }
+}
+
+/** Whether process `pid` is running (this process counts as running). */
+export function pidAlive(pid: number): boolean {
+  if (pid === process.pid) return true;
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Removes, in `dir`, the temporary files of writers that died: names matching `pattern`, whose
+ * first capture group is the writer's pid (e.g. `/\.part-(\d+)$/`). Files of running processes
+ * are kept. Returns the paths removed; a missing or unreadable folder removes nothing.
+ */
+export function removeDeadTemps(dir: string, pattern: RegExp): string[] {
+  let names: string[];
+  try {
+    names = fs.readdirSync(dir);
+  } catch {
+    return [];
+  }
+  const removed: string[] = [];
+  for (const name of names) {
+    const pid = Number(pattern.exec(name)?.[1]);
+    if (!Number.isInteger(pid) || pidAlive(pid)) continue;
+    const file = path.join(dir, name);
+    fs.rmSync(file, { recursive: true, force: true });
+    removed.push(file);
+  }
+  return removed;
 }

@@ -33,7 +33,7 @@ export class NativeBackendError extends Error {
 function load(): typeof tfTypes {
   let mod: typeof tfTypes;
   try {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- a require in try/catch turns a missing binding into a NativeBackendError
     mod = require('@tensorflow/tfjs-node') as typeof tfTypes;
   } catch (err) {
     const msg = err instanceof Error ? err.message.split('\n')[0] : String(err);
@@ -50,7 +50,16 @@ function load(): typeof tfTypes {
 export const tf: typeof tfTypes = load();
 
 /** Versions of the moving parts, for the setup notebook and run records. */
-export function versions(): Readonly<Record<string, string>> {
+export interface Versions {
+  readonly backend: string;
+  readonly tfjs: string;
+  readonly 'tfjs-node': string;
+  readonly libtensorflow: string;
+  readonly node: string;
+}
+
+/** Versions of the moving parts, for the setup notebook and run records. */
+export function versions(): Versions {
   const binding = (tf.backend() as unknown as { binding?: { TF_Version?: string } }).binding;
   return Object.freeze({
     backend: tf.getBackend(),

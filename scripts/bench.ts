@@ -49,7 +49,7 @@ function reexec(withMalloc: boolean): number {
 
 async function run(): Promise<void> {
   // Loaded here, after the re-exec decision: TensorFlow must start with the final environment.
-  /* eslint-disable @typescript-eslint/no-require-imports */
+  /* eslint-disable @typescript-eslint/no-require-imports -- TensorFlow must load after the malloc re-exec decision */
   const { tf } = require('../lib/tf') as typeof import('../lib/tf');
   const E = require('../lib/engine') as typeof import('../lib/engine');
   /* eslint-enable @typescript-eslint/no-require-imports */
@@ -209,7 +209,7 @@ async function run(): Promise<void> {
 }
 
 async function fullRun(): Promise<void> {
-  /* eslint-disable @typescript-eslint/no-require-imports */
+  /* eslint-disable @typescript-eslint/no-require-imports -- TensorFlow must load after the malloc re-exec decision */
   const { tf } = require('../lib/tf') as typeof import('../lib/tf');
   const E = require('../lib/engine') as typeof import('../lib/engine');
   const { loadMnist } = require('../lib/data/mnist') as typeof import('../lib/data/mnist');

@@ -180,7 +180,7 @@ async function stopJupyter(server, token, dirs) {
   }
   // Kernels run in their own session; any still alive carries our unique runtime dir in its argv.
   for (const pid of fs.readdirSync('/proc').filter((d) => /^\d+$/.test(d)).map(Number)) {
-    let cmd = '';
+    let cmd;
     try {
       cmd = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8');
     } catch {

@@ -265,10 +265,31 @@ function build() {
   log('build: lib/ compiled to build/');
 }
 
+// The data step loads MNIST exactly as the notebooks do (SHA-256 of every file, then parsing), so
+// what it reports is what the loader will find. Notices (a file moved aside) come first, one per
+// line; the last line is the result, or the loader's whole error message.
+const DATA_PROBE = `
+  const { loadMnist } = require('./build/lib/data/mnist');
+  const { defaultDataRoot } = require('./build/lib/data/registry');
+  loadMnist().then(
+    (m) => console.log('RESULT ' +
+      JSON.stringify({ dir: defaultDataRoot(), train: m.train.count, test: m.test.count })),
+    (err) => { console.error(String(err && err.message || err)); process.exit(1); });`;
+
 function data() {
-  const r = run(process.execPath, ['-e', `require('./build/lib/data/registry').ensureDataset('mnist').then((d) => console.log(d.dir))`], { cwd: ROOT });
-  if (!r.ok) throw new SetupError('data', tail(r.out), 'see the message above; then run: npm run setup');
-  log(`data: MNIST verified in ${path.relative(ROOT, r.out.trim())}`);
+  const r = run(process.execPath, ['-e', DATA_PROBE], { cwd: ROOT });
+  const lines = r.out.trim().split('\n');
+  const result = lines.find((l) => l.startsWith('RESULT '));
+  for (const l of lines) if (l.startsWith('data: ')) log(l);
+  if (!r.ok || result === undefined) {
+    throw new SetupError('data', lines.filter((l) => !l.startsWith('data: ')).join('\n    '),
+      'do as the message above says, then run: node scripts/setup.mjs data');
+  }
+  const { dir, train, test } = JSON.parse(result.slice('RESULT '.length));
+  const rel = path.relative(ROOT, path.join(dir, 'mnist'));
+  const where = rel.startsWith('..') || path.isAbsolute(rel) ? path.join(dir, 'mnist') : rel;
+  log(`data: MNIST verified (size and SHA-256 of its 4 files) and loaded: ${train} train / ` +
+    `${test} test images in ${where}`);
 }
 
 const STEPS = { native, python: pythonVenv, kernel, build, data };

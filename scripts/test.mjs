@@ -1,8 +1,8 @@
 #!/usr/bin/env node
-// npm test: type check + build, unit tests (node's test runner), then every notebook
+// npm test: type check + build, lint, unit tests (node's test runner), then every notebook
 // executed headlessly in the quick profile into .scratch/ (never over the committed ones).
 //   npm test              everything
-//   npm run test:unit     type check and unit tests only
+//   npm run test:unit     type check, lint and unit tests only
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -22,6 +22,11 @@ if (tsc.status !== 0) {
   console.log('typescript: 0 passed, 1 failed');
   process.exit(1);
 }
+
+say('lint (eslint, as npm run lint)');
+const lint = spawnSync(process.execPath, [path.join(ROOT, 'node_modules/eslint/bin/eslint.js'), '.'], { cwd: ROOT, stdio: 'inherit' });
+if (lint.status === 0) passed += 1;
+else failed += 1;
 
 const testDir = path.join(ROOT, 'build', 'tests');
 const files = fs.existsSync(testDir) ? fs.readdirSync(testDir).filter((f) => f.endsWith('.test.js')).sort().map((f) => path.join(testDir, f)) : [];

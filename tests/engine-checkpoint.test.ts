@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { tf } from '../lib/tf';
-import { CheckpointError, checkpointExists, loadCheckpoint, readCheckpointManifest, saveCheckpoint } from '../lib/engine/checkpoint';
+import { CheckpointError, checkpointExists, findCheckpoint, loadCheckpoint, readCheckpointManifest, saveCheckpoint } from '../lib/engine/checkpoint';
 import { tempDirs } from './tmp';
 
 
@@ -118,4 +118,82 @@ test('a crash mid-write never breaks the previous checkpoint', async () => {
   await saveSample(dir, 2);
   assert.deepEqual(fs.readdirSync(root), ['ckpt']);
   assert.equal(readCheckpointManifest(dir).tensors.length, 3);
+});
+
+test('findCheckpoint names what loadCheckpoint reads, the renamed-aside copy included', async () => {
+  const root = tmpDir();
+  const dir = path.join(root, 'ckpt');
+  assert.equal(findCheckpoint(dir), null);
+  await saveSample(dir);
+  assert.equal(findCheckpoint(dir), dir);
+  const aside = path.join(root, '.ckpt.old-999999999-dead');
+  fs.renameSync(dir, aside);
+  assert.equal(findCheckpoint(dir), aside);
+  assert.equal(checkpointExists(dir), true, 'resume must see what load recovers');
+  // An empty folder at the path (made by hand after the crash) does not hide the complete copy.
+  fs.mkdirSync(dir);
+  assert.equal(findCheckpoint(dir), aside);
+  const loaded = await loadCheckpoint(dir);
+  assert.equal(loaded.readFrom, aside);
+  tf.dispose(Object.values(loaded.tensors));
+});
+
+test('a save after a crash keeps the recoverable checkpoint until a newer complete one is in place', async () => {
+  const root = tmpDir();
+  const dir = path.join(root, 'ckpt');
+  await saveSample(dir);
+  fs.renameSync(dir, path.join(root, '.ckpt.old-999999999-dead'));
+  // The next save dies while writing (here: its temporary folder cannot be made).
+  const mkdir = fs.promises.mkdir;
+  fs.promises.mkdir = (async (p: fs.PathLike, o?: fs.MakeDirectoryOptions) => {
+    if (String(p).includes('.tmp-')) throw Object.assign(new Error('ENOSPC: no space left'), { code: 'ENOSPC' });
+    return mkdir(p, o);
+  }) as typeof fs.promises.mkdir;
+  let message = '';
+  try {
+    await saveSample(dir, 2);
+  } catch (err) {
+    message = (err as Error).message;
+  } finally {
+    fs.promises.mkdir = mkdir;
+  }
+  const a = await loadCheckpoint(dir);
+  assert.deepEqual(a.tensors['solver/w']!.arraySync(), [[1.5, -2], [3, 4.25]], 'the old one survived');
+  tf.dispose(Object.values(a.tensors));
+  assert.match(message, /could not write the checkpoint: ENOSPC[^]*To fix: /);
+  await saveSample(dir, 2);
+  assert.deepEqual(fs.readdirSync(root), ['ckpt']);
+});
+
+test('the manifest is covered by its checksum: an edit that keeps valid JSON is refused with the fix', async () => {
+  const dir = path.join(tmpDir(), 'ckpt');
+  await saveSample(dir);
+  const file = path.join(dir, 'manifest.json');
+  const text = fs.readFileSync(file, 'utf8');
+  fs.writeFileSync(file, text.replace('"task": 2', '"task": 7'));
+  await assert.rejects(loadCheckpoint(dir), (e: Error) => {
+    assert.ok(e instanceof CheckpointError);
+    assert.match(e.message, /manifest\.json: invalid manifest: its contents do not match its checksum/);
+    assert.match(e.message, /To fix: a checkpoint cannot be repaired by hand: delete .*ckpt/);
+    return true;
+  });
+  const { checksum: _, ...unsealed } = JSON.parse(text) as Record<string, unknown>;
+  fs.writeFileSync(file, JSON.stringify(unsealed));
+  await assert.rejects(loadCheckpoint(dir), /it has no checksum/);
+  // Whitespace does not matter: the checksum covers the JSON values, not the layout.
+  fs.writeFileSync(file, JSON.stringify(JSON.parse(text), null, 4));
+  const ok = await loadCheckpoint(dir);
+  tf.dispose(Object.values(ok.tensors));
+});
+
+test('a checkpoint is never saved over a file or a folder of other files', async () => {
+  const root = tmpDir();
+  const file = path.join(root, 'notes');
+  fs.writeFileSync(file, 'x');
+  await assert.rejects(saveSample(file), /notes: exists and is not a folder[^]*To fix: /);
+  fs.rmSync(file);
+  fs.mkdirSync(file);
+  fs.writeFileSync(path.join(file, 'keep.txt'), 'keep me');
+  await assert.rejects(saveSample(file), /is a folder with other files but no checkpoint/);
+  assert.equal(fs.readFileSync(path.join(file, 'keep.txt'), 'utf8'), 'keep me');
 });

@@ -115,7 +115,7 @@ test('evaluate: masks per scenario, batches, and leaks nothing', async () => {
   task.dispose();
   const dom = fakeSequence('domain');
   assert.deepEqual(await evaluate(identity, dom, { batchSize: 100 }), [0.25, 2 / 3]);
-  await assert.rejects(evaluate({ predict: (x) => tf.zeros([x.shape[0]!, 3]) as Tensor2D }, dom), /expected \[4, 4\]/);
+  await assert.rejects(evaluate({ predict: (x) => tf.zeros([x.shape[0], 3]) as Tensor2D }, dom), /expected \[4, 4\]/);
   await assert.rejects(evaluate(identity, dom, { upToTask: 2 }), /upToTask 2/);
   assert.equal(tf.memory().numTensors, before, 'no tensor leaks after errors');
   dom.dispose();

@@ -462,6 +462,11 @@ test('config: presets carry van de Ven & Tolias (2019) values; bad values name t
       /config\.regularizer\.kind: unknown regulariser "mas"/,
     ],
     [{ lwf: { temperature: 0 } }, /config\.lwf\.temperature: must be a positive number/],
+    [
+      { regularizer: { ...ewc(), lamda: 1 } },
+      /config\.regularizer\.lamda: unknown setting; did you mean lambda\?/,
+    ],
+    [{ lwf: { temperature: 2, T: 2 } }, /config\.lwf\.T: unknown setting/],
     [{ lwf: 2 }, /config\.lwf: must be \{temperature\} or null/],
   ];
   for (const [patch, re] of bad) {

@@ -2,10 +2,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { tf } from '../lib/tf';
 import type { ImageSplit, Mnist } from '../lib/data/mnist';
+import { activeOutputs, maskLogits } from '../lib/engine/masks';
 import {
-  activeOutputs,
   domainSequence,
-  maskLogits,
   mnistTo32x32x3,
   permutedMnist,
   pixelPermutation,

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import type { Tensor3D, Tensor4D } from '@tensorflow/tfjs-node';
+import type { Tensor4D } from '@tensorflow/tfjs-node';
 import { tf } from '../lib/tf';
 import {
   ChromiumMissingError,
@@ -126,10 +126,10 @@ test('imageGridPng lays images out row by row (decodePng round trip) and leaks n
   const png = await imageGridPng(x, { cols: 2, padding: 1, background: 0.5, scale: 2 });
   assert.equal(tf.memory().numTensors, before, 'imageGridPng leaked tensors');
   assert.deepEqual([...png.slice(0, 8)], PNG_SIGNATURE);
-  const decoded = tf.node.decodePng(png, 1) as Tensor3D;
+  const decoded = tf.node.decodePng(png, 1);
   const want = expectedGrid(imgs, 2, 3, 2, 1, 0.5, 2);
   assert.deepEqual(decoded.shape, [want.length, want[0]!.length, 1]);
-  assert.deepEqual((decoded.squeeze([2]).arraySync() as number[][]), want);
+  assert.deepEqual((decoded.squeeze([2]).arraySync()), want);
   decoded.dispose();
   x.dispose();
 });
@@ -137,7 +137,7 @@ test('imageGridPng lays images out row by row (decodePng round trip) and leaks n
 test('imageGridPng keeps colour channels and defaults to a square-ish layout', async () => {
   const x = tf.tidy(() => tf.concat([tf.zeros([5, 4, 4, 1]), tf.ones([5, 4, 4, 1]), tf.fill([5, 4, 4, 1], 0.5)], 3)) as Tensor4D;
   const png = await imageGridPng(x, { padding: 0 });
-  const decoded = tf.node.decodePng(png, 3) as Tensor3D;
+  const decoded = tf.node.decodePng(png, 3);
   assert.deepEqual(decoded.shape, [2 * 4, 3 * 4, 3]); // ceil(sqrt(5)) = 3 columns, 2 rows
   assert.deepEqual(Array.from(await decoded.slice([0, 0, 0], [1, 1, 3]).data()), [0, 255, 128]);
   tf.dispose([decoded, x]);
@@ -177,7 +177,7 @@ test('tables: rows and a danfojs DataFrame give the same CSV; CSV quotes what it
     csv,
     'method,acc,note,extra\n' + 'DGR,0.9712345,"ratio r=0.5, ""mixed""",\n' + 'ER,,,\n' + '" fine-tune",1,,true\n',
   );
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- the test loads danfojs only when it reaches this line
   const dfd = require('danfojs-node') as typeof import('danfojs-node');
   const df = new dfd.DataFrame([{ method: 'DGR', acc: 0.5 }, { method: 'ER', acc: 0.25 }]);
   assert.equal(tableToCsv(df), 'method,acc\nDGR,0.5\nER,0.25\n');
@@ -239,7 +239,7 @@ test('without Chromium: show still emits the interactive figure plus a note; exp
   const figs = await createFigures({ exportDir: dir, chromiumPath: '/nonexistent/chromium', display: sink });
   const stderr = process.stderr.write;
   let warned = '';
-  process.stderr.write = ((s: string) => ((warned += s), true)) as typeof process.stderr.write;
+  process.stderr.write = ((s: string) => ((warned += s), true));
   try {
     await figs.show(FIG);
     await figs.show(FIG);

@@ -6,7 +6,7 @@ import { COLOUR_MNIST32, SVHN_DOMAIN } from '../lib/data/digits32';
 import { permutedMnist, pixelPermutation } from '../lib/engine/tasks';
 import { configWith, presets } from '../lib/engine/config';
 import { parseRunName, runName } from '../lib/engine/results';
-import { runNameParts } from '../lib/engine/train';
+import { runNameParts } from '../lib/engine/results';
 import {
   MNIST32_DOMAIN,
   PERMUTED_MNIST_DOMAIN_IL_REFERENCES,

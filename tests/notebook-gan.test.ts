@@ -12,18 +12,20 @@ import { tf } from '../lib/tf';
 import type { Tensor, Tensor1D, Tensor2D } from '@tensorflow/tfjs-node';
 import {
   animatedFigure,
-  buildStandardGan,
-  classifySamples,
-  createStandardGanTrainer,
   gaussianMixture,
   kde1d,
   linspace,
-  lossTraces,
-  meanPairwiseDistance,
   mixtureDensity,
   modeCoverage,
   ringOfGaussians,
   sampleMixture,
+} from '../lib/notebook/gan-toy';
+import {
+  buildStandardGan,
+  classifySamples,
+  createStandardGanTrainer,
+  lossTraces,
+  meanPairwiseDistance,
   snapshotSchedule,
   standardGanConfig,
   trainGan,

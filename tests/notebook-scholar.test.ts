@@ -26,7 +26,7 @@ test('studentBatch: labels are the teacher solver’s argmax (over the active un
         assert.deepEqual(targets.shape, [50, 4]);
         assert.ok(xv.every((v) => v >= 0 && v <= 1), `${inputs} inputs lie in [0, 1]`);
         const logits = teacher.solver.predict(x);
-        const z = (await logits.array()) as number[][];
+        const z = (await logits.array());
         logits.dispose();
         const units = active ?? [0, 1, 2, 3];
         for (let i = 0; i < 50; i++) {

@@ -226,7 +226,8 @@ export function colourMnist32(source: ImageSplit, config: ColourMnist32Config, s
       clamped[out + q] = ((acc[q] as number) - 128) * contrast + 128 + bright + (state >>> 0) * noiseScale - noise;
     }
   }
-  return { count, shape: [OUT, OUT, 3], images, labels, numClasses: source.numClasses };
+  const files = source.files === undefined ? {} : { files: source.files };
+  return { count, shape: [OUT, OUT, 3], images, labels, numClasses: source.numClasses, ...files };
 }
 
 /** Random-stream ids of the splits, so train and test images are drawn independently. */

@@ -353,8 +353,8 @@ async function inflateElement(chunks: AsyncIterable<Uint8Array>, little: boolean
   }
   const o = out as Buffer | null;
   if (o === null) fail(`${where}: compressed data element inflates to ${head.length} bytes, fewer than one 8-byte tag`);
-  if (filled !== o!.length) fail(`${where}: compressed element inflates to ${filled} bytes but its inner element declares ${o!.length}; the data are truncated`);
-  return o!;
+  if (filled !== o.length) fail(`${where}: compressed element inflates to ${filled} bytes but its inner element declares ${o.length}; the data are truncated`);
+  return o;
 }
 
 /** The 128-byte header; `fail` if it is not a level-5 MAT-file header. */

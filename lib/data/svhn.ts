@@ -263,9 +263,11 @@ export async function readSvhnSplit(file: string): Promise<ImageSplit> {
  */
 export async function loadSvhn(opts: SvhnOptions = {}): Promise<Svhn> {
   const ds = await ensureSvhn(opts, true);
-  const train = await readSvhnSplit(ds.files[SVHN_FILES.train] as string);
-  const test = await readSvhnSplit(ds.files[SVHN_FILES.test] as string);
-  return { train, test };
+  const read = async (name: string): Promise<ImageSplit> => ({
+    ...(await readSvhnSplit(ds.files[name] ?? name)),
+    files: { [name]: ds.sha256[name] ?? '' },
+  });
+  return { train: await read(SVHN_FILES.train), test: await read(SVHN_FILES.test) };
 }
 
 export type SvhnStatus =

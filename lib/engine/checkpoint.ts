@@ -10,28 +10,47 @@
  * (`.name.old-<pid>-<id>`), the new one renamed into place, and the old one removed. A crash
  * therefore never leaves a half-written checkpoint at `dir`: either the old or the new one is there,
  * and in the instant between the two renames the loader falls back to the renamed-aside old one.
- * Leftovers of crashed writers are ignored by the loader and removed by the next save.
+ * Leftovers of crashed writers are ignored by the loader and removed by the next save; a save
+ * first puts a recoverable renamed-aside checkpoint back in place, so nothing recoverable is
+ * deleted before a newer complete checkpoint is at `dir`. {@link findCheckpoint} names the folder
+ * the loader would read, so "is there something to resume?" and "what does load return?" agree.
+ *
+ * The manifest carries `checksum`, the sha256 of its own other fields (as compact JSON): a
+ * manifest edited by hand (or damaged) is refused, as are tensor files whose sha256 differs.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { tf } from '../tf';
-import type { DataType, Tensor } from '@tensorflow/tfjs-node';
+import { pidAlive, syncDir as syncDirNow } from '../fsutil';
+import type { Tensor } from '@tensorflow/tfjs-node';
 
 export const CHECKPOINT_FORMAT = 'dgr-checkpoint';
 export const CHECKPOINT_VERSION = 1;
 const MANIFEST = 'manifest.json';
 
-/** A checkpoint could not be written or read; `file` names the offending file or directory. */
+/**
+ * A checkpoint could not be written or read; `file` names the offending file or directory and
+ * `fix` (when known) what to do.
+ */
 export class CheckpointError extends Error {
   constructor(
     readonly file: string,
     problem: string,
+    readonly fix?: string,
   ) {
-    super(`${file}: ${problem}`);
+    super(`${file}: ${problem}${fix === undefined ? '' : `\nTo fix: ${fix}`}`);
     this.name = 'CheckpointError';
   }
+}
+
+/** What to do about a damaged or hand-edited checkpoint at `dir`. */
+export function damagedFix(dir: string): string {
+  return (
+    `a checkpoint cannot be repaired by hand: delete ${dir} (training then starts from the ` +
+    'first task) or pass another checkpoint folder'
+  );
 }
 
 /** JSON values (what `meta` may hold). */
@@ -57,6 +76,8 @@ export interface CheckpointManifest {
   readonly createdAt: string;
   readonly meta: Json;
   readonly tensors: readonly TensorEntry[];
+  /** sha256 (hex) of the compact JSON of every other field, in file order. */
+  readonly checksum: string;
 }
 
 export interface CheckpointContents<M extends Json = Json> {
@@ -107,15 +128,6 @@ async function writeAndSync(file: string, data: string | Uint8Array): Promise<vo
 }
 
 
-function pidAlive(pid: number): boolean {
-  if (pid === process.pid) return true;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 /** Hidden siblings `.base.<kind>-<pid>-<id>` of `dir`, newest first. */
 function siblings(dir: string, kind: 'tmp' | 'old'): { path: string; pid: number; mtimeMs: number }[] {
@@ -160,7 +172,7 @@ function checkJson(v: unknown, where: string): void {
     for (const [k, x] of Object.entries(v as Record<string, unknown>)) checkJson(x, `${where}.${k}`);
     return;
   }
-  throw new TypeError(`${where} is a ${typeof v === 'object' ? (v as object).constructor?.name ?? 'object' : typeof v}, not a JSON value`);
+  throw new TypeError(`${where} is a ${typeof v === 'object' ? v.constructor?.name ?? 'object' : typeof v}, not a JSON value`);
 }
 
 const numel = (shape: readonly number[]): number => shape.reduce((a, b) => a * b, 1);
@@ -169,15 +181,27 @@ function sha256(bytes: Uint8Array): string {
   return createHash('sha256').update(bytes).digest('hex');
 }
 
+/** The manifest's `checksum`: sha256 of the compact JSON of its other fields. */
+function manifestChecksum(fields: Readonly<Record<string, unknown>>): string {
+  return createHash('sha256').update(JSON.stringify(fields)).digest('hex');
+}
+
 function checkManifest(m: unknown, file: string): CheckpointManifest {
   const bad = (problem: string): never => {
-    throw new CheckpointError(file, `invalid manifest: ${problem}`);
+    throw new CheckpointError(file, `invalid manifest: ${problem}`, damagedFix(path.dirname(file)));
   };
   if (typeof m !== 'object' || m === null) return bad('not an object');
   const o = m as Record<string, unknown>;
   if (o.format !== CHECKPOINT_FORMAT) return bad(`format is ${JSON.stringify(o.format)}, expected "${CHECKPOINT_FORMAT}"`);
   if (o.version !== CHECKPOINT_VERSION) return bad(`format version ${String(o.version)} is not supported (this code reads version ${CHECKPOINT_VERSION})`);
   if (o.endianness !== 'LE') return bad(`endianness ${String(o.endianness)} is not supported`);
+  const { checksum, ...rest } = o;
+  if (typeof checksum !== 'string') {
+    return bad('it has no checksum (written by an older version of this code, or edited)');
+  }
+  if (manifestChecksum(rest) !== checksum) {
+    return bad('its contents do not match its checksum: the file was edited by hand or damaged');
+  }
   if (!Array.isArray(o.tensors)) return bad('tensors is not a list');
   const names = new Set<string>();
   (o.tensors as unknown[]).forEach((t, i) => {
@@ -201,6 +225,43 @@ function checkManifest(m: unknown, file: string): CheckpointManifest {
 // Save
 
 /**
+ * Test hook for fault injection: with `DGR_CHECKPOINT_FAULT=between-renames` in the environment,
+ * a save that replaces a checkpoint kills its own process (SIGKILL) after renaming the old
+ * checkpoint aside and before renaming the new one into place: the worst moment for a crash.
+ */
+export const FAULT_ENV = 'DGR_CHECKPOINT_FAULT';
+
+/**
+ * Before a save: refuses a `target` that is not a checkpoint folder (a file, or a folder with
+ * other contents, which the swap would delete), and when `target` holds no checkpoint but a crashed
+ * writer left the previous one renamed aside, puts that one back at `target` (an empty folder at
+ * `target` is moved to `spare`, which the swap later reuses and removes).
+ */
+function prepareTarget(target: string, spare: string): void {
+  let st: fs.Stats | null;
+  try {
+    st = fs.statSync(target);
+  } catch {
+    st = null;
+  }
+  const fix = 'pass a new or empty folder as the checkpoint folder';
+  if (st !== null && !st.isDirectory()) {
+    throw new CheckpointError(target, 'exists and is not a folder; a checkpoint is a folder', fix);
+  }
+  if (st !== null && fs.existsSync(path.join(target, MANIFEST))) return;
+  if (st !== null && fs.readdirSync(target).length > 0) {
+    throw new CheckpointError(target, 'is a folder with other files but no checkpoint ' +
+      `(no ${MANIFEST}); saving here would replace them`, fix);
+  }
+  const from = findCheckpoint(target);
+  if (from === null || from === target) return;
+  if (st !== null) fs.renameSync(target, spare);
+  fs.renameSync(from, target);
+  syncDirNow(path.dirname(target));
+  if (st !== null) fs.rmSync(spare, { recursive: true, force: true });
+}
+
+/**
  * Saves `meta` (any JSON value) and named tensors (float32, int32 or bool) to `dir`, atomically,
  * replacing any checkpoint there. Tensor values are read first (`await t.data()`), the tensors are
  * not disposed. Returns the manifest written.
@@ -221,37 +282,45 @@ export async function saveCheckpoint(dir: string, contents: CheckpointContents):
     tensors.push(Object.freeze({ name, file: `t${String(i).padStart(4, '0')}.bin`, dtype: t.dtype as CheckpointDType, shape: Object.freeze([...t.shape]), bytes: bytes.byteLength, sha256: sha256(bytes) }));
   }
   if (os.endianness() !== 'LE') throw new CheckpointError(dir, 'checkpoints are little-endian; this machine is big-endian');
-  const manifest: CheckpointManifest = Object.freeze({
+  const fields = {
     format: CHECKPOINT_FORMAT,
     version: CHECKPOINT_VERSION,
     endianness: 'LE',
     createdAt: new Date().toISOString(),
     meta: contents.meta,
     tensors: Object.freeze(tensors),
-  });
+  } as const;
+  const checksum = manifestChecksum(fields);
+  const manifest: CheckpointManifest = Object.freeze({ ...fields, checksum });
 
   const target = path.resolve(dir);
   const parent = path.dirname(target);
   await fs.promises.mkdir(parent, { recursive: true });
-  // Remove leftovers of writers that crashed (their process is gone).
+  const name = path.basename(target);
+  const id = `${process.pid}-${randomBytes(4).toString('hex')}`;
+  const tmp = path.join(parent, `.${name}.tmp-${id}`);
+  const old = path.join(parent, `.${name}.old-${id}`);
+  prepareTarget(target, old);
+  // Remove leftovers of writers that crashed (their process is gone). A recoverable one was put
+  // back at `target` above, so nothing removed here is what the loader would read.
   for (const s of [...siblings(target, 'tmp'), ...siblings(target, 'old')]) {
     if (!pidAlive(s.pid)) await fs.promises.rm(s.path, { recursive: true, force: true });
   }
-  if (fs.existsSync(target) && !fs.statSync(target).isDirectory()) throw new CheckpointError(target, 'exists and is not a directory');
-  const id = `${process.pid}-${randomBytes(4).toString('hex')}`;
-  const tmp = path.join(parent, `.${path.basename(target)}.tmp-${id}`);
-  const old = path.join(parent, `.${path.basename(target)}.old-${id}`);
   try {
     await fs.promises.mkdir(tmp);
-    for (const [i, e] of tensors.entries()) await writeAndSync(path.join(tmp, e.file), datas[i] as Uint8Array);
+    for (const [i, e] of tensors.entries()) {
+      await writeAndSync(path.join(tmp, e.file), datas[i] as Uint8Array);
+    }
     await writeAndSync(path.join(tmp, MANIFEST), JSON.stringify(manifest, null, 1));
     await syncDir(tmp);
   } catch (err) {
     await fs.promises.rm(tmp, { recursive: true, force: true });
-    throw new CheckpointError(tmp, `could not write the checkpoint: ${(err as Error).message}`);
+    throw new CheckpointError(tmp, `could not write the checkpoint: ${(err as Error).message}`,
+      `make sure ${parent} is a writable folder with free space, or use another folder`);
   }
   const hadOld = fs.existsSync(target);
   if (hadOld) await fs.promises.rename(target, old);
+  if (hadOld && process.env[FAULT_ENV] === 'between-renames') process.kill(process.pid, 'SIGKILL');
   await fs.promises.rename(tmp, target);
   await syncDir(parent);
   if (hadOld) await fs.promises.rm(old, { recursive: true, force: true });
@@ -275,14 +344,27 @@ export function readCheckpointManifest(dir: string): CheckpointManifest {
   try {
     parsed = JSON.parse(text);
   } catch (err) {
-    throw new CheckpointError(file, `manifest is not valid JSON (${(err as Error).message}); the file is corrupt`);
+    const problem = `manifest is not valid JSON (${(err as Error).message}); the file is corrupt`;
+    throw new CheckpointError(file, problem, damagedFix(path.dirname(file)));
   }
   return checkManifest(parsed, file);
 }
 
-/** Whether `dir` holds a checkpoint manifest (cheap; does not validate the tensor bytes). */
+/**
+ * The folder {@link loadCheckpoint} reads for `dir`: `dir` itself when it holds a manifest;
+ * otherwise, after a crash between the two renames of a save, the newest complete renamed-aside
+ * previous checkpoint; null when there is nothing to load. Cheap: the bytes are not validated.
+ */
+export function findCheckpoint(dir: string): string | null {
+  const target = path.resolve(dir);
+  if (fs.existsSync(path.join(target, MANIFEST))) return target;
+  const aside = siblings(target, 'old').find((s) => fs.existsSync(path.join(s.path, MANIFEST)));
+  return aside === undefined ? null : aside.path;
+}
+
+/** Whether {@link loadCheckpoint} has a checkpoint to read for `dir` (see findCheckpoint). */
 export function checkpointExists(dir: string): boolean {
-  return fs.existsSync(path.join(path.resolve(dir), MANIFEST));
+  return findCheckpoint(dir) !== null;
 }
 
 function jsonEqual(a: Json, b: Json): boolean {
@@ -295,12 +377,8 @@ function jsonEqual(a: Json, b: Json): boolean {
  * the file and the problem. The caller owns (and disposes) the returned tensors.
  */
 export async function loadCheckpoint<M extends Json = Json>(dir: string, opts: { readonly expect?: CheckpointExpectation } = {}): Promise<LoadedCheckpoint<M>> {
-  let from = path.resolve(dir);
-  if (!fs.existsSync(from)) {
-    // A crash between "rename old aside" and "rename new into place": the old checkpoint is complete.
-    const aside = siblings(from, 'old').find((s) => fs.existsSync(path.join(s.path, MANIFEST)));
-    if (aside !== undefined) from = aside.path;
-  }
+  // After a crash between "rename old aside" and "rename new into place" the old one is complete.
+  const from = findCheckpoint(dir) ?? path.resolve(dir);
   const manifest = readCheckpointManifest(from);
   const expect = opts.expect ?? {};
   const byName = new Map(manifest.tensors.map((e) => [e.name, e]));
@@ -332,19 +410,34 @@ export async function loadCheckpoint<M extends Json = Json>(dir: string, opts: {
       bytes = await fs.promises.readFile(file);
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
-      throw new CheckpointError(file, code === 'ENOENT' ? `tensor file of ${e.name} is missing` : `cannot read tensor ${e.name}: ${(err as Error).message}`);
+      const problem =
+        code === 'ENOENT'
+          ? `tensor file of ${e.name} is missing`
+          : `cannot read tensor ${e.name}: ${(err as Error).message}`;
+      throw new CheckpointError(file, problem, damagedFix(from));
     }
-    if (bytes.length < e.bytes) throw new CheckpointError(file, `truncated: ${bytes.length} of ${e.bytes} bytes of tensor ${e.name}`);
-    if (bytes.length > e.bytes) throw new CheckpointError(file, `has ${bytes.length} bytes, but tensor ${e.name} needs ${e.bytes}`);
+    const fix = damagedFix(from);
+    if (bytes.length < e.bytes) {
+      const problem = `truncated: ${bytes.length} of ${e.bytes} bytes of tensor ${e.name}`;
+      throw new CheckpointError(file, problem, fix);
+    }
+    if (bytes.length > e.bytes) {
+      const problem = `has ${bytes.length} bytes, but tensor ${e.name} needs ${e.bytes}`;
+      throw new CheckpointError(file, problem, fix);
+    }
     const digest = sha256(bytes);
-    if (digest !== e.sha256) throw new CheckpointError(file, `corrupt: sha256 of tensor ${e.name} is ${digest}, the manifest says ${e.sha256}`);
+    if (digest !== e.sha256) {
+      const problem =
+        `corrupt: sha256 of tensor ${e.name} is ${digest}, the manifest says ${e.sha256}`;
+      throw new CheckpointError(file, problem, fix);
+    }
     buffers.push(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer);
   }
   const tensors: Record<string, Tensor> = {};
   manifest.tensors.forEach((e, i) => {
     const buf = buffers[i] as ArrayBuffer;
     const values = e.dtype === 'float32' ? new Float32Array(buf) : e.dtype === 'int32' ? new Int32Array(buf) : new Uint8Array(buf);
-    tensors[e.name] = tf.tensor(values, [...e.shape], e.dtype as DataType);
+    tensors[e.name] = tf.tensor(values, [...e.shape], e.dtype);
   });
   return Object.freeze({ meta: manifest.meta as M, tensors: Object.freeze(tensors), manifest, readFrom: from });
 }

@@ -231,26 +231,103 @@ function fail(path: string, msg: string): never {
   throw new ConfigError(`config.${path}: ${msg}`);
 }
 
+/** A value as an error message shows it: JSON, except NaN, Infinity and -Infinity by name. */
+function show(v: unknown): string {
+  if (typeof v === 'number') return String(v);
+  if (Array.isArray(v)) return `[${v.map(show).join(',')}]`;
+  if (v === undefined) return 'undefined';
+  return JSON.stringify(v) ?? String(v);
+}
+
+/** Edit distance (insertions, deletions, substitutions), for "did you mean" hints. */
+function editDistance(a: string, b: string): number {
+  let row = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const next = [i];
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      next.push(Math.min((row[j] ?? 0) + 1, (next[j - 1] ?? 0) + 1, (row[j - 1] ?? 0) + cost));
+    }
+    row = next;
+  }
+  return row[b.length] ?? 0;
+}
+
+/** The settings of each part of a config; `satisfies` keeps them complete. */
+const KEYS = {
+  config: {
+    seed: true, scenario: true, solver: true, generator: true, replay: true, iterations: true,
+    batchSize: true, regularizer: true, lwf: true,
+  },
+  mlp: { kind: true, hidden: true, init: true, optimizer: true },
+  cnn: { kind: true, channels: true, hidden: true, init: true, optimizer: true },
+  vae: { kind: true, hidden: true, latent: true, init: true, optimizer: true },
+  wgan: {
+    kind: true, arch: true, latent: true, hidden: true, criticSteps: true, gpWeight: true,
+    init: true, generatorOptimizer: true, criticOptimizer: true,
+  },
+  replay: { mode: true, ratio: true, batchSize: true, targets: true, temperature: true },
+  adam: { lr: true, beta1: true, beta2: true, epsilon: true },
+  // issue 12
+  ewc: {
+    kind: true, lambda: true, online: true, gamma: true, fisherLabels: true, fisherExamples: true,
+  },
+  si: { kind: true, c: true, xi: true },
+  lwf: { temperature: true },
+} as const satisfies {
+  config: Record<keyof ExperimentConfig, true>;
+  mlp: Record<keyof MlpSolverConfig, true>;
+  cnn: Record<keyof CnnSolverConfig, true>;
+  vae: Record<keyof VaeConfig, true>;
+  wgan: Record<keyof WganGpConfig, true>;
+  replay: Record<keyof ReplayConfig, true>;
+  adam: Record<keyof AdamConfig, true>;
+  ewc: Record<keyof EwcConfig, true>;
+  si: Record<keyof SiConfig, true>;
+  lwf: Record<keyof LwfConfig, true>;
+};
+
+/** Rejects a setting `obj` does not have (a misspelt key would otherwise be silently ignored). */
+function checkKeys(
+  obj: Record<string, unknown>,
+  known: Readonly<Record<string, true>>,
+  path: string,
+): void {
+  const valid = Object.keys(known);
+  for (const key of Object.keys(obj)) {
+    if (key in known) continue;
+    const where = path === '' ? key : `${path}.${key}`;
+    const near = valid
+      .map((k) => ({ k, d: editDistance(key.toLowerCase(), k.toLowerCase()) }))
+      .sort((a, b) => a.d - b.d)[0];
+    const close = near !== undefined && near.d <= Math.max(2, Math.floor(key.length / 3));
+    const hint = close ? `; did you mean ${near.k}?` : '';
+    const of = path === '' ? '' : ` of config.${path}`;
+    fail(where, `unknown setting${hint} (the settings${of} are: ${valid.join(', ')})`);
+  }
+}
+
 function posInt(v: unknown, path: string): void {
-  if (typeof v !== 'number' || !Number.isInteger(v) || v <= 0) fail(path, `must be a positive integer, got ${JSON.stringify(v)}`);
+  if (typeof v !== 'number' || !Number.isInteger(v) || v <= 0) fail(path, `must be a positive integer, got ${show(v)}`);
 }
 
 function checkAdam(a: unknown, path: string): void {
   if (!isPlainObject(a)) fail(path, 'must be an Adam config {lr, beta1, beta2, epsilon} (use adam(lr))');
+  checkKeys(a, KEYS.adam, path);
   const { lr, beta1, beta2, epsilon } = a;
-  if (typeof lr !== 'number' || !(lr > 0) || !Number.isFinite(lr)) fail(`${path}.lr`, `must be a positive number, got ${JSON.stringify(lr)}`);
+  if (typeof lr !== 'number' || !(lr > 0) || !Number.isFinite(lr)) fail(`${path}.lr`, `must be a positive number, got ${show(lr)}`);
   for (const [k, v] of [['beta1', beta1], ['beta2', beta2]] as const) {
-    if (typeof v !== 'number' || !(v >= 0 && v < 1)) fail(`${path}.${k}`, `must be in [0, 1), got ${JSON.stringify(v)}`);
+    if (typeof v !== 'number' || !(v >= 0 && v < 1)) fail(`${path}.${k}`, `must be in [0, 1), got ${show(v)}`);
   }
-  if (typeof epsilon !== 'number' || !(epsilon > 0)) fail(`${path}.epsilon`, `must be a positive number, got ${JSON.stringify(epsilon)}`);
+  if (typeof epsilon !== 'number' || !(epsilon > 0) || !Number.isFinite(epsilon)) fail(`${path}.epsilon`, `must be a positive number, got ${show(epsilon)}`);
 }
 
 function checkInit(v: unknown, path: string): void {
-  if (v !== 'torch' && v !== 'glorot') fail(path, `must be 'torch' or 'glorot', got ${JSON.stringify(v)}`);
+  if (v !== 'torch' && v !== 'glorot') fail(path, `must be 'torch' or 'glorot', got ${show(v)}`);
 }
 
 function checkWidths(v: unknown, path: string, allowEmpty: boolean): void {
-  if (!Array.isArray(v) || (!allowEmpty && v.length === 0)) fail(path, `must be an array of positive integers${allowEmpty ? '' : ' (at least one)'}, got ${JSON.stringify(v)}`);
+  if (!Array.isArray(v) || (!allowEmpty && v.length === 0)) fail(path, `must be an array of positive integers${allowEmpty ? '' : ' (at least one)'}, got ${show(v)}`);
   v.forEach((w, i) => posInt(w, `${path}[${i}]`));
 }
 
@@ -281,20 +358,23 @@ function checkShapes(cfg: ExperimentConfig, inputShape: readonly number[]): void
  */
 export function validateConfig(cfg: ExperimentConfig, sequence?: TaskSequence): ExperimentConfig {
   if (!isPlainObject(cfg)) throw new ConfigError('config must be an ExperimentConfig object (start from a preset, e.g. presets.splitMnistGR())');
-  if (typeof cfg.seed !== 'number' || !Number.isInteger(cfg.seed)) fail('seed', `must be an integer, got ${JSON.stringify(cfg.seed)}`);
-  if (!SCENARIOS.includes(cfg.scenario)) fail('scenario', `unknown scenario ${JSON.stringify(cfg.scenario)}; use one of ${SCENARIOS.map((s) => `'${s}'`).join(', ')}`);
+  checkKeys(cfg, KEYS.config, '');
+  if (typeof cfg.seed !== 'number' || !Number.isInteger(cfg.seed)) fail('seed', `must be an integer, got ${show(cfg.seed)}`);
+  if (!SCENARIOS.includes(cfg.scenario)) fail('scenario', `unknown scenario ${show(cfg.scenario)}; use one of ${SCENARIOS.map((s) => `'${s}'`).join(', ')}`);
   posInt(cfg.iterations, 'iterations');
   posInt(cfg.batchSize, 'batchSize');
 
   const s = cfg.solver as SolverConfig | undefined;
   if (!isPlainObject(s)) fail('solver', 'is required');
   if (s.kind === 'mlp') {
+    checkKeys(s, KEYS.mlp, 'solver');
     checkWidths(s.hidden, 'solver.hidden', true);
   } else if (s.kind === 'cnn') {
+    checkKeys(s, KEYS.cnn, 'solver');
     checkWidths(s.channels, 'solver.channels', false);
     posInt(s.hidden, 'solver.hidden');
   } else {
-    fail('solver.kind', `unknown solver ${JSON.stringify((s as { kind: unknown }).kind)}; use 'mlp' or 'cnn'`);
+    fail('solver.kind', `unknown solver ${show((s as { kind: unknown }).kind)}; use 'mlp' or 'cnn'`);
   }
   checkInit(s.init, 'solver.init');
   checkAdam(s.optimizer, 'solver.optimizer');
@@ -304,34 +384,37 @@ export function validateConfig(cfg: ExperimentConfig, sequence?: TaskSequence): 
   if (g !== null) {
     if (!isPlainObject(g)) fail('generator', 'must be a generator config or null');
     if (g.kind === 'vae') {
+      checkKeys(g, KEYS.vae, 'generator');
       checkWidths(g.hidden, 'generator.hidden', false);
       posInt(g.latent, 'generator.latent');
       checkInit(g.init, 'generator.init');
       checkAdam(g.optimizer, 'generator.optimizer');
     } else if (g.kind === 'wgan-gp') {
-      if (g.arch !== 'mlp' && g.arch !== 'dcgan') fail('generator.arch', `must be 'mlp' or 'dcgan', got ${JSON.stringify(g.arch)}`);
+      checkKeys(g, KEYS.wgan, 'generator');
+      if (g.arch !== 'mlp' && g.arch !== 'dcgan') fail('generator.arch', `must be 'mlp' or 'dcgan', got ${show(g.arch)}`);
       checkWidths(g.hidden, 'generator.hidden', false);
-      if (g.arch === 'dcgan' && g.hidden.length !== 2) fail('generator.hidden', `'dcgan' takes two conv widths [c1, c2], got ${JSON.stringify(g.hidden)}`);
+      if (g.arch === 'dcgan' && g.hidden.length !== 2) fail('generator.hidden', `'dcgan' takes two conv widths [c1, c2], got ${show(g.hidden)}`);
       posInt(g.latent, 'generator.latent');
       posInt(g.criticSteps, 'generator.criticSteps');
-      if (typeof g.gpWeight !== 'number' || !(g.gpWeight >= 0)) fail('generator.gpWeight', `must be a non-negative number, got ${JSON.stringify(g.gpWeight)}`);
+      if (typeof g.gpWeight !== 'number' || !(g.gpWeight >= 0) || !Number.isFinite(g.gpWeight)) fail('generator.gpWeight', `must be a non-negative number, got ${show(g.gpWeight)}`);
       checkInit(g.init, 'generator.init');
       checkAdam(g.generatorOptimizer, 'generator.generatorOptimizer');
       checkAdam(g.criticOptimizer, 'generator.criticOptimizer');
     } else {
-      fail('generator.kind', `unknown generator ${JSON.stringify((g as { kind: unknown }).kind)}; use 'vae', 'wgan-gp' or null`);
+      fail('generator.kind', `unknown generator ${show((g as { kind: unknown }).kind)}; use 'vae', 'wgan-gp' or null`);
     }
   }
 
   const r = cfg.replay as ReplayConfig | undefined;
   if (!isPlainObject(r)) fail('replay', 'is required');
-  if (!(REPLAY_MODES as readonly string[]).includes(r.mode)) fail('replay.mode', `unknown replay mode ${JSON.stringify(r.mode)}; use one of ${REPLAY_MODES.map((m) => `'${m}'`).join(', ')}`);
+  checkKeys(r, KEYS.replay, 'replay');
+  if (!(REPLAY_MODES as readonly string[]).includes(r.mode)) fail('replay.mode', `unknown replay mode ${show(r.mode)}; use one of ${REPLAY_MODES.map((m) => `'${m}'`).join(', ')}`);
   if (r.ratio !== 'inverse-task' && (typeof r.ratio !== 'number' || !(r.ratio >= 0 && r.ratio <= 1))) {
-    fail('replay.ratio', `r must be a number in [0, 1] or 'inverse-task' (r = 1/t), got ${JSON.stringify(r.ratio)}`);
+    fail('replay.ratio', `r must be a number in [0, 1] or 'inverse-task' (r = 1/t), got ${show(r.ratio)}`);
   }
   posInt(r.batchSize, 'replay.batchSize');
-  if (r.targets !== 'hard' && r.targets !== 'soft') fail('replay.targets', `must be 'hard' or 'soft', got ${JSON.stringify(r.targets)}`);
-  if (typeof r.temperature !== 'number' || !(r.temperature > 0) || !Number.isFinite(r.temperature)) fail('replay.temperature', `must be a positive number, got ${JSON.stringify(r.temperature)}`);
+  if (r.targets !== 'hard' && r.targets !== 'soft') fail('replay.targets', `must be 'hard' or 'soft', got ${show(r.targets)}`);
+  if (typeof r.temperature !== 'number' || !(r.temperature > 0) || !Number.isFinite(r.temperature)) fail('replay.temperature', `must be a positive number, got ${show(r.temperature)}`);
   if (r.mode === 'generative' && g === null) fail('generator', "generative replay needs a generator (e.g. presets.splitMnistGR().generator); it is null");
   checkRegularization(cfg); // issue 12
 
@@ -525,6 +608,7 @@ function checkRegularization(cfg: ExperimentConfig): void {
     if (!isPlainObject(reg))
       fail('regularizer', "must be {kind: 'ewc', ...}, {kind: 'si', ...} or null");
     if (reg.kind === 'ewc') {
+      checkKeys(reg as unknown as Record<string, unknown>, KEYS.ewc, 'regularizer');
       positive(reg.lambda, 'regularizer.lambda');
       if (typeof reg.online !== 'boolean')
         fail(
@@ -543,6 +627,7 @@ function checkRegularization(cfg: ExperimentConfig): void {
       }
       if (reg.fisherExamples !== 'all') posInt(reg.fisherExamples, 'regularizer.fisherExamples');
     } else if (reg.kind === 'si') {
+      checkKeys(reg as unknown as Record<string, unknown>, KEYS.si, 'regularizer');
       positive(reg.c, 'regularizer.c');
       positive(reg.xi, 'regularizer.xi');
     } else {
@@ -556,6 +641,7 @@ function checkRegularization(cfg: ExperimentConfig): void {
   const lwf = cfg.lwf as LwfConfig | null | undefined;
   if (lwf !== undefined && lwf !== null) {
     if (!isPlainObject(lwf)) fail('lwf', 'must be {temperature} or null');
+    checkKeys(lwf as unknown as Record<string, unknown>, KEYS.lwf, 'lwf');
     positive(lwf.temperature, 'lwf.temperature');
   }
 }

@@ -9,7 +9,7 @@
 import { tf } from '../tf';
 import type { Scalar, Tensor } from '@tensorflow/tfjs-node';
 import type { AccuracyMatrix, Classifier, TaskSequence } from './types';
-import { activeOutputs, maskLogits } from './tasks';
+import { activeOutputs, maskLogits } from './masks';
 
 export interface EvaluateOptions {
   /** Evaluate tasks 0..upToTask (default: every task of the sequence, future ones included). */

@@ -83,7 +83,7 @@ function checkBatch(x: Tensor, inputShape: readonly number[], what: string): voi
 export function vaeLossPerExample(encW: readonly Tensor[], decW: readonly Tensor[], x2: Tensor2D, eps: Tensor2D): Tensor1D {
   const nEnc = encW.length / 2 - 1;
   const nDec = decW.length / 2;
-  const latent = eps.shape[1] as number;
+  const latent = eps.shape[1];
   let h: Tensor = x2;
   for (let l = 0; l < nEnc; l++) h = dense(h, encW[2 * l] as Tensor, encW[2 * l + 1] as Tensor, 'relu');
   const stats = dense(h, encW[2 * nEnc] as Tensor, encW[2 * nEnc + 1] as Tensor, 'linear');
@@ -123,8 +123,8 @@ function decodeFast(decW: readonly Tensor[], z: Tensor): Tensor2D {
 function vaeBackprop(encW: readonly Tensor[], decW: readonly Tensor[], x2: Tensor2D, eps: Tensor2D, wcol: Tensor2D, needLoss: boolean): { loss: Scalar | null; enc: Tensor[]; dec: Tensor[] } {
   const nEnc = encW.length / 2 - 1;
   const nDec = decW.length / 2;
-  const latent = eps.shape[1] as number;
-  const d = x2.shape[1] as number;
+  const latent = eps.shape[1];
+  const d = x2.shape[1];
   const half = tf.scalar(0.5);
   const one = tf.scalar(1);
   const hs: Tensor[] = [x2];
@@ -237,7 +237,7 @@ export function createVaeTrainer(gen: Generator): VaeTrainer {
   };
   const prepare = (x: Tensor, weights: Tensor1D | null): { b: number; col: Tensor2D } => {
     checkBatch(x, gen.inputShape, 'VAE step');
-    const b = x.shape[0] as number;
+    const b = x.shape[0];
     if (weights !== null && weights.shape[0] !== b) throw new Error(`VAE step: ${b} inputs but ${weights.shape[0]} weights`);
     return { b, col: colOf(weights, b) };
   };
@@ -347,7 +347,7 @@ function dcgan(config: WganGpConfig, inputShape: readonly number[]): GanNets {
       critic: half * half * k * k * c * c1 + s4 * s4 * k * k * c1 * c2 + s4 * s4 * c2,
     },
     gen: (w, z) => {
-      const n = z.shape[0] as number;
+      const n = z.shape[0];
       const h0 = tf.reshape(dense(z, w[0] as Tensor, w[1] as Tensor, 'relu'), [n, s4, s4, c2]) as Tensor4D;
       const h1 = tf.relu(tf.add(tf.conv2dTranspose(h0, w[2] as Tensor4D, [n, half, half, c1], 2, 'same'), w[3] as Tensor)) as Tensor4D;
       return tf.sigmoid(tf.add(tf.conv2dTranspose(h1, w[4] as Tensor4D, [n, s, s, c], 2, 'same'), w[5] as Tensor));
@@ -419,7 +419,7 @@ export function createWganGpTrainer(gen: Generator): WganGpTrainer {
 
   const criticStep = (x: Tensor, weights: Tensor1D | null, seed: number): GeneratorLosses => {
     checkBatch(x, inputShape, 'WGAN-GP critic step');
-    const b = x.shape[0] as number;
+    const b = x.shape[0];
     const xr = tf.tidy(() => (x.shape.length === inputShape.length + 1 ? x.clone() : tf.reshape(x, [b, ...inputShape])));
     const fake = tf.tidy(() => nets.gen(gP.read(), noise(b, config.latent, deriveSeed(seed, 'z'))));
     const epsShape = [b, ...inputShape.map(() => 1)];
@@ -471,7 +471,7 @@ export function createWganGpTrainer(gen: Generator): WganGpTrainer {
         tf.dispose(Object.values(last));
         last = criticStep(x, weights, deriveSeed(seed, 'critic', i));
       }
-      const g = generatorStep(x.shape[0] as number, deriveSeed(seed, 'generator'));
+      const g = generatorStep(x.shape[0], deriveSeed(seed, 'generator'));
       return { ...last, ...g };
     },
     dispose(): void {

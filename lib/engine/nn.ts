@@ -112,7 +112,7 @@ function makeParamSet(specs: readonly ParamSpec[], variables: ResourceVariable[]
         throw new Error(`${what}: expected float32 [${size}] parameters, got ${flat.dtype} [${flat.shape.join(', ')}]`);
       }
       tf.tidy(() => {
-        const parts = variables.length === 1 ? [flat] : tf.split(flat, sizes as number[]);
+        const parts = variables.length === 1 ? [flat] : tf.split(flat, sizes);
         parts.forEach((p, i) => (variables[i] as ResourceVariable).assign(tf.reshape(p, (specs[i] as ParamSpec).shape as number[])));
       });
     },

@@ -11,8 +11,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type * as Danfo from 'danfojs-node';
 import { tf } from '../tf';
-import type { AccuracyMatrix, Scenario } from './types';
-import { SCENARIOS } from './config';
+import type { AccuracyMatrix, Scenario, TaskSequence } from './types';
+import { SCENARIOS, type ExperimentConfig } from './config';
 import { checkAccuracyMatrix, computeMetrics, type Metrics } from './eval';
 import { type Json } from './checkpoint';
 import { writeFileAtomic } from '../fsutil';
@@ -52,6 +52,50 @@ function encodeNumber(name: string, n: number): string {
   return String(n).replace(/-/g, 'm');
 }
 const decodeNumber = (s: string): number => Number(s.replace(/m/g, '-'));
+
+/** The run-name settings (results.ts `runName`) of a config on a sequence. */
+export function runNameParts(config: ExperimentConfig, sequence: Pick<TaskSequence, 'name' | 'scenario'>): RunNameParts {
+  const mode = config.replay.mode;
+  const replayMethod = { none: 'none', noise: 'noise', exact: 'er', generative: 'gr' }[mode];
+  const generator = mode === 'generative' && config.generator !== null ? (config.generator.kind === 'vae' ? 'vae' : `wgangp_${config.generator.arch}`) : undefined;
+  const extra: Record<string, string | number | boolean> = { iters: config.iterations };
+  if (mode !== 'none' && config.replay.targets === 'soft') extra.distillT = config.replay.temperature;
+  // issue 12: LwF and the regulariser join the method ('ewc', 'oewc', 'si', 'lwf', 'gr_ewc', …).
+  const added = regularizationNameParts(config, extra);
+  const method = [...(mode === 'none' && added.length > 0 ? [] : [replayMethod]), ...added].join('_');
+  const ratioUsed = mode !== 'none' || (config.lwf ?? null) !== null;
+  return {
+    sequence: sequence.name,
+    scenario: sequence.scenario,
+    method,
+    ...(generator !== undefined ? { generator } : {}),
+    ratio: !ratioUsed ? 1 : config.replay.ratio === 'inverse-task' ? '1/t' : config.replay.ratio,
+    seed: config.seed,
+    extra,
+  };
+}
+
+/** The method words of config.lwf and config.regularizer; their settings go into `extra`. */
+function regularizationNameParts(config: ExperimentConfig, extra: Record<string, string | number | boolean>): string[] {
+  const words: string[] = [];
+  const lwf = config.lwf ?? null;
+  const reg = config.regularizer ?? null;
+  if (lwf !== null) {
+    words.push('lwf');
+    extra.lwfT = lwf.temperature;
+  }
+  if (reg !== null && reg.kind === 'ewc') {
+    words.push(reg.online ? 'oewc' : 'ewc');
+    extra.lambda = reg.lambda;
+    if (reg.online) extra.gamma = reg.gamma;
+    extra.fisher = `${reg.fisherLabels}${reg.fisherExamples === 'all' ? '' : reg.fisherExamples}`;
+  } else if (reg !== null) {
+    words.push('si');
+    extra.c = reg.c;
+    extra.xi = reg.xi;
+  }
+  return words;
+}
 
 /**
  * The run name of a setting, e.g. `splitMNIST-class-gr-vae-r1overt-s0` or
@@ -123,7 +167,7 @@ type DanfoModule = typeof Danfo;
 
 /** danfojs-node, loaded on first use; checks the native TensorFlow backend is still active afterwards. */
 export function danfo(): DanfoModule {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded on first use: importing danfojs takes seconds
   const mod = require('danfojs-node') as DanfoModule;
   if (tf.getBackend() !== 'tensorflow') {
     throw new Error(`loading danfojs-node switched the TensorFlow backend to '${tf.getBackend()}'; it must share the native 'tensorflow' backend (one copy of @tensorflow/tfjs-node in node_modules)`);

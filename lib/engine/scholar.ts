@@ -14,7 +14,8 @@ import { buildSolver, snapshotSolver } from './solvers';
 import type { GeneratorConfig, SolverConfig } from './config';
 import type { ParamSet } from './nn';
 import { CheckpointError, Json, loadCheckpoint, saveCheckpoint } from './checkpoint';
-import { INACTIVE_LOGIT } from './tasks';
+import { logitMask } from './masks';
+import { maskedLogits, targetsFromLogits } from './replay';
 
 export interface ReplaySample {
   /** Generated inputs [n, ...inputShape]. */
@@ -45,17 +46,6 @@ export interface Scholar {
   dispose(): void;
 }
 
-/** Additive logit mask [1, numOutputs]: 0 on `active`, INACTIVE_LOGIT (−1e9) elsewhere (null when all are active). */
-export function logitMask(numOutputs: number, active: readonly number[] | undefined): Tensor2D | null {
-  if (active === undefined || active.length === numOutputs) return null;
-  const m = new Float32Array(numOutputs).fill(INACTIVE_LOGIT);
-  for (const c of active) {
-    if (!Number.isInteger(c) || c < 0 || c >= numOutputs) throw new Error(`logitMask: active unit ${c} is outside 0..${numOutputs - 1}`);
-    m[c] = 0;
-  }
-  return tf.tensor2d(m, [1, numOutputs]);
-}
-
 /** ⟨G, S⟩ from a generator (or null) and a solver whose input shapes agree. */
 export function createScholar(generator: Generator | null, solver: Solver): Scholar {
   if (generator !== null && generator.inputShape.join(',') !== solver.inputShape.join(',')) {
@@ -70,13 +60,11 @@ export function createScholar(generator: Generator | null, solver: Solver): Scho
       if (generator === null) throw new Error('Scholar.sample: this scholar has no generator (replay mode without one)');
       const x = generator.sample(n, opts.seed);
       const [y, probs] = tf.tidy(() => {
-        const mask = logitMask(solver.numOutputs, opts.activeUnits);
-        let z: Tensor2D = solver.predict(x);
-        if (mask !== null) z = tf.add(z, mask);
+        const z = maskedLogits(solver, x, logitMask(solver.numOutputs, opts.activeUnits));
         const yy = tf.cast(tf.argMax(z, 1), 'int32') as Tensor1D;
-        return opts.temperature === undefined ? [yy] : [yy, tf.softmax(tf.div(z, opts.temperature)) as Tensor2D];
+        return opts.temperature === undefined ? [yy] : [yy, targetsFromLogits(z, opts.temperature)];
       });
-      return { x, y: y as Tensor1D, probs: (probs as Tensor2D | undefined) ?? null };
+      return { x, y: y, probs: (probs) ?? null };
     },
     dispose(): void {
       generator?.dispose();

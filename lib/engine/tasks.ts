@@ -15,7 +15,8 @@
 import { tf } from '../tf';
 import type { ImageSplit, Mnist } from '../data/mnist';
 import type { Scenario, Task, TaskData, TaskSequence } from './types';
-import type { Tensor, Tensor2D, Tensor4D } from '@tensorflow/tfjs-node';
+import type { IdentityValue, SequenceIdentity } from './types';
+import type { Tensor, Tensor2D } from '@tensorflow/tfjs-node';
 import { createRng, deriveSeed } from '../rng';
 import { SCENARIOS } from './config';
 
@@ -117,7 +118,28 @@ function shapeX(x2d: Tensor2D, imageShape: readonly number[], flatten: boolean):
   return x;
 }
 
-function finish<C>(name: string, scenario: Scenario, inputShape: readonly number[], numOutputs: number, tasks: Task[], config: C): BuiltSequence<C> {
+/** A sequence's identity: its builder and config, each task's domain and the data files read. */
+function identityOf(
+  builder: string,
+  config: object,
+  domains: readonly string[],
+  splits: readonly ImageSplit[],
+): SequenceIdentity {
+  const dataFiles: Record<string, string> = {};
+  for (const s of splits) Object.assign(dataFiles, s.files ?? {});
+  const json = JSON.parse(JSON.stringify(config)) as { readonly [key: string]: IdentityValue };
+  return Object.freeze({ builder, config: json, domains: Object.freeze([...domains]), dataFiles });
+}
+
+function finish<C extends object>(
+  name: string,
+  scenario: Scenario,
+  inputShape: readonly number[],
+  numOutputs: number,
+  tasks: Task[],
+  config: C,
+  identity: SequenceIdentity,
+): BuiltSequence<C> {
   let disposed = false;
   return Object.freeze({
     name,
@@ -126,6 +148,7 @@ function finish<C>(name: string, scenario: Scenario, inputShape: readonly number
     numOutputs,
     tasks: Object.freeze(tasks),
     config,
+    identity,
     dispose(): void {
       if (disposed) return;
       disposed = true;
@@ -235,7 +258,9 @@ export function permutedMnist(mnist: Mnist, config: Partial<PermutedMnistConfig>
   }
   const inputShape = cfg.flatten ? [numPixels] : [...imageShape];
   const numOutputs = cfg.scenario === 'domain' ? numClasses : numClasses * cfg.numTasks;
-  return finish('permMNIST', cfg.scenario, inputShape, numOutputs, tasks, cfg);
+  const splits = [mnist.train, mnist.test];
+  const identity = identityOf('permutedMnist', cfg, tasks.map(() => 'MNIST'), splits);
+  return finish('permMNIST', cfg.scenario, inputShape, numOutputs, tasks, cfg, identity);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -337,7 +362,11 @@ export function splitMnist(mnist: Mnist, config: Partial<SplitMnistConfig> & Pic
     throw err;
   }
   const inputShape = cfg.flatten ? [imageShape[0] * imageShape[1] * imageShape[2]] : [...imageShape];
-  return finish('splitMNIST', cfg.scenario, inputShape, cfg.scenario === 'domain' ? k : numClasses, tasks, cfg);
+  const spec = { ...cfg, classOrder: order };
+  const splits = [mnist.train, mnist.test];
+  const identity = identityOf('splitMnist', spec, tasks.map(() => 'MNIST'), splits);
+  const numOutputs = cfg.scenario === 'domain' ? k : numClasses;
+  return finish('splitMNIST', cfg.scenario, inputShape, numOutputs, tasks, cfg, identity);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -366,7 +395,7 @@ export interface DomainSequenceConfig extends Subsample {
  * Inputs float32 in [0, 1], [count, h, w, c] (or flattened); labels int32.
  */
 export function domainSequence(domains: readonly Domain[], config: Partial<DomainSequenceConfig> & Pick<DomainSequenceConfig, 'name'>): BuiltSequence<DomainSequenceConfig> {
-  const cfg: DomainSequenceConfig = Object.freeze({ scenario: 'domain' as Scenario, seed: 0, flatten: false, ...config });
+  const cfg: DomainSequenceConfig = Object.freeze({ scenario: 'domain', seed: 0, flatten: false, ...config });
   if (typeof cfg.name !== 'string' || !/^[A-Za-z0-9_.]+$/.test(cfg.name)) throw new TypeError(`domainSequence: name must be letters, digits, '_' or '.', got ${String(cfg.name)}`);
   checkScenario('domainSequence', cfg.scenario);
   checkInt('domainSequence: seed', cfg.seed, 0);
@@ -402,7 +431,9 @@ export function domainSequence(domains: readonly Domain[], config: Partial<Domai
   }
   const inputShape = cfg.flatten ? [imageShape[0] * imageShape[1] * imageShape[2]] : [...imageShape];
   const numOutputs = cfg.scenario === 'domain' ? numClasses : numClasses * domains.length;
-  return finish(cfg.name, cfg.scenario, inputShape, numOutputs, tasks, cfg);
+  const splits = domains.flatMap((d) => [d.train, d.test]);
+  const identity = identityOf('domainSequence', cfg, domains.map((d) => d.name), splits);
+  return finish(cfg.name, cfg.scenario, inputShape, numOutputs, tasks, cfg, identity);
 }
 
 /**
@@ -423,75 +454,19 @@ export function mnistTo32x32x3(split: ImageSplit, opts: { readonly size?: number
     const n = Math.min(batchSize, split.count - start);
     const chunk = tf.tidy(() => {
       const x = tf.tensor4d(split.images.subarray(start * h * w, (start + n) * h * w), [n, h, w, 1], 'int32').toFloat();
-      const resized = tf.image.resizeBilinear(x as Tensor4D, [size, size]);
+      const resized = tf.image.resizeBilinear(x, [size, size]);
       return tf.tile(resized, [1, 1, 1, 3]).round().clipByValue(0, 255).toInt();
     });
     out.set(chunk.dataSync(), start * size * size * 3);
     chunk.dispose();
   }
-  return Object.freeze({ count: split.count, shape: Object.freeze([size, size, 3]) as readonly [number, number, number], images: out, labels: split.labels, numClasses: split.numClasses });
-}
-
-// ---------------------------------------------------------------------------------------------
-// Active outputs
-
-/** What the output units are used for: training a task, or evaluating one. */
-export type OutputPurpose = 'train' | 'eval';
-
-/**
- * The output units that are active for a task (the one function the trainer and evaluation share):
- * - `task` scenario: the task's own classes (its head), for training and evaluation;
- * - `domain` scenario: all outputs;
- * - `class` scenario, training task t: every class of tasks 0..t (those seen so far);
- *   evaluating task j after training up to task `trainedUpTo` (default j): every class of tasks
- *   0..max(trainedUpTo, j) — all classes seen, plus the evaluated task's own when it lies in the future.
- * Returns sorted output indices.
- */
-export function activeOutputs(
-  sequence: Pick<TaskSequence, 'scenario' | 'numOutputs' | 'tasks'>,
-  taskIndex: number,
-  purpose: OutputPurpose,
-  trainedUpTo: number = taskIndex,
-): readonly number[] {
-  const T = sequence.tasks.length;
-  if (!Number.isInteger(taskIndex) || taskIndex < 0 || taskIndex >= T) {
-    throw new RangeError(`activeOutputs: taskIndex ${taskIndex} is not a task of this sequence (0..${T - 1})`);
-  }
-  if (!Number.isInteger(trainedUpTo) || trainedUpTo < 0 || trainedUpTo >= T) {
-    throw new RangeError(`activeOutputs: trainedUpTo ${trainedUpTo} is not a task of this sequence (0..${T - 1})`);
-  }
-  if (purpose !== 'train' && purpose !== 'eval') throw new RangeError(`activeOutputs: purpose must be 'train' or 'eval', got ${String(purpose)}`);
-  switch (sequence.scenario) {
-    case 'task':
-      return (sequence.tasks[taskIndex] as Task).classes;
-    case 'domain':
-      return Object.freeze(Array.from(range(sequence.numOutputs)));
-    case 'class': {
-      const last = purpose === 'train' ? taskIndex : Math.max(trainedUpTo, taskIndex);
-      const set = new Set<number>();
-      for (let t = 0; t <= last; t++) for (const c of (sequence.tasks[t] as Task).classes) set.add(c);
-      return Object.freeze([...set].sort((a, b) => a - b));
-    }
-    default:
-      throw new RangeError(`activeOutputs: unknown scenario ${String(sequence.scenario)}`);
-  }
-}
-
-/** Added to the logits of inactive outputs: finite (so 0 * mask stays 0 in a loss), yet never the argmax or a softmax mass. */
-export const INACTIVE_LOGIT = -1e9;
-
-/**
- * Logits [n, numOutputs] with every output not in `active` replaced by {@link INACTIVE_LOGIT}.
- * Pure tensor op; call inside tf.tidy.
- */
-export function maskLogits(logits: Tensor2D, active: readonly number[]): Tensor2D {
-  const numOutputs = logits.shape[1];
-  const keep = new Float32Array(numOutputs);
-  for (const a of active) {
-    if (!Number.isInteger(a) || a < 0 || a >= numOutputs) throw new RangeError(`maskLogits: active output ${a} is outside 0..${numOutputs - 1}`);
-    keep[a] = 1;
-  }
-  if (keep.every((k) => k === 1)) return logits.clone();
-  const keepT = tf.tensor2d(keep, [1, numOutputs]);
-  return tf.where(keepT.cast('bool'), logits, tf.fill(logits.shape, INACTIVE_LOGIT)) as Tensor2D;
+  const files = split.files === undefined ? {} : { files: split.files };
+  return Object.freeze({
+    count: split.count,
+    shape: Object.freeze([size, size, 3]) as readonly [number, number, number],
+    images: out,
+    labels: split.labels,
+    numClasses: split.numClasses,
+    ...files,
+  });
 }

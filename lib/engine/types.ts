@@ -31,6 +31,29 @@ export interface Task {
   readonly test: TaskData;
 }
 
+/** A JSON value of a sequence identity. */
+export type IdentityValue =
+  | null
+  | boolean
+  | number
+  | string
+  | readonly IdentityValue[]
+  | { readonly [key: string]: IdentityValue };
+
+/**
+ * What a sequence was built from, recorded in run checkpoints so a run is never resumed on other
+ * data: the builder and its complete config (seed, class order, subsample sizes, ...), the domain
+ * of each task, and the SHA-256 of every data file read (by file name).
+ */
+export interface SequenceIdentity {
+  /** The builder, e.g. 'permutedMnist'. */
+  readonly builder: string;
+  readonly config: { readonly [key: string]: IdentityValue };
+  /** Name of the data each task was built from, in task order. */
+  readonly domains: readonly string[];
+  readonly dataFiles: { readonly [file: string]: string };
+}
+
 export interface TaskSequence {
   /** Short name used in run names, e.g. 'splitMNIST' or 'permMNIST'. */
   readonly name: string;
@@ -40,6 +63,8 @@ export interface TaskSequence {
   /** Output units of the solver. */
   readonly numOutputs: number;
   readonly tasks: readonly Task[];
+  /** What the sequence was built from (set by the builders of tasks.ts; absent when hand-made). */
+  readonly identity?: SequenceIdentity;
   /** Frees every tensor of the sequence. */
   dispose(): void;
 }

@@ -137,7 +137,7 @@ export async function launchRenderer(opts: RendererOptions = {}): Promise<Static
     pageFile,
     `<!doctype html><html><head><meta charset="utf-8"><script src="${pathToFileURL(plotly).href}"></script></head><body></body></html>`,
   );
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- playwright-core is loaded only when a figure is rendered
   const { chromium } = require('playwright-core') as typeof import('playwright-core');
   let browser: Browser | null = null;
   try {
@@ -172,7 +172,7 @@ function makeRenderer(browser: Browser, page: Page, executablePath: string, laun
         const P = (globalThis as unknown as { Plotly: { toImage(f: unknown, o: unknown): Promise<string> } }).Plotly;
         return P.toImage({ data: fig.data, layout: fig.layout ?? {}, config: fig.config ?? {} }, { format, width, height, scale });
       },
-      { fig: figure as unknown as { data: unknown; layout?: unknown; config?: unknown }, format, width, height, scale },
+      { fig: figure, format, width, height, scale },
     );
   };
   return {

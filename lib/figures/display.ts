@@ -70,7 +70,7 @@ export function toPlainFigure(figure: PlotlyFigure): PlotlyFigure {
 function describe(v: unknown): string {
   if (v === null) return 'null';
   if (Array.isArray(v)) return 'an array';
-  if (typeof v === 'object') return `an object with keys [${Object.keys(v as object).join(', ')}]`;
+  if (typeof v === 'object') return `an object with keys [${Object.keys(v).join(', ')}]`;
   return typeof v;
 }
 

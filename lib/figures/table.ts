@@ -45,7 +45,12 @@ export function normalizeTable(table: TableInput): NormalTable {
       if (row === null || typeof row !== 'object' || Array.isArray(row)) {
         throw new TypeError(`table: row ${i} is not an object of column -> value`);
       }
-      for (const k of Object.keys(row)) if (!seen.has(k)) (seen.add(k), columns.push(k));
+      for (const k of Object.keys(row)) {
+        if (!seen.has(k)) {
+          seen.add(k);
+          columns.push(k);
+        }
+      }
     });
     return { columns, rows: rows.map((r) => columns.map((c) => r[c])) };
   }

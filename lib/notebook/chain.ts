@@ -17,6 +17,7 @@ import { Scholar, createScholar, snapshotScholar } from '../engine/scholar';
 import { deriveSeed } from '../rng';
 import { createProgress } from '../engine/progress';
 import { trainSequence } from '../engine/train';
+import { disposeLosses, readLosses, type IterationLosses } from '../engine/replay';
 import { studentBatch } from './scholar';
 import { classifySamples } from './gan';
 
@@ -61,21 +62,15 @@ export async function trainScholarFromReplay(teacher: Scholar, config: Experimen
     for (let it = 1; it <= config.iterations; it++) {
       const due = progress !== null && progress.due(it);
       const { x, targets } = studentBatch(teacher, 'generator', B, deriveSeed(config.seed, 'chain-replay', g, it));
-      let sLoss: Scalar | null = null;
-      let gLosses: Readonly<Record<string, Scalar>> = {};
+      let losses: IterationLosses = { solver: null, generator: {} };
       try {
-        sLoss = solverT.step({ x, targets, weights, mask: null, invTemperature: null }, due);
-        gLosses = genT.step(x, null, deriveSeed(config.seed, 'chain-generator-step', g, it), due);
+        const solverLoss = solverT.step({ x, targets, weights, mask: null, invTemperature: null }, due);
+        losses = { solver: solverLoss, generator: genT.step(x, null, deriveSeed(config.seed, 'chain-generator-step', g, it), due) };
       } finally {
         tf.dispose([x, targets]);
       }
-      if (progress !== null && due && sLoss !== null) {
-        const read: Record<string, number> = { solver: ((await sLoss.data()) as Float32Array)[0] as number };
-        for (const [name, l] of Object.entries(gLosses)) read[name] = ((await l.data()) as Float32Array)[0] as number;
-        progress.report(it, read);
-      }
-      sLoss?.dispose();
-      tf.dispose(Object.values(gLosses));
+      if (progress !== null && due && losses.solver !== null) progress.report(it, await readLosses(losses));
+      else disposeLosses(losses);
     }
     ok = true;
     return { scholar, seconds: (performance.now() - t0) / 1000 };
@@ -282,7 +277,7 @@ export interface SampleQuality {
 async function logitsOf(judge: Classifier, x: Tensor): Promise<{ data: Float32Array; n: number; d: number }> {
   const z = judge.predict(x);
   try {
-    const [n, d] = z.shape as [number, number];
+    const [n, d] = z.shape;
     return { data: (await z.data()) as Float32Array, n, d };
   } finally {
     z.dispose();
@@ -296,7 +291,7 @@ async function logitsOf(judge: Classifier, x: Tensor): Promise<{ data: Float32Ar
  */
 export async function sampleQuality(judge: Classifier, samples: Tensor, real: Tensor): Promise<SampleQuality> {
   const cls = await classifySamples(judge, samples);
-  const n = samples.shape[0] as number;
+  const n = samples.shape[0];
   const shares = cls.counts.map((c) => c / n);
   const C = shares.length;
   const entropy = -shares.reduce((s, p) => (p > 0 ? s + p * Math.log(p) : s), 0);

@@ -14,7 +14,7 @@ import type { ExperimentConfig } from '../engine/config';
 import { configWith } from '../engine/config';
 import { trainSequence } from '../engine/train';
 import { checkAccuracyMatrix } from '../engine/eval';
-import type { ReferenceResult } from './compare';
+import type { ReferenceResult } from './experiments';
 
 /** MNIST resized to 32×32×3 (grey copied to three channels), the first domain of §4.2. */
 export const MNIST32_DOMAIN: DomainInfo = Object.freeze({

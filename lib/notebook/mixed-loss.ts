@@ -13,9 +13,10 @@ import { tf } from '../tf';
 import type { ExperimentConfig } from '../engine/config';
 import { configWith } from '../engine/config';
 import type { AccuracyMatrix, TaskSequence } from '../engine/types';
-import { activeOutputs } from '../engine/tasks';
+import { activeOutputs } from '../engine/masks';
 import { runName, type RunNameParts } from '../engine/results';
-import { runNameParts, trainSequence } from '../engine/train';
+import { trainSequence } from '../engine/train';
+import { runNameParts } from '../engine/results';
 import { deriveSeed } from '../rng';
 
 /**

@@ -11,7 +11,8 @@ import { tf } from '../tf';
 import type { Scalar, Tensor, Tensor1D, Tensor2D, Tensor4D } from '@tensorflow/tfjs-node';
 import type { SolverConfig } from '../engine/config';
 import type { Scholar } from '../engine/scholar';
-import { logitMask } from '../engine/scholar';
+import { logitMask } from '../engine/masks';
+import { labelWithSolver } from '../engine/replay';
 import type { Solver } from '../engine/solvers';
 import { buildSolver, createSolverTrainer } from '../engine/solvers';
 import { deriveSeed } from '../rng';
@@ -55,21 +56,16 @@ function checkPositiveInt(name: string, v: unknown): void {
 }
 
 /**
- * One replayed batch for the student: inputs x' [B, ...inputShape] and the
- * teacher solver's hard labels as one-hot targets [B, numOutputs].
- * Generator inputs go through {@link Scholar.sample} (x' ~ G, y' = argmax S(x')).
+ * One replayed batch for the student: inputs x' [B, ...inputShape] (x' ~ G of the teacher, or
+ * uniform noise) and the teacher solver's hard labels y' = argmax S(x') as one-hot targets
+ * [B, numOutputs] (the engine's {@link labelWithSolver}, as in training).
  */
 export function studentBatch(teacher: Scholar, inputs: StudentInputs, n: number, seed: number, activeUnits?: readonly number[]): { x: Tensor; targets: Tensor2D } {
-  const C = teacher.solver.numOutputs;
+  const G = teacher.generator;
+  if (inputs === 'generator' && G === null) throw new Error('studentBatch: this scholar has no generator; use inputs: \'noise\'');
   return tf.tidy(() => {
-    if (inputs === 'generator') {
-      const s = teacher.sample(n, { seed, ...(activeUnits !== undefined ? { activeUnits } : {}) });
-      return { x: s.x, targets: tf.oneHot(s.y, C).toFloat() as Tensor2D };
-    }
-    const x = statelessUniform([n, ...teacher.solver.inputShape], seed);
-    const mask = logitMask(C, activeUnits);
-    const z = mask === null ? teacher.solver.predict(x) : tf.add(teacher.solver.predict(x), mask);
-    return { x, targets: tf.oneHot(tf.argMax(z, 1) as Tensor1D, C).toFloat() as Tensor2D };
+    const x = inputs === 'generator' && G !== null ? G.sample(n, seed) : statelessUniform([n, ...teacher.solver.inputShape], seed);
+    return { x, targets: labelWithSolver(teacher.solver, x, logitMask(teacher.solver.numOutputs, activeUnits), null) };
   });
 }
 
@@ -145,7 +141,7 @@ export async function showLabelledImages(
   opts: Omit<ImageGridOptions, 'labels'> & { readonly imageShape?: readonly [number, number, number]; readonly title?: string; readonly display?: DisplaySink } = {},
 ): Promise<void> {
   const shape = opts.imageShape ?? [28, 28, 1];
-  const n = x.shape[0] as number;
+  const n = x.shape[0];
   if (x.size !== n * shape[0] * shape[1] * shape[2]) {
     throw new RangeError(`showLabelledImages: x has shape [${x.shape.join(', ')}], which is not n images of ${shape.join('x')}; pass imageShape`);
   }

@@ -1,5 +1,5 @@
 /**
- * Tests of lib/notebook/compare.ts (notebook 07): runs saved under their names, statistics,
+ * Tests of lib/notebook/experiments.ts (notebooks 05–07): runs saved under their names, statistics,
  * tables and figures. Tiny models on synthetic 2-task data; the file runs in seconds.
  */
 import { test } from 'node:test';
@@ -24,7 +24,7 @@ import {
   saveSummaryCsv,
   seenOutputs,
   summaryRows,
-} from '../lib/notebook/compare';
+} from '../lib/notebook/experiments';
 
 function tiny(iterations: number, seed = 0, mode: 'generative' | 'none' = 'generative'): ExperimentConfig {
   const base = mode === 'generative' ? presets.splitMnistGR() : presets.splitMnist('none');
@@ -64,7 +64,7 @@ test('meanSd and formatMeanSd: sample sd, single values without ±', () => {
 
 test('runExperiment: saves results that load back (matrix, curves), keeps labelled samples, is deterministic, leaks nothing', async () => {
   const seq = twoTasks();
-  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'dgr-compare-'));
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'dgr-experiments-'));
   try {
     const n0 = tf.memory().numTensors;
     const opts = { label: 'GR (VAE)', curveEvery: 10, samplesPerTask: 6, imageShape: [4, 4, 1] as const, resultsRoot: root };

@@ -1,19 +1,18 @@
 /**
- * Notebook 07 (Shin et al. 2017, §4.3: learning new classes, split MNIST): runs of several replay
- * methods in several scenarios, their results saved under each run's name, and the figures and
- * tables that compare them (per-task accuracy curves, accuracy-matrix heatmaps, mean ± sd tables,
- * replayed samples labelled by the solver).
+ * Notebooks 05–07 (Shin et al. 2017, §4: permuted MNIST, new domains, new classes): the experiments
+ * that run several replay methods side by side — each run's results saved under its name — and the
+ * figures and tables that compare them (per-task accuracy curves, accuracy-matrix heatmaps,
+ * mean ± sd tables, published reference numbers, replayed samples labelled by the solver).
  */
 import * as path from 'node:path';
 import { tf } from '../tf';
-import type { Tensor4D } from '@tensorflow/tfjs-node';
 import type { AccuracyMatrix, Scenario, TaskSequence } from '../engine/types';
 import type { ExperimentConfig } from '../engine/config';
 import type { CurvePoint, TrainOptions } from '../engine/train';
-import { runNameParts, trainSequence } from '../engine/train';
-import { activeOutputs } from '../engine/tasks';
+import { trainSequence } from '../engine/train';
+import { activeOutputs } from '../engine/masks';
 import { computeMetrics, type Metrics } from '../engine/eval';
-import { defaultResultsRoot, runName, saveResults, type RunResults } from '../engine/results';
+import { defaultResultsRoot, runName, runNameParts, saveResults, type RunResults } from '../engine/results';
 import { deriveSeed } from '../rng';
 import type { Json } from '../engine/checkpoint';
 import { activeProfile, type ProfileName } from '../profile';
@@ -317,12 +316,12 @@ export function accuracyHeatmapsFigure(panels: readonly { readonly title: string
     layout[`yaxis${ax}`] = { autorange: 'reversed', anchor: `x${ax}`, showticklabels: k === 0, ...(k === 0 ? { title: { text: 'trained up to' } } : {}) };
     (layout.annotations as unknown[]).push({ text: p.title, x: x0 + w / 2, y: 1.08, xref: 'paper', yref: 'paper', showarrow: false, font: { size: 12 } });
   });
-  return { data, layout: layout as PlotlyFigure['layout'] };
+  return { data, layout: layout };
 }
 
 /** Shows a run's replayed samples after one task as an image grid with the solver's labels. */
 export async function showReplayGrid(grid: ReplayGrid, opts: { readonly cols?: number; readonly scale?: number; readonly title?: string } = {}): Promise<void> {
-  const images = tf.tensor4d(grid.pixels, [...grid.shape]) as Tensor4D;
+  const images = tf.tensor4d(grid.pixels, [...grid.shape]);
   try {
     await showImageGrid(images, { cols: opts.cols ?? grid.shape[0], scale: opts.scale ?? 1, labels: grid.labels, ...(opts.title !== undefined ? { title: opts.title } : {}) });
   } finally {
