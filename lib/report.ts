@@ -25,12 +25,28 @@ export interface SummaryRow {
   readonly note?: string;
 }
 
+/**
+ * One claim of the paper checked against our run: `holds` is computed by the notebook from its
+ * numbers (never typed in), e.g. `holds: Math.abs(acc5 - acc1) <= 0.01`.
+ */
+export interface Claim {
+  /** The paper's claim in one line, e.g. "a chain of 5 scholars keeps the first one's accuracy". */
+  readonly claim: string;
+  /** The paper's value or statement, with its spread type if it has one. */
+  readonly paper: string;
+  /** Our measurement, with its spread type (e.g. "mean ± sd over 3 seeds"). */
+  readonly ours: string;
+  readonly holds: boolean;
+}
+
 export interface NotebookSummary {
   /** Notebook file stem, e.g. "07-new-classes". */
   readonly notebook: string;
   readonly title: string;
   readonly profile: ProfileName;
   readonly rows: readonly SummaryRow[];
+  /** The paper's claims this notebook checks (04–07); absent in older summaries. */
+  readonly claims?: readonly Claim[];
   /** ISO time the summary was saved. */
   readonly savedAt: string;
 }
@@ -50,6 +66,18 @@ export function saveSummary(summary: Omit<NotebookSummary, 'savedAt' | 'profile'
   for (const [i, r] of summary.rows.entries()) {
     for (const k of ['experiment', 'metric', 'ours'] as const) {
       if (typeof r[k] !== 'string' || r[k].trim() === '') throw new RangeError(`saveSummary(${summary.notebook}): rows[${i}].${k} must be a non-empty string`);
+    }
+  }
+  for (const [i, c] of (summary.claims ?? []).entries()) {
+    for (const k of ['claim', 'paper', 'ours'] as const) {
+      if (typeof c[k] !== 'string' || c[k].trim() === '') {
+        throw new RangeError(`saveSummary(${summary.notebook}): claims[${i}].${k} must be a non-empty string`);
+      }
+    }
+    if (typeof c.holds !== 'boolean') {
+      throw new RangeError(
+        `saveSummary(${summary.notebook}): claims[${i}].holds must be a boolean computed from the run, got ${String(c.holds)}`,
+      );
     }
   }
   const full: NotebookSummary = { ...summary, profile: activeProfile(), savedAt: new Date().toISOString() };
@@ -81,7 +109,7 @@ export interface NotebookRun {
   readonly ok: boolean;
   readonly seconds: number;
   readonly error?: string;
-  /** Not executed in the default profile at all (neither in this run nor before). */
+  /** Not executed in a real (default or paper) profile at all (neither in this run nor before). */
   readonly notRun?: boolean;
 }
 
@@ -104,9 +132,17 @@ export function reportMarkdown(input: ReportInput): string {
   const failed = input.runs.filter((r) => !r.ok && !r.notRun);
   const notRun = input.runs.filter((r) => r.notRun);
   out.push('# dgr-notebooks: reproduction summary', '');
-  out.push(`Generated ${input.generatedAt} by \`npm run reproduce\` on ${input.machine}. Every number below was measured by the notebook named beside it, in the default profile, in this run or the run that saved its summary.`, '');
+  out.push(`Generated ${input.generatedAt} by \`npm run reproduce\` on ${input.machine}. Every number below was measured by the notebook named beside it, in the profile named with it, in this run or the run that saved its summary.`, '');
+  const claims = input.summaries.flatMap((s) => (s.claims ?? []).map((c) => ({ ...c, notebook: s.notebook, profile: s.profile })));
+  if (claims.length > 0) {
+    const held = claims.filter((c) => c.holds).length;
+    out.push('## The paper\'s claims, checked', '', `${held} of ${claims.length} claims hold in our runs; \`holds\` is computed by each notebook from its own numbers.`, '');
+    out.push('| claim | paper | ours | holds | notebook (profile) |', '|---|---|---|---|---|');
+    for (const c of claims) out.push(`| ${cell(c.claim)} | ${cell(c.paper)} | ${cell(c.ours)} | ${c.holds ? 'yes' : '**no**'} | ${c.notebook} (${c.profile}) |`);
+    out.push('');
+  }
   out.push('## Notebooks', '', '| notebook | result | run time |', '|---|---|---|');
-  for (const r of input.runs) out.push(`| ${r.notebook} | ${r.ok ? 'ok' : r.notRun ? 'not run in the default profile' : `**failed**: ${cell(r.error)}`} | ${r.notRun ? '—' : minutes(r.seconds)} |`);
+  for (const r of input.runs) out.push(`| ${r.notebook} | ${r.ok ? 'ok' : r.notRun ? 'not run in the default or paper profile' : `**failed**: ${cell(r.error)}`} | ${r.notRun ? '—' : minutes(r.seconds)} |`);
   out.push(`| **total** | ${input.runs.length - failed.length - notRun.length} ok, ${failed.length} failed${notRun.length ? `, ${notRun.length} not run` : ''} | ${minutes(total)} |`, '');
   if (failed.length > 0) out.push(`**${failed.length} notebook(s) failed:** ${failed.map((r) => r.notebook).join(', ')}. Their numbers below, if any, are from an earlier saved summary.`, '');
   for (const s of input.summaries) {

@@ -13,6 +13,14 @@
  *   --iters=N              timed iterations per row (default 40)
  *   --only=a,b             rows whose name contains one of these words ('regularisation':
  *                          the paired EWC / online EWC / SI / LwF rows of bench-methods.ts)
+ *   --profile              after the table, each row's native ops by type: calls and
+ *                          milliseconds per iteration (the ops run synchronously, so the
+ *                          time around each call is the op's own time plus its binding cost)
+ *   --compare-wgan         after the table: the WGAN-GP critic and generator gradients by
+ *                          the hand-written passes against tf.js autodiff (the reference),
+ *                          alternating blocks of 5 calls so both see the same machine load;
+ *                          prints min / p25 / median ms and their ratios (gradients only:
+ *                          the Adam update, the same for both, is left out)
  *   --full-run             instead of the table: the whole split-MNIST class-IL generative
  *                          replay run of presets.splitMnistGR() (5 tasks × 2000 iterations),
  *                          end to end, printing wall time and the accuracy matrix
@@ -128,9 +136,21 @@ async function run(): Promise<void> {
     counting[key] = typeof v === 'function' ? (v as (...b: unknown[]) => unknown).bind(origBinding) : v;
   }
   const exec = origBinding.executeOp as (...b: unknown[]) => unknown;
+  const profile = process.argv.includes('--profile');
+  let opTimes = new Map<string, { calls: number; ms: number }>();
   counting.executeOp = (...a: unknown[]): unknown => {
     ops++;
-    return exec.apply(origBinding, a);
+    if (!profile) return exec.apply(origBinding, a);
+    const t0 = performance.now();
+    try {
+      return exec.apply(origBinding, a);
+    } finally {
+      const name = String(a[0]);
+      const e = opTimes.get(name) ?? { calls: 0, ms: 0 };
+      e.calls++;
+      e.ms += performance.now() - t0;
+      opTimes.set(name, e);
+    }
   };
   backend.binding = counting;
 
@@ -139,6 +159,9 @@ async function run(): Promise<void> {
     ms: number;
     ops: number;
     gflop: number;
+    /** Per op type: calls and ms summed over the n timed iterations (--profile). */
+    byOp: Map<string, { calls: number; ms: number }>;
+    n: number;
   }
   const rows: Row[] = [];
   const bench = async (name: string, flops: number, step: (i: number) => Tensor[] | void, n = iters): Promise<void> => {
@@ -146,6 +169,7 @@ async function run(): Promise<void> {
     for (let i = 0; i < 5; i++) tf.dispose(step(i) ?? []);
     const before = tf.memory().numTensors;
     ops = 0;
+    opTimes = new Map();
     const times: number[] = [];
     for (let i = 0; i < n; i++) {
       const t = performance.now();
@@ -157,7 +181,8 @@ async function run(): Promise<void> {
     if (tf.memory().numTensors !== before) throw new Error(`${name} leaked ${tf.memory().numTensors - before} tensors`);
     times.sort((a, b) => a - b);
     const ms = times[Math.floor(times.length / 2)] as number; // median: robust to other load on the machine
-    rows.push({ name, ms, ops: ops / n, gflop: flops / 1e9 });
+    rows.push({ name, ms, ops: ops / n, gflop: flops / 1e9, byOp: opTimes, n });
+    opTimes = new Map(); // the next row's warm-up must not count here
   };
 
   const loss = (o: { solver: Tensor | null; generator: Readonly<Record<string, Tensor>> }): Tensor[] => [...(o.solver === null ? [] : [o.solver]), ...Object.values(o.generator)];
@@ -178,6 +203,52 @@ async function run(): Promise<void> {
   await bench(`WGAN-GP dcgan generator step (${B})`, genFlops(B, dcG, dcC), (i) => Object.values(wct.generatorStep(B, i)), Math.max(3, iters / 8));
   backend.binding = origBinding;
 
+  // Paired comparison of the hand-written WGAN-GP passes with tf.js autodiff (--compare-wgan).
+  const compareLines: string[] = [];
+  type Method = 'manual' | 'autodiff';
+  const compare = (name: string, run: (m: Method, i: number) => Tensor[], rounds: number): void => {
+    if (only.length > 0 && !only.some((o) => name.includes(o))) return;
+    const ts: Record<Method, number[]> = { manual: [], autodiff: [] };
+    const methods = ['autodiff', 'manual'] as const;
+    for (const m of methods) for (let i = 0; i < 3; i++) tf.dispose(run(m, i));
+    for (let r = 0; r < rounds; r++) {
+      for (const m of methods) {
+        for (let i = 0; i < 5; i++) {
+          const t0 = performance.now();
+          const out = run(m, 100 + 5 * r + i);
+          out[0]?.dataSync();
+          ts[m].push(performance.now() - t0);
+          tf.dispose(out);
+        }
+      }
+    }
+    const q = (v: number[], p: number): number =>
+      [...v].sort((a, b) => a - b)[Math.floor(p * (v.length - 1))] as number;
+    const ps = [0, 0.25, 0.5];
+    const f = (v: number[]): string => ps.map((p) => q(v, p).toFixed(1).padStart(7)).join('');
+    const ratio = ps.map((p) => (q(ts.autodiff, p) / q(ts.manual, p)).toFixed(2)).join(' / ');
+    compareLines.push(`${name} (${ts.manual.length} calls each; ms min, p25, median)`);
+    compareLines.push(`  tf.js autodiff ${f(ts.autodiff)}`);
+    compareLines.push(`  hand-written   ${f(ts.manual)}`);
+    compareLines.push(`  autodiff / hand-written: ${ratio}`);
+  };
+  if (process.argv.includes('--compare-wgan')) {
+    const cg = (t: typeof wgt, xs: Tensor) => (m: Method, i: number): Tensor[] => {
+      const r = t.criticGradients(xs, null, i, m);
+      return [r.critic, r.gp, ...r.grads];
+    };
+    const gg = (t: typeof wgt) => (m: Method, i: number): Tensor[] => {
+      const r = t.generatorGradients(B, i, m);
+      return [r.generator, ...r.grads];
+    };
+    const rounds = Math.max(2, Math.round(iters / 4));
+    compare(`WGAN-GP mlp critic gradients (${B})`, cg(wgt, xb), rounds);
+    compare(`WGAN-GP mlp generator gradients (${B})`, gg(wgt), rounds);
+    const convRounds = Math.max(2, Math.round(rounds / 4));
+    compare(`WGAN-GP dcgan critic gradients (${B}, 28x28)`, cg(wct, xb4), convRounds);
+    compare(`WGAN-GP dcgan generator gradients (${B})`, gg(wct), convRounds);
+  }
+
   const load = os.loadavg()[0] as number;
   console.log(`\nengine benchmark — tfjs-node ${tf.version.tfjs}, ${os.cpus().length} cores, malloc env ${mallocOn() ? 'ON' : 'off'}, load average ${load.toFixed(2)} (other processes skew timings), median of ${iters} iterations`);
   const head = ['step', 'ms/iter', 'it/s', 'ops/iter', 'GFLOP/iter', 'GFLOP/s'];
@@ -187,6 +258,21 @@ async function run(): Promise<void> {
   console.log(fmt(head));
   console.log(widths.map((w) => '-'.repeat(w)).join('  '));
   for (const r of table) console.log(fmt(r));
+  if (profile) {
+    for (const r of rows) {
+      const total = [...r.byOp.values()].reduce((a, e) => a + e.ms, 0) / r.n;
+      const head = `native ops by type (mean per iteration; inside ops ${total.toFixed(2)} ms)`;
+      console.log(`\n${r.name}: ${head}`);
+      const sorted = [...r.byOp.entries()].sort((a, b) => b[1].ms - a[1].ms);
+      for (const [op, e] of sorted) {
+        const calls = (e.calls / r.n).toFixed(1).padStart(6);
+        const ms = (e.ms / r.n).toFixed(3).padStart(8);
+        const share = ((100 * e.ms) / r.n / total).toFixed(1).padStart(5);
+        console.log(`  ${op.padEnd(28)} ${calls} calls ${ms} ms ${share} %`);
+      }
+    }
+  }
+  if (compareLines.length > 0) console.log(`\n${compareLines.join('\n')}`);
   const full = rows.find((r) => r.name.startsWith('full GR'));
   const solverRow = rows.find((r) => r.name.startsWith('solver step'));
   const vaeRow = rows.find((r) => r.name.startsWith('VAE step'));

@@ -8,6 +8,7 @@
 //   npm run reproduce                 all notebooks
 //   npm run reproduce -- 04 07        some of them (the report still lists every notebook and saved summary)
 //   npm run reproduce -- --report     only rebuild the report from the committed notebooks and saved summaries
+//   npm run reproduce -- --profile paper 04   the paper-scale profile (04–07; others run their default sizes)
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -19,12 +20,19 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const require = createRequire(import.meta.url);
 const report = require(path.join(ROOT, 'build', 'lib', 'report.js'));
 
-const reportOnly = process.argv.includes('--report');
-const only = process.argv.slice(2).filter((a) => a !== '--report');
+const argv = process.argv.slice(2);
+const reportOnly = argv.includes('--report');
+const profileAt = argv.indexOf('--profile');
+const profile = profileAt >= 0 ? argv[profileAt + 1] : 'default';
+if (!['default', 'paper'].includes(profile)) {
+  console.error(`reproduce: --profile ${profile}: use default or paper (quick is for the tests: npm run notebooks)`);
+  process.exit(2);
+}
+const only = argv.filter((a, i) => a !== '--report' && a !== '--profile' && (profileAt < 0 || i !== profileAt + 1));
 const t0 = Date.now();
 const ran = reportOnly
   ? []
-  : runNotebooks({ profile: 'default', inplace: true, out: null, timeout: 3 * 3600, only, env: { DGR_EXPORT_FIGURES: '1' } }, (m) =>
+  : runNotebooks({ profile, inplace: true, out: null, timeout: 3 * 3600, only, env: { DGR_EXPORT_FIGURES: '1' } }, (m) =>
       console.log(`[reproduce ${((Date.now() - t0) / 60000).toFixed(1).padStart(5)} min] ${m}`),
     );
 // Notebooks not run now are reported from their committed copy: its last execution's profile and time.
@@ -32,7 +40,7 @@ const results = listNotebooks().map((nb) => {
   const r = ran.find((x) => x.notebook === nb);
   if (r !== undefined) return r;
   const meta = JSON.parse(fs.readFileSync(path.join(ROOT, 'notebooks', nb), 'utf8')).metadata?.dgr;
-  const ok = meta?.profile === 'default';
+  const ok = meta?.profile === 'default' || meta?.profile === 'paper';
   return { notebook: nb, ok, seconds: ok ? meta.seconds : 0, ...(ok ? {} : { notRun: true }) };
 });
 const { summaries, problems } = report.loadSummaries();

@@ -23,10 +23,10 @@ export function parseArgs(argv) {
     else if (a === '--inplace') opts.inplace = true;
     else if (a === '--out') opts.out = path.resolve(argv[++i]);
     else if (a === '--timeout') opts.timeout = Number(argv[++i]);
-    else if (a.startsWith('--')) throw new Error(`unknown option ${a} (use --profile quick|default, --inplace, --out DIR, --timeout SECONDS)`);
+    else if (a.startsWith('--')) throw new Error(`unknown option ${a} (use --profile quick|default|paper, --inplace, --out DIR, --timeout SECONDS)`);
     else opts.only.push(a);
   }
-  if (!['quick', 'default'].includes(opts.profile)) throw new Error(`--profile ${opts.profile}: use quick or default`);
+  if (!['quick', 'default', 'paper'].includes(opts.profile)) throw new Error(`--profile ${opts.profile}: use quick, default or paper`);
   if (!(opts.timeout > 0)) throw new Error('--timeout needs a positive number of seconds per cell');
   if (opts.inplace && opts.out) throw new Error('use either --inplace or --out, not both');
   return opts;

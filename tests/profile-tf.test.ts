@@ -8,8 +8,12 @@ import { tf, versions } from '../lib/tf';
 test('profiles: default unless DGR_PROFILE says quick; unknown values are errors', () => {
   assert.equal(activeProfile({}), 'default');
   assert.equal(activeProfile({ DGR_PROFILE: 'quick' }), 'quick');
-  assert.throws(() => activeProfile({ DGR_PROFILE: 'fast' }), /DGR_PROFILE=fast is not a profile; use one of: default, quick/);
+  assert.throws(() => activeProfile({ DGR_PROFILE: 'fast' }), /DGR_PROFILE=fast is not a profile; use one of: default, quick, paper/);
   assert.equal(byProfile({ default: 2000, quick: 50 }, 'quick'), 50);
+  assert.equal(activeProfile({ DGR_PROFILE: 'paper' }), 'paper');
+  assert.equal(byProfile({ default: 2000, quick: 50, paper: 5000 }, 'paper'), 5000);
+  assert.equal(byProfile({ default: 2000, quick: 50 }, 'paper'), 2000, 'paper falls back to default');
+  assert.equal(byProfile({ default: 2000, quick: 50, paper: 5000 }, 'default'), 2000);
 });
 
 test('TensorFlow runs on the native backend', () => {

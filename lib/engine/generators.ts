@@ -6,7 +6,10 @@
  *   al. 2017, §4): critic and generator, gradient penalty λ‖∇ₓ̂ D(x̂)‖−1)², a
  *   configurable number of critic steps per generator step; an MLP variant and
  *   a DCGAN-style conv variant (transposed-conv G, strided-conv critic, no
- *   batch norm in the critic as the penalty requires).
+ *   batch norm in the critic as the penalty requires). Training steps run
+ *   hand-written forward/backward passes with native ops, the penalty's
+ *   second-order term included (criticBackprop); tf.js autodiff stays as the
+ *   reference they are tested against.
  * - VAE (Kingma & Welling 2014), which the paper allows ("any deep generative
  *   model") and later benchmarks (van de Ven & Tolias 2019) use because it is
  *   cheaper and stabler: fully connected encoder/decoder, Bernoulli decoder,
@@ -20,6 +23,8 @@ import type { Scalar, Tensor, Tensor1D, Tensor2D, Tensor4D } from '@tensorflow/t
 import type { GeneratorConfig, VaeConfig, WganGpConfig } from './config';
 import { Adam, ParamSet, ParamSpec, cloneParams, convSpecs, createAdam, createParams, dense, denseMacs, denseSpecs, leakyRelu } from './nn';
 import { biasAdd, biasAddGrad, concat, ew, matMul, reluGrad, split, statelessNormal, statelessUniform } from './native';
+import { conv2d, conv2dBackpropFilter, conv2dBackpropInput, leakyReluGrad } from './native';
+import { leakyRelu as nLeakyRelu, reshape, sigmoidGrad, sqrt, sum } from './native';
 import { deriveSeed } from '../rng';
 
 export interface Generator {
@@ -286,6 +291,209 @@ export function createVaeTrainer(gen: Generator): VaeTrainer {
 
 // ------------------------------------------------------------------------------------------ WGAN-GP
 
+/**
+ * One linear layer y = x∗W + b of a WGAN-GP network as native ops, with the
+ * maps a hand-written backward pass needs (shapes per example; n = batch).
+ * ∗ is a matrix product (dense) or a stride-2 'same' convolution (conv), or
+ * its transpose (the generator's transposed convolutions).
+ */
+interface NativeLayer {
+  /** x [n, ...in] → x∗W + b [n, ...out]. */
+  forward(x: Tensor, w: Tensor, b: Tensor): Tensor;
+  /** x∗W without the bias. */
+  linear(x: Tensor, w: Tensor): Tensor;
+  /** ∂⟨dy, x∗W⟩/∂x: dy [n, ...out] → [n, ...in] (the transposed map). */
+  backInput(dy: Tensor, w: Tensor): Tensor;
+  /** ∂⟨dy, x∗W⟩/∂W for x [n, ...in], dy [n, ...out]. */
+  backFilter(x: Tensor, dy: Tensor): Tensor;
+  /** ∂⟨dy, b⟩/∂b: dy summed over all but the channel axis. */
+  backBias(dy: Tensor): Tensor;
+}
+
+/** LeakyReLU slope of the critics' hidden layers (nn.ts `leakyRelu`). */
+const ALPHA = 0.2;
+const rows = (x: Tensor): number => x.shape[0];
+const flat = (x: Tensor): Tensor => (x.rank === 2 ? x : reshape(x, [rows(x), -1]));
+const shaped = (x: Tensor, shape: readonly number[]): Tensor =>
+  shape.length === 1 ? x : reshape(x, [rows(x), ...shape]);
+
+function denseLayer(inShape: readonly number[], outShape: readonly number[]): NativeLayer {
+  return {
+    forward: (x, w, b) => shaped(biasAdd(matMul(flat(x), w), b), outShape),
+    linear: (x, w) => shaped(matMul(flat(x), w), outShape),
+    backInput: (dy, w) => shaped(matMul(flat(dy), w, false, true), inShape),
+    backFilter: (x, dy) => matMul(flat(x), flat(dy), true, false),
+    backBias: (dy) => biasAddGrad(flat(dy)),
+  };
+}
+
+/** Stride-2 'same' convolution, filter [k, k, inC, outC]; `inShape` [h, w, inC]. */
+function convLayer(inShape: readonly number[], filterShape: readonly number[]): NativeLayer {
+  return {
+    forward: (x, w, b) => biasAdd(conv2d(x, w, 2), b),
+    linear: (x, w) => conv2d(x, w, 2),
+    backInput: (dy, w) => conv2dBackpropInput([rows(dy), ...inShape], w, dy, 2),
+    backFilter: (x, dy) => conv2dBackpropFilter(x, filterShape, dy, 2),
+    backBias: (dy) => biasAddGrad(dy),
+  };
+}
+
+/** Stride-2 'same' transposed convolution, filter [k, k, outC, inC]; `outShape` [h, w, outC]. */
+function convTransposeLayer(
+  outShape: readonly number[],
+  filterShape: readonly number[],
+): NativeLayer {
+  const linear = (x: Tensor, w: Tensor): Tensor =>
+    conv2dBackpropInput([rows(x), ...outShape], w, x, 2);
+  return {
+    forward: (x, w, b) => biasAdd(linear(x, w), b),
+    linear,
+    backInput: (dy, w) => conv2d(dy, w, 2),
+    backFilter: (x, dy) => conv2dBackpropFilter(dy, filterShape, x, 2),
+    backBias: (dy) => biasAddGrad(dy),
+  };
+}
+
+/** Row constants of the hand-written WGAN-GP passes for one batch size and row weights. */
+interface GanConsts {
+  /** Ones [B, 1]: ∂ΣD/∂D. */
+  readonly ones: Tensor;
+  /** ∂(W-distance term)/∂D on [real; fake] [2B, 1]: −w_i, then 1/B. */
+  readonly dy: Tensor;
+  /** Row weights w [B, 1]. */
+  readonly w: Tensor;
+  /** 2λ·w [B, 1]. */
+  readonly w2l: Tensor;
+  readonly lambda: Tensor;
+  readonly one: Tensor;
+  readonly tiny: Tensor;
+}
+
+/** Generator forward pass with native ops: [z, h_1, …, samples] (hidden ReLU, output sigmoid). */
+function genForward(layers: readonly NativeLayer[], gw: readonly Tensor[], z: Tensor): Tensor[] {
+  const hs: Tensor[] = [z];
+  layers.forEach((layer, l) => {
+    const a = layer.forward(hs[l] as Tensor, gw[2 * l] as Tensor, gw[2 * l + 1] as Tensor);
+    hs.push(ew(l === layers.length - 1 ? 'Sigmoid' : 'Relu', a));
+  });
+  return hs;
+}
+
+/**
+ * The WGAN-GP critic loss and its parameter gradients, by hand:
+ * [loss, penalty, ∂W_1, ∂b_1, …, ∂W_L, ∂b_L]. The same loss as the autodiff
+ * reference in createWganGpTrainer (tested equal to 1e-5):
+ *
+ *   ℒ = Σ_i D(x̃_i)/B − Σ_i w_i·D(x_i) + λ·Σ_i w_i·(n_i − 1)²,
+ *   n_i = sqrt(‖g_i‖² + 1e-12),
+ *
+ * x real, x̃ = G(z) fake, g_i = ∇ₓD(x̂_i) at x̂ = x̃ + ε·(x − x̃). The critic is
+ * D = a_L, a_l = h_{l−1}∗W_l + b_l, h_l = φ(a_l), h_0 = x, φ = LeakyReLU(0.2).
+ *
+ * Input gradient (one backward pass of Σ_i D(x̂_i); ∗ᵀ is the layer's transposed map):
+ *   p_L = 1,  p_l = φ′(a_l) ⊙ (p_{l+1} ∗ᵀ W_{l+1}),  g = p_1 ∗ᵀ W_1.
+ * Penalty: G_0 = ∂ℒ_gp/∂g = 2λ·w_i·(n_i − 1)/n_i · g_i. φ′ is piecewise constant
+ * (its derivative is 0 wherever it exists, as in autodiff), so g is linear in
+ * each W_l with the p's held fixed, and the chain rule through
+ * q_{l−1} = p_l ∗ᵀ W_l gives, sweeping forward l = 1 … L,
+ *   ∂ℒ_gp/∂W_l = (the filter gradient of G_{l−1} against p_l),
+ *   G_l = φ′(a_l) ⊙ (G_{l−1} ∗ W_l):
+ * G_{l−1} is ∂ℒ_gp/∂q_{l−1} and travels forward through the linear maps
+ * without biases; the biases get nothing from the penalty. For a dense layer
+ * the filter gradient is G_{l−1}ᵀ·p_l, for a convolution
+ * Conv2DBackpropFilter(G_{l−1}, p_l).
+ * The W-distance terms are ordinary backprop of Σ_r dy_r·D(row_r) on [x; x̃]
+ * with dy = (−w, 1/B).
+ */
+function criticBackprop(
+  layers: readonly NativeLayer[],
+  cw: readonly Tensor[],
+  xr: Tensor,
+  fake: Tensor,
+  xhat: Tensor,
+  c: GanConsts,
+): Tensor[] {
+  const nL = layers.length;
+  const layer = (l: number): NativeLayer => layers[l] as NativeLayer;
+  const wOf = (l: number): Tensor => cw[2 * l] as Tensor;
+  const bOf = (l: number): Tensor => cw[2 * l + 1] as Tensor;
+  // forward: hA on [real; fake], hB on x̂ (hidden layers only: the penalty needs φ′ there)
+  const hA: Tensor[] = [concat([xr, fake], 0)];
+  const hB: Tensor[] = [xhat];
+  for (let l = 0; l < nL - 1; l++) {
+    hA.push(nLeakyRelu(layer(l).forward(hA[l] as Tensor, wOf(l), bOf(l)), ALPHA));
+    hB.push(nLeakyRelu(layer(l).forward(hB[l] as Tensor, wOf(l), bOf(l)), ALPHA));
+  }
+  const out = layer(nL - 1).forward(hA[nL - 1] as Tensor, wOf(nL - 1), bOf(nL - 1));
+  // g = ∇ₓ̂ Σ D(x̂); p[l] = ∂ΣD/∂a_l
+  const p = new Array<Tensor>(nL);
+  p[nL - 1] = c.ones;
+  for (let l = nL - 1; l > 0; l--) {
+    p[l - 1] = leakyReluGrad(layer(l).backInput(p[l] as Tensor, wOf(l)), hB[l] as Tensor, ALPHA);
+  }
+  const gx = layer(0).backInput(p[0] as Tensor, wOf(0));
+  const g2 = flat(gx);
+  const norm = sqrt(ew('AddV2', sum(ew('Square', g2), [1], true), c.tiny));
+  const dev = ew('Sub', norm, c.one);
+  const gp = reshape(matMul(c.w, ew('Square', dev), true, false), []);
+  const wdist = reshape(matMul(c.dy, out, true, false), []);
+  const loss = ew('AddV2', wdist, ew('Mul', gp, c.lambda));
+  const g0 = ew('Mul', g2, ew('Mul', ew('RealDiv', dev, norm), c.w2l));
+  let G = gx.rank === 2 ? g0 : reshape(g0, gx.shape);
+  const grads = new Array<Tensor>(2 * nL);
+  let d: Tensor = c.dy;
+  for (let l = nL - 1; l >= 0; l--) {
+    grads[2 * l] = layer(l).backFilter(hA[l] as Tensor, d);
+    grads[2 * l + 1] = layer(l).backBias(d);
+    if (l > 0) d = leakyReluGrad(layer(l).backInput(d, wOf(l)), hA[l] as Tensor, ALPHA);
+  }
+  for (let l = 0; l < nL; l++) {
+    grads[2 * l] = ew('AddV2', grads[2 * l] as Tensor, layer(l).backFilter(G, p[l] as Tensor));
+    if (l < nL - 1) G = leakyReluGrad(layer(l).linear(G, wOf(l)), hB[l + 1] as Tensor, ALPHA);
+  }
+  return [loss, gp, ...grads];
+}
+
+/**
+ * The generator loss −Σ_i D(G(z_i))/n and its gradients w.r.t. the
+ * generator's parameters, by hand: [loss, ∂W_1, ∂b_1, …] (ordinary backprop
+ * through the critic to its input, the sigmoid, and the generator).
+ */
+function generatorBackprop(
+  gLayers: readonly NativeLayer[],
+  cLayers: readonly NativeLayer[],
+  gw: readonly Tensor[],
+  cw: readonly Tensor[],
+  z: Tensor,
+  negMean: Tensor,
+): Tensor[] {
+  const hG = genForward(gLayers, gw, z);
+  const nG = gLayers.length;
+  const nC = cLayers.length;
+  const cLayer = (l: number): NativeLayer => cLayers[l] as NativeLayer;
+  const cW = (l: number): Tensor => cw[2 * l] as Tensor;
+  const hC: Tensor[] = [hG[nG] as Tensor];
+  for (let l = 0; l < nC - 1; l++) {
+    hC.push(nLeakyRelu(cLayer(l).forward(hC[l] as Tensor, cW(l), cw[2 * l + 1] as Tensor), ALPHA));
+  }
+  const out = cLayer(nC - 1).forward(hC[nC - 1] as Tensor, cW(nC - 1), cw[2 * nC - 1] as Tensor);
+  const loss = reshape(matMul(negMean, out, true, false), []);
+  let d: Tensor = negMean;
+  for (let l = nC - 1; l >= 0; l--) {
+    d = cLayer(l).backInput(d, cW(l));
+    if (l > 0) d = leakyReluGrad(d, hC[l] as Tensor, ALPHA);
+  }
+  d = sigmoidGrad(hG[nG] as Tensor, d);
+  const grads = new Array<Tensor>(2 * nG);
+  for (let l = nG - 1; l >= 0; l--) {
+    const layer = gLayers[l] as NativeLayer;
+    grads[2 * l] = layer.backFilter(hG[l] as Tensor, d);
+    grads[2 * l + 1] = layer.backBias(d);
+    if (l > 0) d = reluGrad(layer.backInput(d, gw[2 * l] as Tensor), hG[l] as Tensor);
+  }
+  return [loss, ...grads];
+}
+
 interface GanNets {
   /** z [n, latent] → samples [n, ...inputShape] in [0, 1]. */
   readonly gen: (w: readonly Tensor[], z: Tensor) => Tensor;
@@ -293,6 +501,9 @@ interface GanNets {
   readonly critic: (w: readonly Tensor[], x: Tensor) => Tensor1D;
   readonly genSpecs: readonly ParamSpec[];
   readonly criticSpecs: readonly ParamSpec[];
+  /** The same networks as native-op layers (the hand-written passes). */
+  readonly genLayers: readonly NativeLayer[];
+  readonly criticLayers: readonly NativeLayer[];
   readonly macs: { generator: number; critic: number };
 }
 
@@ -306,9 +517,21 @@ function mlpGan(config: WganGpConfig, inputShape: readonly number[]): GanNets {
   for (let i = 1; i < cSizes.length; i++) criticSpecs.push(...denseSpecs(`c${i}`, cSizes[i - 1] as number, cSizes[i] as number, config.init));
   const nG = gSizes.length - 1;
   const nC = cSizes.length - 1;
+  const genLayers: NativeLayer[] = [];
+  const criticLayers: NativeLayer[] = [];
+  for (let i = 1; i <= nG; i++) {
+    const out = i === nG ? inputShape : [gSizes[i] as number];
+    genLayers.push(denseLayer([gSizes[i - 1] as number], out));
+  }
+  for (let i = 1; i <= nC; i++) {
+    const inShape = i === 1 ? inputShape : [cSizes[i - 1] as number];
+    criticLayers.push(denseLayer(inShape, [cSizes[i] as number]));
+  }
   return {
     genSpecs,
     criticSpecs,
+    genLayers,
+    criticLayers,
     macs: { generator: denseMacs(gSizes), critic: denseMacs(cSizes) },
     gen: (w, z) => {
       let h = z;
@@ -342,6 +565,16 @@ function dcgan(config: WganGpConfig, inputShape: readonly number[]): GanNets {
   return {
     genSpecs,
     criticSpecs,
+    genLayers: [
+      denseLayer([config.latent], [s4, s4, c2]),
+      convTransposeLayer([half, half, c1], [k, k, c1, c2]),
+      convTransposeLayer([s, s, c], [k, k, c, c1]),
+    ],
+    criticLayers: [
+      convLayer([s, s, c], [k, k, c, c1]),
+      convLayer([half, half, c1], [k, k, c1, c2]),
+      denseLayer([s4, s4, c2], [1]),
+    ],
     macs: {
       generator: config.latent * s4 * s4 * c2 + half * half * k * k * c2 * c1 + s * s * k * k * c1 * c,
       critic: half * half * k * k * c * c1 + s4 * s4 * k * k * c1 * c2 + s4 * s4 * c2,
@@ -382,7 +615,11 @@ function makeWgan(config: WganGpConfig, inputShape: readonly number[], params: R
     macs: Object.freeze({ ...nets.macs }),
     sample(n: number, seed: number): Tensor {
       checkN(n);
-      return tf.tidy(() => nets.gen(frozenW ?? g.read(), noise(n, config.latent, seed)));
+      return tf.tidy(() => {
+        // native ops (the same ops tf.js's nets.gen runs, without its per-op bookkeeping)
+        const hs = genForward(nets.genLayers, frozenW ?? g.read(), noise(n, config.latent, seed));
+        return hs[hs.length - 1] as Tensor;
+      });
     },
     dispose(): void {
       if (frozenW !== null) tf.dispose(frozenW);
@@ -403,6 +640,24 @@ export interface WganGpTrainer extends GeneratorTrainer {
   criticStep(x: Tensor, weights: Tensor1D | null, seed: number): GeneratorLosses;
   /** One generator update with n samples; returns {generator}. */
   generatorStep(n: number, seed: number): GeneratorLosses;
+  /**
+   * The critic loss, its penalty term and the critic's gradients for the
+   * noise `seed` draws (as in criticStep), by the hand-written pass that
+   * training uses or by tf.js autodiff (the reference, for tests); nothing
+   * is updated.
+   */
+  criticGradients(
+    x: Tensor,
+    weights: Tensor1D | null,
+    seed: number,
+    method: 'manual' | 'autodiff',
+  ): { critic: Scalar; gp: Scalar; grads: Tensor[] };
+  /** The generator loss and the generator's gradients (as generatorStep); nothing is updated. */
+  generatorGradients(
+    n: number,
+    seed: number,
+    method: 'manual' | 'autodiff',
+  ): { generator: Scalar; grads: Tensor[] };
 }
 
 export function createWganGpTrainer(gen: Generator): WganGpTrainer {
@@ -417,16 +672,75 @@ export function createWganGpTrainer(gen: Generator): WganGpTrainer {
   const lambda = config.gpWeight;
   const inputShape = gen.inputShape;
 
-  const criticStep = (x: Tensor, weights: Tensor1D | null, seed: number): GeneratorLosses => {
+  // Row constants of the hand-written passes, cached while the caller passes the same weights
+  // tensor (per task) and batch size.
+  let key: Tensor1D | number | null = null;
+  let consts: GanConsts | null = null;
+  const constsOf = (weights: Tensor1D | null, b: number): GanConsts => {
+    const k = weights ?? b;
+    if (k !== key || consts === null || consts.w.isDisposed || consts.ones.shape[0] !== b) {
+      if (consts !== null) tf.dispose(Object.values(consts));
+      const t = tf.tidy(() => {
+        const w = weights === null ? tf.fill([b, 1], 1 / b) : tf.reshape(weights, [b, 1]);
+        const dy = tf.concat([tf.neg(w), tf.fill([b, 1], 1 / b)], 0);
+        const scalars = [tf.scalar(lambda), tf.scalar(1), tf.scalar(1e-12)];
+        return [tf.ones([b, 1]), dy, w, tf.mul(w, 2 * lambda), ...scalars];
+      }).map((x) => tf.keep(x));
+      const at = (i: number): Tensor => t[i] as Tensor;
+      consts = {
+        ones: at(0),
+        dy: at(1),
+        w: at(2),
+        w2l: at(3),
+        lambda: at(4),
+        one: at(5),
+        tiny: at(6),
+      };
+      key = k;
+    }
+    return consts;
+  };
+  // The generator step's −1/n column, cached per n.
+  let negMean: Tensor | null = null;
+  const negMeanOf = (n: number): Tensor => {
+    if (negMean === null || negMean.isDisposed || negMean.shape[0] !== n) {
+      negMean?.dispose();
+      negMean = tf.keep(tf.fill([n, 1], -1 / n));
+    }
+    return negMean;
+  };
+
+  const prepare = (x: Tensor, weights: Tensor1D | null): number => {
     checkBatch(x, inputShape, 'WGAN-GP critic step');
     const b = x.shape[0];
-    const xr = tf.tidy(() => (x.shape.length === inputShape.length + 1 ? x.clone() : tf.reshape(x, [b, ...inputShape])));
-    const fake = tf.tidy(() => nets.gen(gP.read(), noise(b, config.latent, deriveSeed(seed, 'z'))));
-    const epsShape = [b, ...inputShape.map(() => 1)];
-    const eps = statelessUniform(epsShape, deriveSeed(seed, 'eps'));
-    const xhat = tf.tidy(() => tf.add(fake, tf.mul(eps, tf.sub(xr, fake))));
-    const w = weights ?? tf.fill([b], 1 / b);
-    const out = tf.tidy(() => {
+    if (weights !== null && weights.shape[0] !== b) {
+      throw new Error(`WGAN-GP critic step: ${b} inputs but ${weights.shape[0]} weights`);
+    }
+    return b;
+  };
+  /** [critic loss, gp, ...critic gradients] (hand-written). */
+  const manualCritic = (x: Tensor, weights: Tensor1D | null, seed: number): Tensor[] => {
+    const b = prepare(x, weights);
+    const c = constsOf(weights, b);
+    return tf.tidy(() => {
+      const xr = x.shape.length === inputShape.length + 1 ? x : reshape(x, [b, ...inputShape]);
+      const z = noise(b, config.latent, deriveSeed(seed, 'z'));
+      const hs = genForward(nets.genLayers, gP.read(), z);
+      const fake = hs[hs.length - 1] as Tensor;
+      const eps = statelessUniform([b, ...inputShape.map(() => 1)], deriveSeed(seed, 'eps'));
+      const xhat = ew('AddV2', fake, ew('Mul', eps, ew('Sub', xr, fake)));
+      return criticBackprop(nets.criticLayers, cP.read(), xr, fake, xhat, c);
+    });
+  };
+  /** The same by tf.js autodiff (double backprop through the penalty): the reference. */
+  const autodiffCritic = (x: Tensor, weights: Tensor1D | null, seed: number): Tensor[] => {
+    const b = prepare(x, weights);
+    return tf.tidy(() => {
+      const xr = x.shape.length === inputShape.length + 1 ? x : tf.reshape(x, [b, ...inputShape]);
+      const fake = nets.gen(gP.read(), noise(b, config.latent, deriveSeed(seed, 'z')));
+      const eps = statelessUniform([b, ...inputShape.map(() => 1)], deriveSeed(seed, 'eps'));
+      const xhat = tf.add(fake, tf.mul(eps, tf.sub(xr, fake)));
+      const w = weights ?? tf.fill([b], 1 / b);
       let gp: Scalar | null = null;
       const { value, grads } = tf.valueAndGrads((...cw: Tensor[]) => {
         const both = nets.critic(cw, tf.concat([xr, fake], 0));
@@ -434,26 +748,38 @@ export function createWganGpTrainer(gen: Generator): WganGpTrainer {
         const wdist = tf.sub(tf.mean(cFake), tf.sum(tf.mul(cReal, w)));
         const gx = tf.grad((xh: Tensor) => tf.sum(nets.critic(cw, xh)))(xhat);
         const norm = tf.sqrt(tf.add(tf.sum(tf.square(tf.reshape(gx, [b, -1])), 1), 1e-12));
-        // kept: valueAndGrads disposes the forward pass's intermediates, and gp is returned to the caller
+        // kept: valueAndGrads disposes the forward pass's intermediates, and gp is returned
         gp = tf.keep(tf.sum(tf.mul(tf.square(tf.sub(norm, 1)), w)) as Scalar);
         return tf.add(wdist, tf.mul(gp, lambda)) as Scalar;
       })(cP.read());
       return [value, gp as unknown as Scalar, ...grads];
     });
-    const grads = out.slice(2);
-    optC.apply(grads);
-    tf.dispose([...grads, xr, fake, eps, xhat]);
-    if (weights === null) w.dispose();
-    return { critic: out[0] as Scalar, gp: out[1] as Scalar };
   };
-
-  const generatorStep = (n: number, seed: number): GeneratorLosses => {
-    const out = tf.tidy(() => {
+  const manualGenerator = (n: number, seed: number): Tensor[] => {
+    const nm = negMeanOf(n);
+    return tf.tidy(() => {
+      const z = noise(n, config.latent, seed);
+      return generatorBackprop(nets.genLayers, nets.criticLayers, gP.read(), cP.read(), z, nm);
+    });
+  };
+  const autodiffGenerator = (n: number, seed: number): Tensor[] =>
+    tf.tidy(() => {
       const z = noise(n, config.latent, seed);
       const cw = cP.read();
       const { value, grads } = tf.valueAndGrads((...gw: Tensor[]) => tf.neg(tf.mean(nets.critic(cw, nets.gen(gw, z)))) as Scalar)(gP.read());
       return [value, ...grads];
     });
+
+  const criticStep = (x: Tensor, weights: Tensor1D | null, seed: number): GeneratorLosses => {
+    const out = manualCritic(x, weights, seed);
+    const grads = out.slice(2);
+    optC.apply(grads);
+    tf.dispose(grads);
+    return { critic: out[0] as Scalar, gp: out[1] as Scalar };
+  };
+
+  const generatorStep = (n: number, seed: number): GeneratorLosses => {
+    const out = manualGenerator(n, seed);
     const grads = out.slice(1);
     optG.apply(grads);
     tf.dispose(grads);
@@ -465,6 +791,14 @@ export function createWganGpTrainer(gen: Generator): WganGpTrainer {
     optimizers: Object.freeze({ generator: optG, critic: optC }),
     criticStep,
     generatorStep,
+    criticGradients(x, weights, seed, method) {
+      const out = (method === 'manual' ? manualCritic : autodiffCritic)(x, weights, seed);
+      return { critic: out[0] as Scalar, gp: out[1] as Scalar, grads: out.slice(2) };
+    },
+    generatorGradients(n, seed, method) {
+      const out = (method === 'manual' ? manualGenerator : autodiffGenerator)(n, seed);
+      return { generator: out[0] as Scalar, grads: out.slice(1) };
+    },
     step(x: Tensor, weights: Tensor1D | null, seed: number): GeneratorLosses {
       let last: GeneratorLosses = {};
       for (let i = 0; i < config.criticSteps; i++) {
@@ -477,6 +811,8 @@ export function createWganGpTrainer(gen: Generator): WganGpTrainer {
     dispose(): void {
       optG.dispose();
       optC.dispose();
+      if (consts !== null) tf.dispose(Object.values(consts));
+      negMean?.dispose();
     },
   };
 }

@@ -276,8 +276,128 @@ export function argMaxOneHot(logits: Tensor2D): Tensor2D {
   }
 }
 
-// ------------------------------------------------------------------------------------ in-place accumulation
-// (issue 12: SI's path integral accumulates into resource variables without a new buffer per step)
+// ------------------------------------------------------------------------------ WGAN-GP passes
+// Ops of the hand-written WGAN-GP critic and generator passes (generators.ts).
+
+const floatAttr = (b: Binding, name: string, value: number): Attr => ({
+  name,
+  type: (b as unknown as { TF_ATTR_FLOAT: number }).TF_ATTR_FLOAT,
+  value,
+});
+
+/** `x` with a new shape (same data; one −1 entry is inferred). */
+export function reshape(x: Tensor, shape: readonly number[]): Tensor {
+  const be = backend();
+  const b = be.binding;
+  const shapeT = tf.tensor1d(shape as number[], 'int32');
+  try {
+    const tshape = { name: 'Tshape', type: b.TF_ATTR_TYPE, value: int32Of(b) };
+    return be.executeSingleOutput('Reshape', [tFloat(b), tshape], [x, shapeT]);
+  } finally {
+    shapeT.dispose();
+  }
+}
+
+/** Sum of `x` over `axes`, keeping them as size 1 when `keepDims`. */
+export function sum(x: Tensor, axes: readonly number[], keepDims: boolean): Tensor {
+  const be = backend();
+  const b = be.binding;
+  const axesT = tf.tensor1d(axes as number[], 'int32');
+  try {
+    const tidx = { name: 'Tidx', type: b.TF_ATTR_TYPE, value: int32Of(b) };
+    const attrs = [tFloat(b), tidx, bool(b, 'keep_dims', keepDims)];
+    return be.executeSingleOutput('Sum', attrs, [x, axesT]);
+  } finally {
+    axesT.dispose();
+  }
+}
+
+/** Square root, elementwise. */
+export function sqrt(x: Tensor): Tensor {
+  const be = backend();
+  return be.executeSingleOutput('Sqrt', [tFloat(be.binding)], [x]);
+}
+
+/** LeakyReLU: x where x > 0, else alpha·x. */
+export function leakyRelu(x: Tensor, alpha: number): Tensor {
+  const be = backend();
+  const attrs = [tFloat(be.binding), floatAttr(be.binding, 'alpha', alpha)];
+  return be.executeSingleOutput('LeakyRelu', attrs, [x]);
+}
+
+/** dy where features > 0, else alpha·dy (`features` may be the LeakyReLU's input or output). */
+export function leakyReluGrad(dy: Tensor, features: Tensor, alpha: number): Tensor {
+  const be = backend();
+  const attrs = [tFloat(be.binding), floatAttr(be.binding, 'alpha', alpha)];
+  return be.executeSingleOutput('LeakyReluGrad', attrs, [dy, features]);
+}
+
+/** dy·y·(1 − y): the gradient of y = sigmoid(a) w.r.t. a. */
+export function sigmoidGrad(y: Tensor, dy: Tensor): Tensor {
+  const be = backend();
+  return be.executeSingleOutput('SigmoidGrad', [tFloat(be.binding)], [y, dy]);
+}
+
+function convAttrs(b: Binding, stride: number): Attr[] {
+  const ints = (b as unknown as { TF_ATTR_INT: number }).TF_ATTR_INT;
+  return [
+    tFloat(b),
+    { name: 'strides', type: ints, value: [1, stride, stride, 1] },
+    str(b, 'padding', 'SAME'),
+    str(b, 'data_format', 'NHWC'),
+    bool(b, 'use_cudnn_on_gpu', true),
+    { name: 'dilations', type: ints, value: [1, 1, 1, 1] },
+  ];
+}
+
+/** 2-D convolution, NHWC, 'same' padding: x [n, h, w, inC] ∗ filter [k, k, inC, outC]. */
+export function conv2d(x: Tensor, filter: Tensor, stride: number): Tensor {
+  const be = backend();
+  return be.executeSingleOutput('Conv2D', convAttrs(be.binding, stride), [x, filter]);
+}
+
+/**
+ * The gradient of {@link conv2d} w.r.t. its input of shape `inputShape`
+ * [n, h, w, inC], for output gradient dy (also the transposed convolution).
+ */
+export function conv2dBackpropInput(
+  inputShape: readonly number[],
+  filter: Tensor,
+  dy: Tensor,
+  stride: number,
+): Tensor {
+  const be = backend();
+  const sizes = tf.tensor1d(inputShape as number[], 'int32');
+  try {
+    const attrs = convAttrs(be.binding, stride);
+    return be.executeSingleOutput('Conv2DBackpropInput', attrs, [sizes, filter, dy]);
+  } finally {
+    sizes.dispose();
+  }
+}
+
+/**
+ * The gradient of {@link conv2d} w.r.t. its filter of shape `filterShape`,
+ * for input x and output gradient dy.
+ */
+export function conv2dBackpropFilter(
+  x: Tensor,
+  filterShape: readonly number[],
+  dy: Tensor,
+  stride: number,
+): Tensor {
+  const be = backend();
+  const sizes = tf.tensor1d(filterShape as number[], 'int32');
+  try {
+    const attrs = convAttrs(be.binding, stride);
+    return be.executeSingleOutput('Conv2DBackpropFilter', attrs, [x, sizes, dy]);
+  } finally {
+    sizes.dispose();
+  }
+}
+
+// ------------------------------------------------------------------------ in-place accumulation
+// (issue 12: SI accumulates its path integral in resource variables, no new buffer per step)
 
 /** v ← v + delta (or v − delta with `subtract`), in place; `delta` is not disposed. */
 export function assignAddVariable(v: ResourceVariable, delta: Tensor, subtract = false): void {

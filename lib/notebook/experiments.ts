@@ -20,10 +20,10 @@ import { showImageGrid } from '../figures/grid';
 import { writeTableCsv, type TableRow } from '../figures/table';
 import type { PlotlyFigure, PlotlyTrace } from '../figures/types';
 
-/** Where a profile's results go: the project's results folder for 'default'; `.scratch/results-quick` for 'quick' (never mixed with committed results). */
+/** Where a profile's results go: the project's results folder for 'default' and 'paper'; `.scratch/results-quick` for 'quick' (never mixed with committed results). */
 export function resultsRootFor(profile: ProfileName = activeProfile()): string {
   const root = defaultResultsRoot();
-  if (profile === 'default' || process.env.DGR_RESULTS_DIR !== undefined) return root;
+  if (profile !== 'quick' || process.env.DGR_RESULTS_DIR !== undefined) return root;
   return path.join(path.dirname(root), '.scratch', 'results-quick');
 }
 
