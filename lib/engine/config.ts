@@ -603,12 +603,12 @@ function positive(v: unknown, path: string): void {
 
 /** Validates `cfg.regularizer` and `cfg.lwf` (called by validateConfig). */
 function checkRegularization(cfg: ExperimentConfig): void {
-  const reg = cfg.regularizer as RegularizerConfig | null | undefined;
+  const reg = cfg.regularizer;
   if (reg !== undefined && reg !== null) {
     if (!isPlainObject(reg))
       fail('regularizer', "must be {kind: 'ewc', ...}, {kind: 'si', ...} or null");
     if (reg.kind === 'ewc') {
-      checkKeys(reg as unknown as Record<string, unknown>, KEYS.ewc, 'regularizer');
+      checkKeys(reg, KEYS.ewc, 'regularizer');
       positive(reg.lambda, 'regularizer.lambda');
       if (typeof reg.online !== 'boolean')
         fail(
@@ -627,7 +627,7 @@ function checkRegularization(cfg: ExperimentConfig): void {
       }
       if (reg.fisherExamples !== 'all') posInt(reg.fisherExamples, 'regularizer.fisherExamples');
     } else if (reg.kind === 'si') {
-      checkKeys(reg as unknown as Record<string, unknown>, KEYS.si, 'regularizer');
+      checkKeys(reg, KEYS.si, 'regularizer');
       positive(reg.c, 'regularizer.c');
       positive(reg.xi, 'regularizer.xi');
     } else {
@@ -638,10 +638,10 @@ function checkRegularization(cfg: ExperimentConfig): void {
       );
     }
   }
-  const lwf = cfg.lwf as LwfConfig | null | undefined;
+  const lwf = cfg.lwf;
   if (lwf !== undefined && lwf !== null) {
     if (!isPlainObject(lwf)) fail('lwf', 'must be {temperature} or null');
-    checkKeys(lwf as unknown as Record<string, unknown>, KEYS.lwf, 'lwf');
+    checkKeys(lwf, KEYS.lwf, 'lwf');
     positive(lwf.temperature, 'lwf.temperature');
   }
 }

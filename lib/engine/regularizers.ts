@@ -241,7 +241,7 @@ export function diagonalFisher(
   examples: number | 'all',
   chunk = 256,
 ): Tensor[] {
-  const count = data.x.shape[0] as number;
+  const count = data.x.shape[0];
   const rows = fisherRows(count, examples, data.seed);
   const n = rows.length;
   if (n === 0) throw new Error('diagonalFisher: the task has no training examples');
@@ -278,7 +278,7 @@ function mlpSquaredGrads(
   seed: number,
 ): Tensor[] {
   const nLayers = w.length / 2;
-  const inSize = (w[0] as Tensor).shape[0] as number;
+  const inSize = (w[0] as Tensor).shape[0];
   const x = x0.rank === 2 ? x0 : tf.reshape(x0, [-1, inSize]);
   const hs: Tensor[] = [x];
   let h: Tensor = x;
@@ -311,9 +311,9 @@ function autodiffSquaredGrads(
   seed: number,
 ): Tensor[] {
   const logits = solver.forward(w, x);
-  const z = (mask === null ? logits : tf.add(logits, mask)) as Tensor2D;
+  const z = mask === null ? logits : tf.add<Tensor2D>(logits, mask);
   const y = fisherLabels(labels, z, truth, seed);
-  const m = x.shape[0] as number;
+  const m = x.shape[0];
   let acc: Tensor[] = w.map((t) => tf.zerosLike(t));
   for (let i = 0; i < m; i++) {
     const xi = tf.slice(x, i, 1);

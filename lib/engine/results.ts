@@ -62,7 +62,8 @@ export function runNameParts(config: ExperimentConfig, sequence: Pick<TaskSequen
   if (mode !== 'none' && config.replay.targets === 'soft') extra.distillT = config.replay.temperature;
   // issue 12: LwF and the regulariser join the method ('ewc', 'oewc', 'si', 'lwf', 'gr_ewc', …).
   const added = regularizationNameParts(config, extra);
-  const method = [...(mode === 'none' && added.length > 0 ? [] : [replayMethod]), ...added].join('_');
+  const words = mode === 'none' && added.length > 0 ? added : [replayMethod, ...added];
+  const method = words.join('_');
   const ratioUsed = mode !== 'none' || (config.lwf ?? null) !== null;
   return {
     sequence: sequence.name,
@@ -76,7 +77,10 @@ export function runNameParts(config: ExperimentConfig, sequence: Pick<TaskSequen
 }
 
 /** The method words of config.lwf and config.regularizer; their settings go into `extra`. */
-function regularizationNameParts(config: ExperimentConfig, extra: Record<string, string | number | boolean>): string[] {
+function regularizationNameParts(
+  config: ExperimentConfig,
+  extra: Record<string, string | number | boolean>,
+): string[] {
   const words: string[] = [];
   const lwf = config.lwf ?? null;
   const reg = config.regularizer ?? null;

@@ -14,7 +14,16 @@ import type { Scalar, Tensor, Tensor1D, Tensor2D, Tensor4D } from '@tensorflow/t
 import type { Classifier } from './types';
 import type { CnnSolverConfig, MlpSolverConfig, SolverConfig } from './config';
 import { Adam, AdamConfig, ParamSet, ParamSpec, cloneParams, convSpecs, createAdam, createParams, dense, denseMacs, denseSpecs } from './nn';
-import { biasAdd, biasAddGrad, concat, ew, matMul, reluGrad, softmaxCrossEntropy, split } from './native';
+import {
+  biasAdd,
+  biasAddGrad,
+  concat,
+  ew,
+  matMul,
+  reluGrad,
+  softmaxCrossEntropy,
+  split,
+} from './native';
 
 export interface Solver extends Classifier {
   readonly config: SolverConfig;
@@ -124,7 +133,7 @@ function mlpBackprop(sizes: readonly number[]): BackpropFn {
       hs.push(h);
     }
     const n = batch.repeatFirst ?? 0;
-    const u = x.shape[0] as number;
+    const u = x.shape[0];
     let z = n > 0 ? (concat([h, tf.slice(h, 0, n)], 0) as Tensor2D) : (h as Tensor2D);
     if (batch.mask !== null) z = ew('AddV2', z, batch.mask) as Tensor2D;
     if (batch.invTemperature !== null) z = ew('Mul', z, batch.invTemperature) as Tensor2D;
@@ -290,9 +299,14 @@ export function createSolverTrainer(solver: Solver, optimizer: AdamConfig = solv
     return rowScale;
   };
   const compute = (batch: SolverBatch, needLoss: boolean): { loss: Scalar | null; grads: Tensor[] } => {
-    const rowsOfX = (batch.x.shape[0] as number) + (batch.repeatFirst ?? 0);
-    if (rowsOfX !== batch.targets.shape[0] || batch.weights.shape[0] !== rowsOfX || (batch.repeatFirst ?? 0) > (batch.x.shape[0] as number)) {
-      throw new Error(`SolverTrainer: batch of ${batch.x.shape[0]} inputs (+ ${batch.repeatFirst ?? 0} repeated), ${batch.targets.shape[0]} targets and ${batch.weights.shape[0]} weights`);
+    const repeated = batch.repeatFirst ?? 0;
+    const rowsOfX = batch.x.shape[0] + repeated;
+    const targetRows = batch.targets.shape[0];
+    if (rowsOfX !== targetRows || batch.weights.shape[0] !== rowsOfX || repeated > batch.x.shape[0]) {
+      throw new Error(
+        `SolverTrainer: batch of ${batch.x.shape[0]} inputs (+ ${repeated} repeated), ` +
+          `${batch.targets.shape[0]} targets and ${batch.weights.shape[0]} weights`,
+      );
     }
     const bp = solver.backprop;
     if (bp !== null) {

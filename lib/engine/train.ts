@@ -92,7 +92,13 @@ export interface TrainResult {
  * After task k (issue 12): EWC's Fisher on the task's training data under the logits the task
  * trained (task-IL: its classes; class-IL: the classes so far), or SI's consolidation of ω.
  */
-function consolidate(reg: Regularizer, solver: Solver, sequence: TaskSequence, k: number, seed: number): void {
+function consolidate(
+  reg: Regularizer,
+  solver: Solver,
+  sequence: TaskSequence,
+  k: number,
+  seed: number,
+): void {
   const task = sequence.tasks[k] as Task;
   const C = sequence.numOutputs;
   const targets = tf.tidy(() => tf.oneHot(tf.cast(task.train.y, 'int32'), C).toFloat() as Tensor2D);
@@ -169,7 +175,8 @@ export async function trainSequence(sequence: TaskSequence, config: ExperimentCo
           // x ~ D_i; x′ ~ G_{i−1}, y′ = S_{i−1}(x′); S_i steps on r·L(S(x), y) + (1 − r)·L(S(x′), y′)
           // (Shin et al. §3.1); G_i steps on [x ; x′]. See replay.ts.
           const due = progress !== null && progress.due(it);
-          const iterationLosses = runIteration(plan, solverT, genT, it, deriveSeed(config.seed, 'generator-step', k, it), due, regularizer);
+          const genSeed = deriveSeed(config.seed, 'generator-step', k, it);
+          const iterationLosses = runIteration(plan, solverT, genT, it, genSeed, due, regularizer);
           globalIt++;
           if (progress !== null && due) {
             const read = await readLosses(iterationLosses);
@@ -191,7 +198,8 @@ export async function trainSequence(sequence: TaskSequence, config: ExperimentCo
       const seconds = (performance.now() - tStart) / 1000 - evalSeconds;
       taskSeconds.push(seconds);
       R = withRow(R, k, await evaluate(solver, sequence, { trainedUpTo: k }));
-      if (regularizer !== null) consolidate(regularizer, solver, sequence, k, config.seed); // Fisher / Ω
+      // EWC: the Fisher of task i at θ*_i; SI: Ω += ω/(Δθ² + ξ) (regularizers.ts).
+      if (regularizer !== null) consolidate(regularizer, solver, sequence, k, config.seed);
       prev?.dispose();
       prev = snapshotScholar(scholar);
       const record = { completedTasks: k + 1, accuracy: R, curves, losses, taskSeconds };
