@@ -11,7 +11,8 @@
  * process starts). Flags:
  *   --malloc=on|off|both   run with the malloc settings, without, or both (default on)
  *   --iters=N              timed iterations per row (default 40)
- *   --only=a,b             rows whose name contains one of these words
+ *   --only=a,b             rows whose name contains one of these words ('regularisation':
+ *                          the paired EWC / online EWC / SI / LwF rows of bench-methods.ts)
  *   --profile              after the table, each row's native ops by type: calls and
  *                          milliseconds per iteration (the ops run synchronously, so the
  *                          time around each call is the op's own time plus its binding cost)
@@ -27,6 +28,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import * as os from 'node:os';
+import { benchMethods, formatMethodRows } from './bench-methods';
 
 export const MALLOC_ENV: Readonly<Record<string, string>> = Object.freeze({
   MALLOC_MMAP_THRESHOLD_: '4294967296',
@@ -277,6 +279,11 @@ async function run(): Promise<void> {
   if (full !== undefined && solverRow !== undefined && vaeRow !== undefined) {
     const est = (2000 * (solverRow.ms * 0.5 + vaeRow.ms * 0.5) + 8000 * full.ms) / 1000;
     console.log(`\nfull GR iteration: ${full.ms.toFixed(1)} ms (target ≤ 40 ms). Estimated split-MNIST class-IL GR run (5 × 2000 iterations, task 1 without replay, evaluation excluded): ${(est / 60).toFixed(1)} min`);
+  }
+
+  // issue 12: EWC, online EWC, SI, LwF beside the plain solver step, paired (bench-methods.ts).
+  if (only.length === 0 || only.some((o) => 'regularisation'.includes(o))) {
+    console.log(`\n${formatMethodRows(await benchMethods(E, tf, seq, iters))}`);
   }
 
   tf.dispose([x256, w256, xb, xb4, fixed.x, fixed.targets, fixedBatch.genX]);

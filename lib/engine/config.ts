@@ -95,6 +95,10 @@ export interface ExperimentConfig {
   readonly iterations: number;
   /** Real examples per iteration. */
   readonly batchSize: number;
+  /** EWC, online EWC or SI penalty on the solver; absent or null = none (see RegularizerConfig). */
+  readonly regularizer?: RegularizerConfig | null;
+  /** Learning without Forgetting on the current inputs; absent or null = off (see LwfConfig). */
+  readonly lwf?: LwfConfig | null;
 }
 
 /** Adam with PyTorch's defaults at learning rate `lr`. */
@@ -201,7 +205,19 @@ function svhnMnistDGR(): ExperimentConfig {
 }
 
 /** Ready-made configs (each call returns a fresh frozen object). */
-export const presets = Object.freeze({ splitMnistGR, splitMnistGRDistill, splitMnist, permutedMnistDGR, svhnMnistDGR, wganGp });
+export const presets = Object.freeze({
+  splitMnistGR,
+  splitMnistGRDistill,
+  splitMnist,
+  permutedMnistDGR,
+  svhnMnistDGR,
+  wganGp,
+  // issue 12: regularisation and LwF (van de Ven & Tolias 2019's values, see VAN_DE_VEN_2019)
+  regularizer,
+  splitMnistRegularized,
+  splitMnistLwf,
+  permutedMnistRegularized,
+});
 
 /** Thrown for a configuration that cannot run; the message names the field and the fix. */
 export class ConfigError extends Error {
@@ -241,7 +257,7 @@ function editDistance(a: string, b: string): number {
 const KEYS = {
   config: {
     seed: true, scenario: true, solver: true, generator: true, replay: true, iterations: true,
-    batchSize: true,
+    batchSize: true, regularizer: true, lwf: true,
   },
   mlp: { kind: true, hidden: true, init: true, optimizer: true },
   cnn: { kind: true, channels: true, hidden: true, init: true, optimizer: true },
@@ -252,6 +268,12 @@ const KEYS = {
   },
   replay: { mode: true, ratio: true, batchSize: true, targets: true, temperature: true },
   adam: { lr: true, beta1: true, beta2: true, epsilon: true },
+  // issue 12
+  ewc: {
+    kind: true, lambda: true, online: true, gamma: true, fisherLabels: true, fisherExamples: true,
+  },
+  si: { kind: true, c: true, xi: true },
+  lwf: { temperature: true },
 } as const satisfies {
   config: Record<keyof ExperimentConfig, true>;
   mlp: Record<keyof MlpSolverConfig, true>;
@@ -260,6 +282,9 @@ const KEYS = {
   wgan: Record<keyof WganGpConfig, true>;
   replay: Record<keyof ReplayConfig, true>;
   adam: Record<keyof AdamConfig, true>;
+  ewc: Record<keyof EwcConfig, true>;
+  si: Record<keyof SiConfig, true>;
+  lwf: Record<keyof LwfConfig, true>;
 };
 
 /** Rejects a setting `obj` does not have (a misspelt key would otherwise be silently ignored). */
@@ -391,6 +416,7 @@ export function validateConfig(cfg: ExperimentConfig, sequence?: TaskSequence): 
   if (r.targets !== 'hard' && r.targets !== 'soft') fail('replay.targets', `must be 'hard' or 'soft', got ${show(r.targets)}`);
   if (typeof r.temperature !== 'number' || !(r.temperature > 0) || !Number.isFinite(r.temperature)) fail('replay.temperature', `must be a positive number, got ${show(r.temperature)}`);
   if (r.mode === 'generative' && g === null) fail('generator', "generative replay needs a generator (e.g. presets.splitMnistGR().generator); it is null");
+  checkRegularization(cfg); // issue 12
 
   if (sequence !== undefined) {
     if (sequence.scenario !== cfg.scenario) {
@@ -416,3 +442,208 @@ export function validateConfig(cfg: ExperimentConfig, sequence?: TaskSequence): 
   }
   return cfg;
 }
+
+// ------------------------------------------------------------------------------------------------
+// BEGIN regularisation and LwF (issue 12): EWC, online EWC, SI and LwF as options of the same
+// sequential trainer. Types, presets and validation of the two optional fields
+// `ExperimentConfig.regularizer` and `ExperimentConfig.lwf`; the methods are in regularizers.ts.
+
+/**
+ * Which labels the diagonal Fisher F_i = E[(∂ log p(y|x, θ)/∂θ_i)²] is estimated with:
+ * - `sampled`: y drawn from the model's own softmax (the true Fisher, Kirkpatrick et al. 2017);
+ * - `empirical`: the true labels of the task's training data (the "empirical Fisher");
+ * - `predicted`: the model's argmax (van de Ven & Tolias 2019's code, `emp_FI=False`).
+ * One example at a time (squared per-example gradients, averaged), on the task's logit mask.
+ */
+export const FISHER_LABELS = ['sampled', 'empirical', 'predicted'] as const;
+export type FisherLabels = (typeof FISHER_LABELS)[number];
+
+/**
+ * Elastic weight consolidation (Kirkpatrick et al. 2017), diagonal Fisher. After task k the
+ * solver's loss gains (λ/2)·Σ_i F_k,i·(θ_i − θ*_k,i)², θ*_k the parameters after task k:
+ * - `online: false`: one such term per finished task (Kirkpatrick et al.);
+ * - `online: true`: online EWC (Schwarz et al. 2018, "Progress & Compress"): one running
+ *   F̃_k = γ·F̃_{k−1} + F_k anchored at the latest θ*_k, penalty (λ/2)·Σ_i γ·F̃_k,i·(θ_i − θ*_k,i)²
+ *   (γ both in the recursion and in the penalty, as Schwarz et al. and van de Ven's code).
+ */
+export interface EwcConfig {
+  readonly kind: 'ewc';
+  /** λ, the penalty weight (> 0). */
+  readonly lambda: number;
+  readonly online: boolean;
+  /** γ in (0, 1], the decay of older tasks' Fisher (online EWC only; 1 = no decay). */
+  readonly gamma: number;
+  readonly fisherLabels: FisherLabels;
+  /** Training examples of the task the Fisher is averaged over (seeded subset), or all. */
+  readonly fisherExamples: number | 'all';
+}
+
+/**
+ * Synaptic intelligence (Zenke et al. 2017). During task k each parameter accumulates
+ * ω_i = −Σ_steps g_i·Δθ_i (g the gradient of the data loss, Δθ the optimiser's update); at the
+ * task's end Ω_i += ω_i / ((θ_i(end) − θ_i(start))² + ξ). The loss of later tasks gains
+ * c·Σ_i Ω_i·(θ_i − θ*_i)², θ* the parameters at the end of the previous task.
+ */
+export interface SiConfig {
+  readonly kind: 'si';
+  /** c, the surrogate-loss weight (> 0). */
+  readonly c: number;
+  /** ξ, the damping of the normaliser (> 0; van de Ven: 0.1). */
+  readonly xi: number;
+}
+
+export type RegularizerConfig = EwcConfig | SiConfig;
+
+/**
+ * Learning without Forgetting (Li & Hoiem 2017): the current batch's inputs are labelled by the
+ * previous solver's softmax at temperature T and distilled (× T²) alongside the real labels:
+ * loss = r·L(S(x), y) + (1−r)·T²·H(softmax(S_prev(x)/T), softmax(S(x)/T)), r = config.replay.ratio
+ * (van de Ven & Tolias 2019's "LwF": `--replay=current --distill`, T = 2, r = 1/t). With replay
+ * (e.g. generative, Shin et al. §4.2 "LwF + GR") the (1−r) share is split equally between the
+ * LwF rows and the replayed rows.
+ */
+export interface LwfConfig {
+  /** Distillation temperature T (> 0; van de Ven: 2). */
+  readonly temperature: number;
+}
+
+/** The regularisation methods the presets know. */
+export const REGULARIZATION_METHODS = ['ewc', 'online-ewc', 'si'] as const;
+export type RegularizationMethod = (typeof REGULARIZATION_METHODS)[number];
+
+/**
+ * van de Ven & Tolias (2019), "Three scenarios for continual learning": the hyperparameters
+ * their code selects per experiment and scenario, from GMvandeVen/continual-learning
+ * `param_values.py` at commit f0b1461 (Dec 2019; unchanged up to a02db26, the last commit before
+ * the 2022 rewrite, whose values are for another paper). λ of EWC (`ewc_lambda`), λ and γ of
+ * online EWC (`o_lambda`, `gamma`), c of SI (`si_c`); ξ = 0.1 (`--epsilon` default), Fisher on
+ * all training examples of the task (`fisher_n` None) with predicted labels (`emp_FI` False),
+ * LwF T = 2 (`--temp` default). Their permuted MNIST used a 2×1000 MLP, lr 1e-4, 5000
+ * iterations: the values are theirs, not re-tuned for this course's permuted setup.
+ */
+export const VAN_DE_VEN_2019 = Object.freeze({
+  source: 'GMvandeVen/continual-learning param_values.py @ f0b1461 (van de Ven & Tolias 2019)',
+  splitMNIST: Object.freeze({
+    task: Object.freeze({ ewc: 1e7, onlineEwc: 1e8, gamma: 0.8, si: 50 }),
+    domain: Object.freeze({ ewc: 1e6, onlineEwc: 1e8, gamma: 0.7, si: 500 }),
+    class: Object.freeze({ ewc: 1e8, onlineEwc: 1e9, gamma: 0.8, si: 0.5 }),
+  }),
+  permMNIST: Object.freeze({
+    task: Object.freeze({ ewc: 500, onlineEwc: 500, gamma: 0.8, si: 5 }),
+    domain: Object.freeze({ ewc: 500, onlineEwc: 1000, gamma: 0.9, si: 5 }),
+    class: Object.freeze({ ewc: 1, onlineEwc: 5, gamma: 1, si: 0.1 }),
+  }),
+  siXi: 0.1,
+  lwfTemperature: 2,
+});
+
+/** The regulariser `method` with van de Ven & Tolias (2019)'s values for experiment/scenario. */
+function regularizer(
+  method: RegularizationMethod,
+  experiment: 'splitMNIST' | 'permMNIST' = 'splitMNIST',
+  scenario: Scenario = 'class',
+): RegularizerConfig {
+  const v = VAN_DE_VEN_2019[experiment][scenario];
+  if (method === 'si') return deepFreeze({ kind: 'si', c: v.si, xi: VAN_DE_VEN_2019.siXi });
+  const online = method === 'online-ewc';
+  return deepFreeze({
+    kind: 'ewc',
+    lambda: online ? v.onlineEwc : v.ewc,
+    online,
+    gamma: online ? v.gamma : 1,
+    fisherLabels: 'predicted',
+    fisherExamples: 'all',
+  } satisfies EwcConfig);
+}
+
+/**
+ * Split MNIST with EWC, online EWC or SI and no replay, van de Ven & Tolias (2019)'s values;
+ * with `replay` 'generative' the same penalty on top of DGR (the split-MNIST GR preset).
+ */
+function splitMnistRegularized(
+  method: RegularizationMethod,
+  scenario: Scenario = 'class',
+  replay: 'none' | 'generative' = 'none',
+): ExperimentConfig {
+  return deepFreeze({
+    ...splitMnist(replay, scenario),
+    regularizer: regularizer(method, 'splitMNIST', scenario),
+  });
+}
+
+/** Split MNIST with LwF (T = 2, r = 1/t as van de Ven & Tolias 2019); optionally with DGR. */
+function splitMnistLwf(
+  scenario: Scenario = 'class',
+  replay: 'none' | 'generative' = 'none',
+): ExperimentConfig {
+  const lwf = { temperature: VAN_DE_VEN_2019.lwfTemperature };
+  return deepFreeze({ ...splitMnist(replay, scenario), lwf });
+}
+
+/** Permuted MNIST (domain-IL) with EWC, online EWC or SI and no replay (van de Ven's values). */
+function permutedMnistRegularized(
+  method: RegularizationMethod,
+  scenario: Scenario = 'domain',
+): ExperimentConfig {
+  const base = permutedMnistDGR();
+  return deepFreeze({
+    ...base,
+    scenario,
+    generator: null,
+    replay: { ...base.replay, mode: 'none' },
+    regularizer: regularizer(method, 'permMNIST', scenario),
+  });
+}
+
+function positive(v: unknown, path: string): void {
+  if (typeof v !== 'number' || !(v > 0) || !Number.isFinite(v)) {
+    fail(path, `must be a positive number, got ${JSON.stringify(v)}`);
+  }
+}
+
+/** Validates `cfg.regularizer` and `cfg.lwf` (called by validateConfig). */
+function checkRegularization(cfg: ExperimentConfig): void {
+  const reg = cfg.regularizer;
+  if (reg !== undefined && reg !== null) {
+    if (!isPlainObject(reg))
+      fail('regularizer', "must be {kind: 'ewc', ...}, {kind: 'si', ...} or null");
+    if (reg.kind === 'ewc') {
+      checkKeys(reg, KEYS.ewc, 'regularizer');
+      positive(reg.lambda, 'regularizer.lambda');
+      if (typeof reg.online !== 'boolean')
+        fail(
+          'regularizer.online',
+          `must be true (online EWC) or false, got ${JSON.stringify(reg.online)}`,
+        );
+      if (typeof reg.gamma !== 'number' || !(reg.gamma > 0 && reg.gamma <= 1)) {
+        fail('regularizer.gamma', `γ must be in (0, 1], got ${JSON.stringify(reg.gamma)}`);
+      }
+      if (!(FISHER_LABELS as readonly string[]).includes(reg.fisherLabels)) {
+        const ok = FISHER_LABELS.map((m) => `'${m}'`).join(', ');
+        fail(
+          'regularizer.fisherLabels',
+          `unknown ${JSON.stringify(reg.fisherLabels)}; use one of ${ok}`,
+        );
+      }
+      if (reg.fisherExamples !== 'all') posInt(reg.fisherExamples, 'regularizer.fisherExamples');
+    } else if (reg.kind === 'si') {
+      checkKeys(reg, KEYS.si, 'regularizer');
+      positive(reg.c, 'regularizer.c');
+      positive(reg.xi, 'regularizer.xi');
+    } else {
+      const kind = JSON.stringify((reg as { kind: unknown }).kind);
+      fail(
+        'regularizer.kind',
+        `unknown regulariser ${kind}; use 'ewc' (online: true for online EWC), 'si' or null`,
+      );
+    }
+  }
+  const lwf = cfg.lwf;
+  if (lwf !== undefined && lwf !== null) {
+    if (!isPlainObject(lwf)) fail('lwf', 'must be {temperature} or null');
+    checkKeys(lwf, KEYS.lwf, 'lwf');
+    positive(lwf.temperature, 'lwf.temperature');
+  }
+}
+// END regularisation and LwF (issue 12)
+// ------------------------------------------------------------------------------------------------

@@ -15,3 +15,4 @@ export * from './generators';
 export * from './scholar';
 export * from './replay';
 export * from './train';
+export * from './regularizers';

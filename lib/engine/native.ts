@@ -395,3 +395,14 @@ export function conv2dBackpropFilter(
     sizes.dispose();
   }
 }
+
+// ------------------------------------------------------------------------ in-place accumulation
+// (issue 12: SI accumulates its path integral in resource variables, no new buffer per step)
+
+/** v ← v + delta (or v − delta with `subtract`), in place; `delta` is not disposed. */
+export function assignAddVariable(v: ResourceVariable, delta: Tensor, subtract = false): void {
+  checkFloat(delta, 'assignAddVariable');
+  const be = backend();
+  const op = subtract ? 'AssignSubVariableOp' : 'AssignAddVariableOp';
+  be.executeMultipleOutputs(op, [tFloat(be.binding, 'dtype')], [v.handle, delta], 0);
+}

@@ -25,6 +25,7 @@ import type { SolverBatch, SolverTrainer } from './solvers';
 import type { GeneratorTrainer } from './generators';
 import type { Scholar } from './scholar';
 import { batchMasks, replayRowTask } from './masks';
+import { type Regularizer, regularizedStep } from './regularizers';
 
 /** r for the task with 0-based index k: the number in the config, or 1/(k + 1) for 'inverse-task'. */
 export function replayRatio(config: ExperimentConfig, k: number): number {
@@ -205,7 +206,11 @@ export function planTask(
   const mode = prev === null ? 'none' : config.replay.mode;
   const B = config.batchSize;
   const Br = mode === 'none' ? 0 : config.replay.batchSize;
-  const r = mode === 'none' ? 1 : replayRatio(config, k);
+  // LwF (issue 12; docs/regularization.md): B more rows after the replayed ones, the current
+  // inputs again labelled by S_{i−1} at the LwF temperature; they reuse x's rows (repeatFirst).
+  const lwf = prev === null ? null : (config.lwf ?? null);
+  const Bl = lwf === null ? 0 : B;
+  const r = mode === 'none' && Bl === 0 ? 1 : replayRatio(config, k);
   const soft = config.replay.targets === 'soft' && (mode === 'generative' || mode === 'noise');
   const temperature = config.replay.temperature;
   const keep: Tensor[] = [];
@@ -224,21 +229,36 @@ export function planTask(
 
   // The loss of §3.1 as row weights; the generator's rows weigh r and 1 − r without the T².
   const w = mixedLossWeights(r, B, Br, soft ? temperature : null);
-  const weights = hold(tf.tensor1d(w));
+  const weights = hold(
+    tf.tensor1d(Bl > 0 ? withLwfWeights(w, r, B, Bl, lwf?.temperature ?? 1) : w),
+  );
   const genWeights =
     Br > 0 && mode === 'generative' && trainsGenerator
       ? hold(tf.tensor1d(Float32Array.from(w.map((v, i) => (i < B ? v : (1 - r) / Br)))))
       : null;
   // Soft targets: the new solver's replayed logits are divided by T too (1 for real rows).
   let invTemperature: Tensor2D | null = null;
-  if (soft && Br > 0) {
-    const inv = new Float32Array(B + Br).fill(1);
-    inv.fill(1 / temperature, B);
-    invTemperature = hold(tf.tensor2d(inv, [B + Br, 1]));
+  if ((soft && Br > 0) || Bl > 0) {
+    const inv = new Float32Array(B + Br + Bl).fill(1);
+    if (soft) inv.fill(1 / temperature, B, B + Br);
+    inv.fill(1 / (lwf?.temperature ?? 1), B + Br);
+    invTemperature = hold(tf.tensor2d(inv, [B + Br + Bl, 1]));
   }
   const masks = batchMasks(sequence, k, B, Br);
   hold(masks.batch);
   hold(masks.labeller);
+  // LwF rows: the new solver's and the labeller's masks of B rows replayed from task i − 1's view
+  // (task-IL: row j trains the head of previous task replayRowTask(j, k, B), like replayed rows).
+  const lwfMasks = Bl > 0 ? batchMasks(sequence, k, B, Bl) : null;
+  let batchMask = masks.batch;
+  if (lwfMasks !== null) {
+    hold(lwfMasks.batch);
+    hold(lwfMasks.labeller);
+    if (sequence.scenario === 'task' && masks.batch !== null && lwfMasks.batch !== null) {
+      const lwfRowsMask = lwfMasks.batch;
+      batchMask = hold(tf.tidy(() => tf.concat([masks.batch!, tf.slice(lwfRowsMask, B, Bl)], 0)));
+    }
+  }
 
   // Where x′ comes from, and y′ = S_{i−1}(x′) for generated and noise inputs.
   let replay: ReplaySource | null = null;
@@ -266,6 +286,10 @@ export function planTask(
       replay = exactReplay(config, sequence, k, hold);
     }
   }
+  const lwfTargets = (x: Tensor): Tensor2D[] =>
+    prev === null || lwf === null
+      ? []
+      : [labelWithSolver(prev.solver, x, lwfMasks?.labeller ?? null, lwf.temperature)];
 
   return {
     build(it: number): IterationBatch {
@@ -273,17 +297,27 @@ export function planTask(
         const idx = tf.tensor1d(sampler.next(), 'int32');
         const x = gatherRows(task.train.x, idx); // (x, y) ~ D_i
         const y = gatherRows(trainTargets, idx) as Tensor2D;
-        if (replay === null) return { x, targets: y, genX: x };
+        if (replay === null) {
+          if (Bl === 0) return { x, targets: y, genX: x };
+          return { x, targets: concat([y, ...lwfTargets(x)], 0) as Tensor2D, genX: x };
+        }
         const rep = replay(it); // x′ and y′
         const mixed = concat([x, rep.x], 0); // [x ; x′]
         return {
           x: mixed,
-          targets: concat([y, rep.targets], 0) as Tensor2D,
+          targets: concat([y, rep.targets, ...lwfTargets(x)], 0) as Tensor2D,
           genX: mode === 'generative' ? mixed : x,
         };
       });
       return {
-        solver: { x: t.x, targets: t.targets, weights, mask: masks.batch, invTemperature },
+        solver: {
+          x: t.x,
+          targets: t.targets,
+          weights,
+          mask: batchMask,
+          invTemperature,
+          repeatFirst: Bl,
+        },
         genX: t.genX,
         genWeights: mode === 'generative' ? genWeights : null,
       };
@@ -292,6 +326,26 @@ export function planTask(
       tf.dispose(keep);
     },
   };
+}
+
+/**
+ * The row weights with B_l LwF rows appended (issue 12): each weighs (1 − r)/B_l · T_lwf²; when
+ * the batch also has replayed rows, the two old-knowledge terms share (1 − r) equally.
+ */
+export function withLwfWeights(
+  w: Float32Array,
+  r: number,
+  realRows: number,
+  lwfRows: number,
+  lwfTemperature: number,
+): Float32Array {
+  const replayRows = w.length - realRows;
+  const share = replayRows > 0 ? 0.5 : 1;
+  const out = new Float32Array(w.length + lwfRows);
+  out.set(w);
+  for (let i = realRows; i < w.length; i++) out[i] = (w[i] ?? 0) * share;
+  out.fill(((share * (1 - r)) / lwfRows) * lwfTemperature * lwfTemperature, w.length);
+  return out;
 }
 
 /** Frees the per-iteration tensors of a batch (not the task's constants). */
@@ -303,6 +357,8 @@ export function disposeBatch(b: IterationBatch): void {
 export interface IterationLosses {
   readonly solver: Scalar | null;
   readonly generator: Readonly<Record<string, Scalar>>;
+  /** The regulariser's penalty by its kind ('ewc', 'si'), once it is active (issue 12). */
+  readonly penalty?: Readonly<Record<string, Scalar>>;
 }
 
 /**
@@ -317,13 +373,16 @@ export function runIteration(
   it: number,
   genSeed: number,
   needLoss = true,
+  regularizer: Regularizer | null = null,
 ): IterationLosses {
   const batch = plan.build(it);
   try {
-    const solver = solverT.step(batch.solver, needLoss);
+    // With EWC/SI the penalty's gradient joins the solver's before Adam (regularizers.ts).
+    const { loss: solver, penalty } = regularizedStep(solverT, regularizer, batch.solver, needLoss);
     const generator =
       genT === null ? {} : genT.step(batch.genX, batch.genWeights, genSeed, needLoss);
-    return { solver, generator };
+    if (penalty === null || regularizer === null) return { solver, generator };
+    return { solver, generator, penalty: { [regularizer.config.kind]: penalty } };
   } finally {
     disposeBatch(batch);
   }
@@ -333,6 +392,7 @@ export function runIteration(
 export function disposeLosses(losses: IterationLosses): void {
   losses.solver?.dispose();
   tf.dispose(Object.values(losses.generator));
+  tf.dispose(Object.values(losses.penalty ?? {}));
 }
 
 /** Reads and frees an iteration's losses: { solver, ...generator losses } as numbers. */
@@ -341,6 +401,8 @@ export async function readLosses(losses: IterationLosses): Promise<Record<string
     const read: Record<string, number> = {};
     if (losses.solver !== null) read.solver = (await losses.solver.data())[0] ?? Number.NaN;
     for (const [name, l] of Object.entries(losses.generator))
+      read[name] = (await l.data())[0] ?? Number.NaN;
+    for (const [name, l] of Object.entries(losses.penalty ?? {}))
       read[name] = (await l.data())[0] ?? Number.NaN;
     return read;
   } finally {

@@ -56,19 +56,49 @@ const decodeNumber = (s: string): number => Number(s.replace(/m/g, '-'));
 /** The run-name settings (results.ts `runName`) of a config on a sequence. */
 export function runNameParts(config: ExperimentConfig, sequence: Pick<TaskSequence, 'name' | 'scenario'>): RunNameParts {
   const mode = config.replay.mode;
-  const method = { none: 'none', noise: 'noise', exact: 'er', generative: 'gr' }[mode];
+  const replayMethod = { none: 'none', noise: 'noise', exact: 'er', generative: 'gr' }[mode];
   const generator = mode === 'generative' && config.generator !== null ? (config.generator.kind === 'vae' ? 'vae' : `wgangp_${config.generator.arch}`) : undefined;
   const extra: Record<string, string | number | boolean> = { iters: config.iterations };
   if (mode !== 'none' && config.replay.targets === 'soft') extra.distillT = config.replay.temperature;
+  // issue 12: LwF and the regulariser join the method ('ewc', 'oewc', 'si', 'lwf', 'gr_ewc', …).
+  const added = regularizationNameParts(config, extra);
+  const words = mode === 'none' && added.length > 0 ? added : [replayMethod, ...added];
+  const method = words.join('_');
+  const ratioUsed = mode !== 'none' || (config.lwf ?? null) !== null;
   return {
     sequence: sequence.name,
     scenario: sequence.scenario,
     method,
     ...(generator !== undefined ? { generator } : {}),
-    ratio: mode === 'none' ? 1 : config.replay.ratio === 'inverse-task' ? '1/t' : config.replay.ratio,
+    ratio: !ratioUsed ? 1 : config.replay.ratio === 'inverse-task' ? '1/t' : config.replay.ratio,
     seed: config.seed,
     extra,
   };
+}
+
+/** The method words of config.lwf and config.regularizer; their settings go into `extra`. */
+function regularizationNameParts(
+  config: ExperimentConfig,
+  extra: Record<string, string | number | boolean>,
+): string[] {
+  const words: string[] = [];
+  const lwf = config.lwf ?? null;
+  const reg = config.regularizer ?? null;
+  if (lwf !== null) {
+    words.push('lwf');
+    extra.lwfT = lwf.temperature;
+  }
+  if (reg !== null && reg.kind === 'ewc') {
+    words.push(reg.online ? 'oewc' : 'ewc');
+    extra.lambda = reg.lambda;
+    if (reg.online) extra.gamma = reg.gamma;
+    extra.fisher = `${reg.fisherLabels}${reg.fisherExamples === 'all' ? '' : reg.fisherExamples}`;
+  } else if (reg !== null) {
+    words.push('si');
+    extra.c = reg.c;
+    extra.xi = reg.xi;
+  }
+  return words;
 }
 
 /**

@@ -19,6 +19,7 @@ import type { AccuracyMatrix, TaskSequence } from './types';
 import type { ExperimentConfig } from './config';
 import type { SolverTrainer } from './solvers';
 import type { GeneratorTrainer } from './generators';
+import type { Regularizer } from './regularizers';
 import type { Adam, ParamSet } from './nn';
 import type { CurvePoint, LossPoint } from './train';
 import {
@@ -48,7 +49,12 @@ export interface RunRecord {
 export interface RunModel {
   readonly solverT: SolverTrainer;
   readonly genT: GeneratorTrainer | null;
+  /** EWC's Fisher and anchors or SI's importance, saved after each task (issue 12). */
+  readonly regularizer?: Regularizer | null;
 }
+
+/** Checkpoint tensors of the regulariser's state (issue 12). */
+const REGULARIZER_PREFIX = 'regularizer/';
 
 /** The checkpoint folder of one run (see {@link openRunCheckpoint}). */
 export interface RunCheckpoint {
@@ -335,6 +341,18 @@ export function openRunCheckpoint(
           restoreParams(ck.tensors, key, p, genT.optimizers[name], steps[key] ?? 0, file);
         }
       }
+      const reg = model.regularizer ?? null;
+      if (reg !== null) {
+        const state: Record<string, Tensor> = {};
+        for (const [name, t] of Object.entries(ck.tensors)) {
+          if (name.startsWith(REGULARIZER_PREFIX)) state[name.slice(REGULARIZER_PREFIX.length)] = t;
+        }
+        try {
+          reg.restore(state, `checkpoint ${REGULARIZER_PREFIX}`);
+        } catch (e) {
+          throw new CheckpointError(file, (e as Error).message, damagedFix(path.dirname(file)));
+        }
+      }
       return {
         completedTasks: m.completedTasks,
         accuracy: m.accuracy as unknown as AccuracyMatrix,
@@ -355,6 +373,9 @@ export function openRunCheckpoint(
       solverT.optimizer,
     );
     const adamSteps: Record<string, number> = { solver: solverT.optimizer.steps() };
+    for (const [name, t] of Object.entries(model.regularizer?.state() ?? {})) {
+      tensors[`${REGULARIZER_PREFIX}${name}`] = t;
+    }
     if (genT !== null) {
       for (const [name, p] of Object.entries(genT.generator.params)) {
         const opt = genT.optimizers[name];

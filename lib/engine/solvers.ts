@@ -14,7 +14,16 @@ import type { Scalar, Tensor, Tensor1D, Tensor2D, Tensor4D } from '@tensorflow/t
 import type { Classifier } from './types';
 import type { CnnSolverConfig, MlpSolverConfig, SolverConfig } from './config';
 import { Adam, AdamConfig, ParamSet, ParamSpec, cloneParams, convSpecs, createAdam, createParams, dense, denseMacs, denseSpecs } from './nn';
-import { biasAdd, biasAddGrad, ew, matMul, reluGrad, softmaxCrossEntropy } from './native';
+import {
+  biasAdd,
+  biasAddGrad,
+  concat,
+  ew,
+  matMul,
+  reluGrad,
+  softmaxCrossEntropy,
+  split,
+} from './native';
 
 export interface Solver extends Classifier {
   readonly config: SolverConfig;
@@ -123,13 +132,25 @@ function mlpBackprop(sizes: readonly number[]): BackpropFn {
       if (l < nLayers - 1) h = ew('Relu', h);
       hs.push(h);
     }
-    let z = h as Tensor2D;
+    const n = batch.repeatFirst ?? 0;
+    const u = x.shape[0];
+    let z = n > 0 ? (concat([h, tf.slice(h, 0, n)], 0) as Tensor2D) : (h as Tensor2D);
     if (batch.mask !== null) z = ew('AddV2', z, batch.mask) as Tensor2D;
     if (batch.invTemperature !== null) z = ew('Mul', z, batch.invTemperature) as Tensor2D;
     const [rowLoss, backprop] = softmaxCrossEntropy(z, batch.targets);
     const loss = needLoss ? (tf.sum(tf.mul(rowLoss, batch.weights)) as Scalar) : null;
     const grads: Tensor[] = new Array<Tensor>(2 * nLayers);
     let dz: Tensor = ew('Mul', backprop, rowScale);
+    if (n > 0) {
+      // Rows u..u+n−1 reused the logits of rows 0..n−1: their gradients add up there.
+      if (n === u) {
+        const [head, extra] = split(dz, [n, n], 0) as [Tensor, Tensor];
+        dz = ew('AddV2', head, extra);
+      } else {
+        const [head, rest, extra] = split(dz, [n, u - n, n], 0) as [Tensor, Tensor, Tensor];
+        dz = concat([ew('AddV2', head, extra), rest], 0);
+      }
+    }
     for (let l = nLayers - 1; l >= 0; l--) {
       grads[2 * l] = matMul(hs[l] as Tensor, dz, true, false);
       grads[2 * l + 1] = biasAddGrad(dz);
@@ -221,11 +242,22 @@ export interface SolverBatch {
   readonly mask: Tensor2D | null;
   /** Inverse temperatures [B, 1] (1 for hard-label rows); null = all 1. */
   readonly invTemperature: Tensor2D | null;
+  /**
+   * n > 0: the last n rows of targets/weights/mask/invTemperature reuse the inputs of the first
+   * n rows of x, which then holds only B − n rows (LwF: the current inputs again, distilled).
+   * The network runs once on x; the logits of rows 0..n−1 serve twice. Absent = 0.
+   */
+  readonly repeatFirst?: number;
+}
+
+/** Logits of all B rows from the logits of x's rows: z, then z[0:n] again (see repeatFirst). */
+export function withRepeatedRows(z: Tensor2D, n: number): Tensor2D {
+  return n > 0 ? (tf.concat([z, tf.slice(z, 0, n)], 0) as Tensor2D) : z;
 }
 
 /** The weighted (masked, tempered) cross-entropy of {@link SolverBatch}, as a scalar. */
 export function solverLoss(solver: Solver, w: readonly Tensor[], batch: SolverBatch): Scalar {
-  let z: Tensor = solver.forward(w, batch.x);
+  let z: Tensor = withRepeatedRows(solver.forward(w, batch.x), batch.repeatFirst ?? 0);
   if (batch.mask !== null) z = tf.add(z, batch.mask);
   if (batch.invTemperature !== null) z = tf.mul(z, batch.invTemperature);
   const logp = tf.logSoftmax(z);
@@ -244,6 +276,8 @@ export interface SolverTrainer {
   step(batch: SolverBatch, needLoss?: boolean): Scalar | null;
   /** The gradients step() would apply (one per parameter tensor) and the loss; nothing is updated. */
   gradients(batch: SolverBatch): { loss: Scalar; grads: Tensor[] };
+  /** The same; the loss only if `needLoss` (regularised steps, regularizers.ts). */
+  gradients(batch: SolverBatch, needLoss: boolean): { loss: Scalar | null; grads: Tensor[] };
   dispose(): void;
 }
 
@@ -265,8 +299,14 @@ export function createSolverTrainer(solver: Solver, optimizer: AdamConfig = solv
     return rowScale;
   };
   const compute = (batch: SolverBatch, needLoss: boolean): { loss: Scalar | null; grads: Tensor[] } => {
-    if (batch.x.shape[0] !== batch.targets.shape[0] || batch.weights.shape[0] !== batch.x.shape[0]) {
-      throw new Error(`SolverTrainer: batch of ${batch.x.shape[0]} inputs, ${batch.targets.shape[0]} targets and ${batch.weights.shape[0]} weights`);
+    const repeated = batch.repeatFirst ?? 0;
+    const rowsOfX = batch.x.shape[0] + repeated;
+    const targetRows = batch.targets.shape[0];
+    if (rowsOfX !== targetRows || batch.weights.shape[0] !== rowsOfX || repeated > batch.x.shape[0]) {
+      throw new Error(
+        `SolverTrainer: batch of ${batch.x.shape[0]} inputs (+ ${repeated} repeated), ` +
+          `${batch.targets.shape[0]} targets and ${batch.weights.shape[0]} weights`,
+      );
     }
     const bp = solver.backprop;
     if (bp !== null) {
@@ -291,8 +331,8 @@ export function createSolverTrainer(solver: Solver, optimizer: AdamConfig = solv
       tf.dispose(grads);
       return loss;
     },
-    gradients(batch: SolverBatch): { loss: Scalar; grads: Tensor[] } {
-      return compute(batch, true) as { loss: Scalar; grads: Tensor[] };
+    gradients(batch: SolverBatch, needLoss: boolean = true): { loss: Scalar; grads: Tensor[] } {
+      return compute(batch, needLoss) as { loss: Scalar; grads: Tensor[] };
     },
     dispose(): void {
       opt.dispose();

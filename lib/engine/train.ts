@@ -8,17 +8,21 @@
  * Class-IL follows van de Ven & Tolias (2019): the current task's loss uses the classes seen so far;
  * replayed labels are the previous solver's argmax over the classes it had seen.
  */
+import { tf } from '../tf';
+import type { Tensor2D } from '@tensorflow/tfjs-node';
 import type { AccuracyMatrix, Task, TaskSequence } from './types';
 import type { ExperimentConfig } from './config';
 import { validateConfig } from './config';
 import { deriveSeed } from '../rng';
-import { buildSolver, createSolverTrainer } from './solvers';
+import { type Solver, buildSolver, createSolverTrainer } from './solvers';
 import { buildGenerator, createGeneratorTrainer } from './generators';
 import { Scholar, createScholar, snapshotScholar } from './scholar';
 import { disposeLosses, planTask, readLosses, runIteration } from './replay';
 import { evaluate, withRow } from './eval';
 import { createProgress } from './progress';
 import { openRunCheckpoint } from './run-checkpoint';
+import { activeOutputs, logitMask } from './masks';
+import { type Regularizer, createRegularizer } from './regularizers';
 
 /** Accuracy on every task, measured during training. */
 export interface CurvePoint {
@@ -85,6 +89,28 @@ export interface TrainResult {
 // ------------------------------------------------------------------------------------ the loop
 
 /**
+ * After task k (issue 12): EWC's Fisher on the task's training data under the logits the task
+ * trained (task-IL: its classes; class-IL: the classes so far), or SI's consolidation of ω.
+ */
+function consolidate(
+  reg: Regularizer,
+  solver: Solver,
+  sequence: TaskSequence,
+  k: number,
+  seed: number,
+): void {
+  const task = sequence.tasks[k] as Task;
+  const C = sequence.numOutputs;
+  const targets = tf.tidy(() => tf.oneHot(tf.cast(task.train.y, 'int32'), C).toFloat() as Tensor2D);
+  const mask = logitMask(C, activeOutputs(sequence, k, 'train'));
+  try {
+    reg.endTask(solver, { x: task.train.x, targets, mask, seed: deriveSeed(seed, 'fisher', k) });
+  } finally {
+    tf.dispose([targets, ...(mask === null ? [] : [mask])]);
+  }
+}
+
+/**
  * Trains scholars over `sequence` as `config` says; returns the accuracy
  * matrix (a row after each task, all tasks in every row), optional accuracy
  * curves, losses and the final live scholar. Throws a ConfigError before any
@@ -108,6 +134,8 @@ export async function trainSequence(sequence: TaskSequence, config: ExperimentCo
   const solverT = createSolverTrainer(solver);
   const genT = generator === null ? null : createGeneratorTrainer(generator);
   const trainsGenerator = genT !== null;
+  // EWC / online EWC / SI on the solver (issue 12; null without config.regularizer).
+  const regularizer = createRegularizer(config.regularizer, solver.params);
 
   let R: AccuracyMatrix = [];
   let curves: CurvePoint[] = [];
@@ -117,7 +145,7 @@ export async function trainSequence(sequence: TaskSequence, config: ExperimentCo
   let prev: Scholar | null = null;
   let ok = false;
   try {
-    const resumed = ckpt === null ? null : await ckpt.resume({ solverT, genT });
+    const resumed = ckpt === null ? null : await ckpt.resume({ solverT, genT, regularizer });
     if (resumed !== null) {
       start = resumed.completedTasks;
       R = resumed.accuracy;
@@ -147,7 +175,8 @@ export async function trainSequence(sequence: TaskSequence, config: ExperimentCo
           // x ~ D_i; x′ ~ G_{i−1}, y′ = S_{i−1}(x′); S_i steps on r·L(S(x), y) + (1 − r)·L(S(x′), y′)
           // (Shin et al. §3.1); G_i steps on [x ; x′]. See replay.ts.
           const due = progress !== null && progress.due(it);
-          const iterationLosses = runIteration(plan, solverT, genT, it, deriveSeed(config.seed, 'generator-step', k, it), due);
+          const genSeed = deriveSeed(config.seed, 'generator-step', k, it);
+          const iterationLosses = runIteration(plan, solverT, genT, it, genSeed, due, regularizer);
           globalIt++;
           if (progress !== null && due) {
             const read = await readLosses(iterationLosses);
@@ -169,10 +198,12 @@ export async function trainSequence(sequence: TaskSequence, config: ExperimentCo
       const seconds = (performance.now() - tStart) / 1000 - evalSeconds;
       taskSeconds.push(seconds);
       R = withRow(R, k, await evaluate(solver, sequence, { trainedUpTo: k }));
+      // EWC: the Fisher of task i at θ*_i; SI: Ω += ω/(Δθ² + ξ) (regularizers.ts).
+      if (regularizer !== null) consolidate(regularizer, solver, sequence, k, config.seed);
       prev?.dispose();
       prev = snapshotScholar(scholar);
       const record = { completedTasks: k + 1, accuracy: R, curves, losses, taskSeconds };
-      await ckpt?.save({ solverT, genT }, record);
+      await ckpt?.save({ solverT, genT, regularizer }, record);
       if (options.onTaskEnd !== undefined) await options.onTaskEnd({ taskIndex: k, task, scholar, accuracy: R, seconds });
     }
     ok = true;
@@ -191,6 +222,7 @@ export async function trainSequence(sequence: TaskSequence, config: ExperimentCo
     prev?.dispose();
     solverT.dispose();
     genT?.dispose();
+    regularizer?.dispose();
     if (!ok) scholar.dispose();
   }
 }
