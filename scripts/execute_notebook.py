@@ -28,6 +28,22 @@ def stderr_summary(cell) -> str:
     return lines[0] if lines else ""
 
 
+def kernel_language_info(client) -> dict:
+    """language_info from the kernel's kernel_info_reply (tslab: typescript, .ts, codemirror)."""
+    msg_id = client.kc.kernel_info()
+    reply = client.wait_for_reply(msg_id)
+    info = (reply or {}).get("content", {}).get("language_info")
+    if not info:
+        raise RuntimeError("the kernel sent no language_info in its kernel_info_reply")
+    return info
+
+
+def kernelspec_metadata(client) -> dict:
+    """kernelspec as JupyterLab records it: name, display_name, language of the kernel spec."""
+    spec = client.km.kernel_spec
+    return {"display_name": spec.display_name, "language": spec.language, "name": client.kernel_name}
+
+
 def main() -> int:
     p = argparse.ArgumentParser()
     p.add_argument("notebook")
@@ -48,12 +64,18 @@ def main() -> int:
     failure = None
     code_cells = 0
     with client.setup_kernel():
+        # What the kernel reports about itself is what JupyterLab writes on save: committing the
+        # same metadata keeps `git status` clean after a notebook is merely opened.
+        nb.metadata["language_info"] = kernel_language_info(client)
+        nb.metadata["kernelspec"] = kernelspec_metadata(client)
         for index, cell in enumerate(nb.cells):
             if cell.cell_type != "code":
                 continue
             code_cells += 1
             try:
-                client.execute_cell(cell, index)
+                # Counts 1, 2, 3 ... in cell order (tslab sends no execute_input, so nbclient
+                # would otherwise leave every count empty).
+                client.execute_cell(cell, index, execution_count=code_cells)
             except (CellExecutionError, CellTimeoutError, DeadKernelError) as err:
                 first = next((l for l in cell.source.splitlines() if l.strip()), "")
                 ename, evalue = getattr(err, "ename", None), getattr(err, "evalue", None)
