@@ -9,3 +9,4 @@ export * from './figures/chromium';
 export * from './figures/grid';
 export * from './figures/table';
 export * from './figures/session';
+export * from './figures/panels';
