@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { abbreviateLongColumns, tableToHtml, tableToText, tableToCsv } from '../lib/figures/table';
 import { MAX_FIGURE_WIDTH, panelGrid, shortTaskLabels } from '../lib/figures/panels';
-import { accuracyHeatmapsFigure } from '../lib/notebook/compare';
+import { accuracyHeatmapsFigure, describeMetrics } from '../lib/notebook/compare';
 
 const LONG_A = 'MNIST (resized to 32×32×3) → Colour-MNIST-32 (synthetic, derived from MNIST)';
 const LONG_B = 'Colour-MNIST-32 (synthetic, derived from MNIST) → MNIST (resized to 32×32×3)';
@@ -64,4 +64,11 @@ test('accuracyHeatmapsFigure: 5 panels in 2 rows under 960 px, one colour bar, s
   assert.deepEqual(f.data[0]?.x, ['0', '1']);
   const y = (k: number) => (f.layout?.[`yaxis${k === 0 ? '' : k + 1}`] as { domain: number[] }).domain;
   assert.ok(y(3)[1] < y(0)[0], 'panel 4 is on the second row');
+});
+
+test('describeMetrics names a missing forward transfer instead of printing NaN', () => {
+  const text = describeMetrics({ averageAccuracy: 0.93176, backwardTransfer: -0.0671, forwardTransfer: Number.NaN, forgetting: 0.0671 });
+  assert.equal(text, 'average accuracy 93.18%, backward transfer −6.71 points, forgetting 6.71 points; ' +
+    "forward transfer not measured (it needs the untrained model's accuracy on each task)");
+  assert.ok(!describeMetrics({ averageAccuracy: 1, backwardTransfer: 0, forwardTransfer: 0.1, forgetting: 0 }).includes('NaN'));
 });

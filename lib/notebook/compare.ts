@@ -184,6 +184,22 @@ export function formatMeanSd(xs: readonly number[], scale = 100, digits = 2): st
 }
 
 /**
+ * The metrics of one run as a sentence for the reader, in % and points: "average accuracy 93.18%,
+ * backward transfer −6.71 points, forgetting 6.71 points; forward transfer not measured (no
+ * accuracies of the untrained model were given)". A metric that is NaN is named, not printed raw.
+ */
+export function describeMetrics(m: Metrics): string {
+  const pts = (v: number): string => `${v < 0 ? '−' : ''}${Math.abs(100 * v).toFixed(2)} points`;
+  const parts = [`average accuracy ${(100 * m.averageAccuracy).toFixed(2)}%`];
+  if (Number.isFinite(m.backwardTransfer)) parts.push(`backward transfer ${pts(m.backwardTransfer)}`);
+  if (Number.isFinite(m.forgetting)) parts.push(`forgetting ${pts(m.forgetting)}`);
+  const fwt = Number.isFinite(m.forwardTransfer)
+    ? `, forward transfer ${pts(m.forwardTransfer)}`
+    : '; forward transfer not measured (it needs the untrained model\'s accuracy on each task)';
+  return parts.join(', ') + fwt;
+}
+
+/**
  * One table row per (label, scenario, iterations): seeds, average accuracy, backward transfer and
  * forgetting as mean ± sd over the runs' seeds (in %), and the mean training seconds.
  */
