@@ -28,6 +28,11 @@ def stderr_summary(cell) -> str:
     return lines[0] if lines else ""
 
 
+def json_number(x: float):
+    """x as JavaScript's JSON writes it: a whole float as an int."""
+    return int(x) if float(x).is_integer() else x
+
+
 def kernel_language_info(client) -> dict:
     """language_info from the kernel's kernel_info_reply (tslab: typescript, .ts, codemirror)."""
     msg_id = client.kc.kernel_info()
@@ -86,7 +91,8 @@ def main() -> int:
     seconds = time.time() - started
     nb.metadata["dgr"] = {
         "profile": os.environ.get("DGR_PROFILE") or "default",
-        "seconds": round(seconds, 1),
+        # 275 rather than 275.0: JupyterLab re-serialises whole floats as integers on save.
+        "seconds": json_number(round(seconds, 1)),
         "executed": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
     out = a.output if failure is None else a.output.replace(".ipynb", "") + ".failed.ipynb"

@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { abbreviateLongColumns, tableToHtml, tableToText, tableToCsv } from '../lib/figures/table';
 import { MAX_FIGURE_WIDTH, panelGrid, shortTaskLabels } from '../lib/figures/panels';
+import { fitScale } from '../lib/figures/grid';
 import { accuracyHeatmapsFigure, describeMetrics } from '../lib/notebook/compare';
 
 const LONG_A = 'MNIST (resized to 32×32×3) → Colour-MNIST-32 (synthetic, derived from MNIST)';
@@ -71,4 +72,10 @@ test('describeMetrics names a missing forward transfer instead of printing NaN',
   assert.equal(text, 'average accuracy 93.18%, backward transfer −6.71 points, forgetting 6.71 points; ' +
     "forward transfer not measured (it needs the untrained model's accuracy on each task)");
   assert.ok(!describeMetrics({ averageAccuracy: 1, backwardTransfer: 0, forwardTransfer: 0.1, forgetting: 0 }).includes('NaN'));
+});
+
+test('fitScale: image grids shrink by whole pixels to fit the output area', () => {
+  assert.equal(fitScale({ cols: 12, w: 28, padding: 1, scale: 2 }, 960), 2, '12 × 29 × 2 = 698 px fits');
+  assert.equal(fitScale({ cols: 20, w: 28, padding: 1, scale: 3 }, 960), 1, '20 × 29 × 2 = 1162 px does not');
+  assert.equal(fitScale({ cols: 40, w: 28, padding: 1, scale: 1 }, 960), 1, 'never below 1');
 });
