@@ -28,6 +28,26 @@ def stderr_summary(cell) -> str:
     return lines[0] if lines else ""
 
 
+def machine_paths(nb, root: str) -> list:
+    """Outputs that print a path of the machine that ran them (the project folder, the home
+    folder, the temporary folder): a reader's machine has other paths, so print relative ones."""
+    found = []
+    needles = [p for p in {root, os.path.expanduser("~"), "/tmp/"} if p and p != "/"]
+    code = 0
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        code += 1
+        for out in cell.get("outputs", []):
+            text = out.get("text", "") + "".join(str(v) for k, v in out.get("data", {}).items() if k.startswith("text/"))
+            hit = next((n for n in needles if n in text), None)
+            if hit:
+                at = text.index(hit)
+                found.append(f"code cell {code} prints a machine path: {text[at:at + 80].splitlines()[0]}")
+                break
+    return found
+
+
 def json_number(x: float):
     """x as JavaScript's JSON writes it: a whole float as an int."""
     return int(x) if float(x).is_integer() else x
@@ -55,6 +75,7 @@ def main() -> int:
     p.add_argument("output")
     p.add_argument("--timeout", type=int, default=3600, help="seconds per cell")
     p.add_argument("--kernel", default="tslab")
+    p.add_argument("--warn-machine-paths", action="store_true", help="warn about outputs that print machine paths")
     a = p.parse_args()
 
     nb = nbformat.read(a.notebook, as_version=4)
@@ -89,6 +110,9 @@ def main() -> int:
                 failure = f"{name}: code cell {code_cells} (cell index {index}, starting `{first[:80]}`) failed: {detail[:400]}"
                 break
     seconds = time.time() - started
+    if a.warn_machine_paths:
+        for line in machine_paths(nb, os.path.dirname(os.path.dirname(os.path.abspath(a.notebook)))):
+            print(f"warning: {name}: {line}", file=sys.stderr)
     nb.metadata["dgr"] = {
         "profile": os.environ.get("DGR_PROFILE") or "default",
         # 275 rather than 275.0: JupyterLab re-serialises whole floats as integers on save.
