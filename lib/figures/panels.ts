@@ -17,7 +17,12 @@ export interface PanelGridOptions {
   /** Height of one panel's plot area, in px (default = its width, capped at 260). */
   readonly panelHeight?: number;
   /** Margins in px: left (y tick labels and title), right (colour bar), top (figure title). */
-  readonly margin?: { readonly l?: number; readonly r?: number; readonly t?: number; readonly b?: number };
+  readonly margin?: {
+    readonly l?: number;
+    readonly r?: number;
+    readonly t?: number;
+    readonly b?: number;
+  };
   /** Horizontal and vertical gaps between panels, in px (defaults 24 and 70: ticks + panel title). */
   readonly gapX?: number;
   readonly gapY?: number;
@@ -29,7 +34,12 @@ export interface PanelGrid {
   readonly cols: number;
   readonly width: number;
   readonly height: number;
-  readonly margin: { readonly l: number; readonly r: number; readonly t: number; readonly b: number };
+  readonly margin: {
+    readonly l: number;
+    readonly r: number;
+    readonly t: number;
+    readonly b: number;
+  };
   /** [x0, x1] and [y0, y1] of panel k (row-major, top row first). */
   readonly domain: (k: number) => { readonly x: [number, number]; readonly y: [number, number] };
   /** Row and column of panel k. */
@@ -41,15 +51,22 @@ export interface PanelGrid {
  * row become rows of 3 and 2), each between `minPanelWidth` and `maxPanelWidth` px wide.
  */
 export function panelGrid(n: number, opts: PanelGridOptions = {}): PanelGrid {
-  if (!Number.isInteger(n) || n < 1) throw new RangeError(`panelGrid: n must be a positive integer, got ${String(n)}`);
+  if (!Number.isInteger(n) || n < 1)
+    throw new RangeError(`panelGrid: n must be a positive integer, got ${String(n)}`);
   const maxWidth = opts.maxWidth ?? MAX_FIGURE_WIDTH;
   const minW = opts.minPanelWidth ?? 170;
   const maxW = opts.maxPanelWidth ?? 300;
-  const m = { l: opts.margin?.l ?? 80, r: opts.margin?.r ?? 80, t: opts.margin?.t ?? 90, b: opts.margin?.b ?? 60 };
+  const m = {
+    l: opts.margin?.l ?? 80,
+    r: opts.margin?.r ?? 80,
+    t: opts.margin?.t ?? 90,
+    b: opts.margin?.b ?? 60,
+  };
   const gapX = opts.gapX ?? 24;
   const gapY = opts.gapY ?? 70;
   const inner = maxWidth - m.l - m.r;
-  if (!(inner >= minW)) throw new RangeError(`panelGrid: maxWidth ${maxWidth} leaves no room for a ${minW}px panel`);
+  if (!(inner >= minW))
+    throw new RangeError(`panelGrid: maxWidth ${maxWidth} leaves no room for a ${minW}px panel`);
   const fit = Math.max(1, Math.floor((inner + gapX) / (minW + gapX)));
   const rows = Math.ceil(n / Math.min(n, fit));
   const cols = Math.ceil(n / rows);
@@ -60,7 +77,8 @@ export function panelGrid(n: number, opts: PanelGridOptions = {}): PanelGrid {
   const width = plotW + m.l + m.r;
   const height = plotH + m.t + m.b;
   const cell = (k: number): { row: number; col: number } => {
-    if (!Number.isInteger(k) || k < 0 || k >= n) throw new RangeError(`panelGrid: panel ${String(k)} is outside 0..${n - 1}`);
+    if (!Number.isInteger(k) || k < 0 || k >= n)
+      throw new RangeError(`panelGrid: panel ${String(k)} is outside 0..${n - 1}`);
     return { row: Math.floor(k / cols), col: k % cols };
   };
   const domain = (k: number): { x: [number, number]; y: [number, number] } => {
@@ -68,7 +86,10 @@ export function panelGrid(n: number, opts: PanelGridOptions = {}): PanelGrid {
     const x0 = (col * (panelW + gapX)) / plotW;
     const top = 1 - (row * (panelH + gapY)) / plotH;
     const r = (v: number): number => Math.round(v * 1e6) / 1e6;
-    return { x: [r(x0), r(x0 + panelW / plotW)], y: [r(Math.max(0, top - panelH / plotH)), r(top)] };
+    return {
+      x: [r(x0), r(x0 + panelW / plotW)],
+      y: [r(Math.max(0, top - panelH / plotH)), r(top)],
+    };
   };
   return { rows, cols, width, height, margin: m, domain, cell };
 }
@@ -80,8 +101,12 @@ export function panelGrid(n: number, opts: PanelGridOptions = {}): PanelGrid {
  */
 export function shortTaskLabels(names: readonly string[], maxLength = 6): string[] {
   const first = names[0]?.split(' ')[0];
-  const common = first !== undefined && names.length > 0 && names.every((s) => s.startsWith(`${first} `)) ? `${first} ` : '';
+  const common =
+    first !== undefined && names.length > 0 && names.every((s) => s.startsWith(`${first} `))
+      ? `${first} `
+      : '';
   const stripped = names.map((s) => s.slice(common.length));
-  if (new Set(stripped).size === names.length && stripped.every((s) => s.length <= maxLength)) return stripped;
+  if (new Set(stripped).size === names.length && stripped.every((s) => s.length <= maxLength))
+    return stripped;
   return names.map((_, j) => `T${j + 1}`);
 }
