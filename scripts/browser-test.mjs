@@ -489,7 +489,9 @@ async function openAllTest(pre, srcDir) {
       for (const o of st.overflow) failures.push(where(o));
       for (const e of new Set(errors)) failures.push(where(`console error: ${e.slice(0, 200)}`));
       // A screenshot at the first figure (or the top when there is none).
-      const fig = page.locator('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-RenderedPlotly, .jp-NotebookPanel:not(.lm-mod-hidden) .jp-RenderedImage').first();
+      // (the first plotly figure, else the first image)
+      const plot = page.locator('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-RenderedPlotly').first();
+      const fig = (await plot.count()) > 0 ? plot : page.locator('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-RenderedImage').first();
       if ((await fig.count()) > 0) await fig.scrollIntoViewIfNeeded({ timeout: 5000 }).catch(() => {});
       else await cells.first().scrollIntoViewIfNeeded({ timeout: 5000 }).catch(() => {});
       await page.mouse.move(5, 500);
