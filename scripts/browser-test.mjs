@@ -2,6 +2,8 @@
 // Real-browser test: JupyterLab (from .venv) + headless Chromium (playwright-core).
 //
 //   node scripts/browser-test.mjs [--notebook 00-setup.ipynb] [--profile quick|default] [--timeout 600]
+//   node scripts/browser-test.mjs --all          the above for 00-setup, then every notebook opened
+//   node scripts/browser-test.mjs --open-only [--open-root DIR]   only open every notebook of DIR
 //
 // Starts JupyterLab on a free 127.0.0.1 port with a fresh token, root dir notebooks/, opens the
 // notebook, runs Run > Run All Cells, waits for the kernel to go idle, and asserts that
@@ -11,6 +13,13 @@
 // Screenshots go to test-output/. The server and kernel are stopped however the test ends.
 // The notebook file is never saved: autosave is off in a throw-away settings dir, and the
 // file's hash is compared before and after.
+//
+// Opening every notebook (--all, --open-only): a throw-away copy of each committed notebook is
+// opened in JupyterLab (kernel started, nothing run), every cell scrolled into view, and it must
+// show its figures and images rendered, no "No renderer" message, no console error, and no output
+// wider than the output area; then JupyterLab saves it (as autosave would) and the saved file must
+// be byte-identical to the committed one (metadata as the kernel reports it). One screenshot per
+// notebook: test-output/browser-open-<notebook>.png.
 // Exit code 0 = pass, 1 = fail, 2 = cannot run (missing venv/build/Chromium).
 import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
@@ -34,6 +43,11 @@ const NOTEBOOK = opt('notebook', '00-setup.ipynb');
 const PROFILE = opt('profile', 'quick');
 const TIMEOUT_S = Number(opt('timeout', '600'));
 const NOTEBOOK_DIR = path.resolve(ROOT, opt('root', 'notebooks'));
+const ALL = argv.includes('--all');
+const OPEN_ONLY = argv.includes('--open-only');
+const OPEN_ROOT = path.resolve(ROOT, opt('open-root', 'notebooks'));
+// 1400 × 1000 CSS px with JupyterLab's side bar open gives an output area of about 1000 px.
+const VIEWPORT = { width: Number(opt('width', '1400')), height: 1000 };
 
 const t0 = Date.now();
 const secs = () => ((Date.now() - t0) / 1000).toFixed(1);
@@ -78,7 +92,7 @@ const sha256 = (file) => createHash('sha256').update(fs.readFileSync(file)).dige
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 /** Throw-away Jupyter config/runtime/settings/workspaces, so nothing of the user's is read or written. */
-function isolatedJupyterDirs() {
+function isolatedJupyterDirs({ autosave = false } = {}) {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'dgr-browser-test-'));
   const dirs = {
     tmp,
@@ -87,18 +101,21 @@ function isolatedJupyterDirs() {
     settings: path.join(tmp, 'settings'),
     workspaces: path.join(tmp, 'workspaces'),
     checkpoints: path.join(tmp, 'checkpoints'),
+    data: path.join(tmp, 'data'), // the notebook trust database is written here when a notebook is saved
   };
   for (const d of Object.values(dirs)) fs.mkdirSync(d, { recursive: true });
   const put = (plugin, file, value) => {
     fs.mkdirSync(path.join(dirs.settings, plugin), { recursive: true });
     fs.writeFileSync(path.join(dirs.settings, plugin, file), JSON.stringify(value));
   };
-  put('@jupyterlab/docmanager-extension', 'plugin.jupyterlab-settings', { autosave: false });
+  put('@jupyterlab/docmanager-extension', 'plugin.jupyterlab-settings', { autosave });
   put('@jupyterlab/apputils-extension', 'notification.jupyterlab-settings', { fetchNews: 'false', checkForUpdates: false });
+  // Every cell stays in the page (JupyterLab 4 otherwise detaches cells scrolled out of view).
+  put('@jupyterlab/notebook-extension', 'tracker.jupyterlab-settings', { windowingMode: 'none' });
   return dirs;
 }
 
-async function startJupyter(pre, dirs, port, token) {
+async function startJupyter(pre, dirs, port, token, rootDir = NOTEBOOK_DIR, extraArgs = []) {
   const args = [
     'lab',
     '--no-browser',
@@ -106,11 +123,12 @@ async function startJupyter(pre, dirs, port, token) {
     `--port=${port}`,
     '--ServerApp.port_retries=0',
     `--IdentityProvider.token=${token}`,
-    `--ServerApp.root_dir=${NOTEBOOK_DIR}`,
+    `--ServerApp.root_dir=${rootDir}`,
     `--LabApp.user_settings_dir=${dirs.settings}`,
     `--LabApp.workspaces_dir=${dirs.workspaces}`,
     // JupyterLab checkpoints a notebook when it opens it: keep that out of notebooks/.
     `--FileCheckpoints.root_dir=${dirs.checkpoints}`,
+    ...extraArgs,
   ];
   if (typeof process.getuid === 'function' && process.getuid() === 0) args.push('--allow-root');
   const log = fs.openSync(path.join(OUT, 'browser-test-jupyter.log'), 'w');
@@ -123,6 +141,7 @@ async function startJupyter(pre, dirs, port, token) {
       JUPYTER_PATH: pre.jupyterPath,
       JUPYTER_CONFIG_DIR: dirs.config,
       JUPYTER_RUNTIME_DIR: dirs.runtime,
+      JUPYTER_DATA_DIR: dirs.data,
       DGR_PROFILE: PROFILE,
       // Results and exported figures of the run go to the throw-away folder, never over committed ones.
       DGR_RESULTS_DIR: path.join(dirs.tmp, 'results'),
@@ -199,13 +218,13 @@ async function stopJupyter(server, token, dirs) {
 }
 
 /** Waits until the server reports a kernel for the notebook, in state idle. */
-async function waitKernelIdle(base, token, ms) {
+async function waitKernelIdle(base, token, ms, notebook = NOTEBOOK) {
   const end = Date.now() + ms;
   let last = 'no session';
   while (Date.now() < end) {
     const r = await fetch(`${base}/api/sessions`, { headers: { Authorization: `token ${token}` } }).catch(() => null);
     const sessions = r?.ok ? await r.json() : [];
-    const s = sessions.find((x) => x.path === NOTEBOOK || x.path?.endsWith(`/${NOTEBOOK}`));
+    const s = sessions.find((x) => x.path === notebook || x.path?.endsWith(`/${notebook}`));
     last = s ? `kernel ${s.kernel?.name} ${s.kernel?.execution_state}` : 'no session';
     if (s?.kernel?.execution_state === 'idle') return s.kernel;
     await sleep(250);
@@ -241,7 +260,7 @@ async function runTest(pre, base, token) {
   const { chromium } = require('playwright-core');
   const browser = await chromium.launch({ executablePath: pre.chromiumPath, headless: true, chromiumSandbox: false, args: [...pre.chromiumArgs] });
   try {
-    const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+    const page = await browser.newPage({ viewport: VIEWPORT });
     const consoleErrors = [];
     page.on('pageerror', (e) => consoleErrors.push(String(e)));
     const url = `${base}/lab/tree/${encodeURIComponent(NOTEBOOK)}?reset&token=${token}`;
@@ -324,18 +343,8 @@ async function runTest(pre, base, token) {
   }
 }
 
-async function main() {
-  let pre;
-  try {
-    pre = preconditions();
-  } catch (e) {
-    if (e instanceof CannotRun) {
-      console.error(`[browser-test] cannot run: ${e.message}`);
-      process.exit(2);
-    }
-    throw e;
-  }
-  fs.mkdirSync(OUT, { recursive: true });
+/** Run All of one notebook in notebooks/ (the original test); returns its failures. */
+async function runAllCellsTest(pre) {
   const hashBefore = sha256(pre.nb);
   const dirs = isolatedJupyterDirs();
   const token = randomBytes(24).toString('hex');
@@ -373,6 +382,185 @@ async function main() {
     for (const e of new Set(result.pageErrors)) console.log(`  page error (not a failure): ${e.slice(0, 200)}`);
     console.log(`  plotly figures rendered: ${result.plots}; run-all took ${result.runSeconds.toFixed(1)} s; total ${secs()} s`);
   }
+  return failures;
+}
+
+
+/** What one opened notebook shows: figures, images, "No renderer" messages, widths. */
+async function openedState(page) {
+  return page.evaluate(() => {
+    const panel = globalThis.document.querySelector('.jp-NotebookPanel:not(.lm-mod-hidden)');
+    const cells = [...panel.querySelectorAll('.jp-Notebook .jp-Cell.jp-CodeCell')];
+    const out = { cells: cells.length, counted: 0, figures: 0, figuresRendered: 0, images: 0, imagesRendered: 0,
+      noRenderer: [], overflow: [], areaWidth: 0, widest: 0, mimes: [] };
+    cells.forEach((cell, i) => {
+      const prompt = (cell.querySelector('.jp-InputArea-prompt')?.textContent ?? '').trim();
+      if (/\[\d+\]/.test(prompt)) out.counted += 1;
+      for (const o of cell.querySelectorAll('.jp-OutputArea-output')) {
+        const area = o.getBoundingClientRect();
+        out.areaWidth = Math.max(out.areaWidth, Math.round(area.width));
+        if (/No renderer could be found/.test(o.textContent ?? '')) out.noRenderer.push(i + 1);
+        out.mimes.push(`${i + 1}:${o.getAttribute('data-mime-type') ?? o.className}`);
+        // The plotly extension's widget is the output element itself.
+        for (const f of [o, ...o.querySelectorAll('.jp-RenderedPlotly')].filter((e) => e.matches('.jp-RenderedPlotly'))) {
+          out.figures += 1;
+          const img = f.querySelector('img');
+          const svg = f.querySelector('svg.main-svg');
+          if ((img && img.naturalWidth > 0) || (svg && svg.getBoundingClientRect().width > 0)) out.figuresRendered += 1;
+        }
+        for (const img of o.querySelectorAll('.jp-RenderedImage img')) {
+          out.images += 1;
+          if (img.naturalWidth > 0) out.imagesRendered += 1;
+        }
+        // Intrinsic width (a PNG's declared width, a plot's layout width, a table's width)
+        // against the output area: wider than the area means cut off, scrolled or shrunk.
+        const things = [...o.querySelectorAll('img, .js-plotly-plot .main-svg, table')];
+        for (const t of things) {
+          const declared = t.tagName === 'IMG' ? Number(t.getAttribute('width')) || t.naturalWidth : t.getBoundingClientRect().width;
+          out.widest = Math.max(out.widest, Math.round(declared));
+          if (declared > area.width + 1) out.overflow.push(`cell ${i + 1}: ${t.tagName.toLowerCase()} ${Math.round(declared)} px in a ${Math.round(area.width)} px output area`);
+        }
+        if (o.scrollWidth > o.clientWidth + 1) out.overflow.push(`cell ${i + 1}: output scrolls sideways (${o.scrollWidth} > ${o.clientWidth} px)`);
+      }
+    });
+    return out;
+  });
+}
+
+/**
+ * Opens a copy of every notebook of `srcDir` in JupyterLab (kernel started, nothing run), checks
+ * what the reader sees, saves it from JupyterLab and compares the saved file with the original.
+ */
+async function openAllTest(pre, srcDir) {
+  const failures = [];
+  const only = opt('only', '');
+  const names = fs.readdirSync(srcDir).filter((f) => /^\d\d-.*\.ipynb$/.test(f) && !f.includes('.failed.') && f.startsWith(only)).sort();
+  if (names.length === 0) return [`no notebooks in ${srcDir}`];
+  const dirs = isolatedJupyterDirs({ autosave: true });
+  const root = path.join(dirs.tmp, 'notebooks');
+  fs.mkdirSync(root);
+  for (const n of names) fs.copyFileSync(path.join(srcDir, n), path.join(root, n));
+  const token = randomBytes(24).toString('hex');
+  const port = await freePort();
+  let server = null;
+  let browser = null;
+  say(`opening ${names.length} notebooks of ${path.relative(ROOT, srcDir) || '.'}/ (copies), viewport ${VIEWPORT.width}×${VIEWPORT.height}`);
+  try {
+    // window.jupyterapp: notebooks are opened one after another without reloading JupyterLab.
+    server = await startJupyter(pre, dirs, port, token, root, ['--LabApp.expose_app_in_browser=True']);
+    const { chromium } = require('playwright-core');
+    browser = await chromium.launch({ executablePath: pre.chromiumPath, headless: true, chromiumSandbox: false, args: [...pre.chromiumArgs] });
+    const page = await browser.newPage({ viewport: VIEWPORT });
+    let errors = [];
+    page.on('pageerror', (e) => errors.push(String(e)));
+    page.on('console', (m) => {
+      if (m.type() === 'error') errors.push(m.text());
+    });
+    await page.goto(`${server.base}/lab?reset&token=${token}`, { waitUntil: 'domcontentloaded', timeout: 120_000 });
+    await page.waitForFunction(() => globalThis.jupyterapp?.commands?.hasCommand('docmanager:open'), null, { timeout: 120_000 });
+    await page.waitForSelector('.jp-StatusBar-Widget', { timeout: 120_000 });
+    for (const name of names) {
+      const t = Date.now();
+      errors = [];
+      const file = path.join(root, name);
+      const before = fs.readFileSync(file);
+      await page.evaluate(async (p) => {
+        const app = globalThis.jupyterapp;
+        await app.commands.execute('application:close-all');
+        await app.commands.execute('docmanager:open', { path: p });
+      }, name);
+      await page.waitForSelector('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook .jp-Cell', { timeout: 120_000 });
+      const tCells = (Date.now() - t) / 1000;
+      await page.locator('.jp-StatusBar-Widget .jp-StatusBar-TextItem', { hasText: /\| Idle$/ }).waitFor({ timeout: 120_000 });
+      await waitKernelIdle(server.base, token, 120_000, name);
+      if (process.env.DGR_BROWSER_DEBUG) console.log(`  ${name}: cells shown at ${tCells.toFixed(1)} s, kernel idle at ${((Date.now() - t) / 1000).toFixed(1)} s`);
+      const tOpen = (Date.now() - t) / 1000;
+      const cells = page.locator('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook .jp-Cell');
+      for (let i = 0, n = await cells.count(); i < n; i++) await cells.nth(i).scrollIntoViewIfNeeded({ timeout: 5000 }).catch(() => {});
+      await sleep(500);
+      const st = await openedState(page);
+      const tChecked = (Date.now() - t) / 1000;
+      if (process.env.DGR_BROWSER_DEBUG) console.log(`  ${name} outputs: ${st.mimes.join(' ')}`);
+      const where = (m) => `${name}: ${m}`;
+      if (st.counted < st.cells) failures.push(where(`${st.cells - st.counted} of ${st.cells} code cells show no execution count`));
+      if (st.figuresRendered < st.figures) failures.push(where(`${st.figures - st.figuresRendered} of ${st.figures} figures not rendered`));
+      if (st.imagesRendered < st.images) failures.push(where(`${st.images - st.imagesRendered} of ${st.images} images not rendered`));
+      for (const c of st.noRenderer) failures.push(where(`cell ${c} says "No renderer could be found"`));
+      for (const o of st.overflow) failures.push(where(o));
+      for (const e of new Set(errors)) failures.push(where(`console error: ${e.slice(0, 200)}`));
+      // A screenshot at the first figure (or the top when there is none).
+      // (the first plotly figure, else the first image)
+      const plot = page.locator('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-RenderedPlotly').first();
+      const fig = (await plot.count()) > 0 ? plot : page.locator('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-RenderedImage').first();
+      if ((await fig.count()) > 0) await fig.scrollIntoViewIfNeeded({ timeout: 5000 }).catch(() => {});
+      else await cells.first().scrollIntoViewIfNeeded({ timeout: 5000 }).catch(() => {});
+      await page.mouse.move(5, 500);
+      await sleep(300);
+      const shot = path.join(OUT, `browser-open-${path.basename(name, '.ipynb')}.png`);
+      await page.screenshot({ path: shot });
+      // Save as autosave would, then the file must be what was committed.
+      const mtime = fs.statSync(file).mtimeMs;
+      await page.locator('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook').first().focus().catch(() => {});
+      await page.keyboard.press('Control+s');
+      const end = Date.now() + 15_000;
+      while (fs.statSync(file).mtimeMs === mtime && Date.now() < end) await sleep(100);
+      // The server writes in place: wait until the file stops changing before reading it.
+      let last = '';
+      for (let i = 0; i < 50; i++) {
+        const st2 = fs.statSync(file);
+        const now = `${st2.mtimeMs}:${st2.size}`;
+        if (now === last) break;
+        last = now;
+        await sleep(300);
+      }
+      if (fs.statSync(file).mtimeMs === mtime) failures.push(where('JupyterLab did not save the notebook within 15 s of Ctrl+S'));
+      else if (!fs.readFileSync(file).equals(before)) failures.push(where(`saving it from JupyterLab changed the file: ${firstDiff(before, fs.readFileSync(file))}`));
+      const dialog = page.locator('.jp-Dialog');
+      if ((await dialog.count()) > 0) failures.push(where(`dialog: ${(await dialog.first().textContent())?.slice(0, 200)}`));
+      console.log(`  ${name}: ${st.cells} code cells (${st.counted} with a count), figures ${st.figuresRendered}/${st.figures}, ` +
+        `images ${st.imagesRendered}/${st.images}, output area ${st.areaWidth} px, widest output ${st.widest} px, ` +
+        `${((Date.now() - t) / 1000).toFixed(1)} s (open + kernel ${tOpen.toFixed(1)}, checked ${tChecked.toFixed(1)}), ${path.relative(ROOT, shot)}`);
+      // Free the kernel before the next notebook.
+      const r = await fetch(`${server.base}/api/sessions`, { headers: { Authorization: `token ${token}` } }).catch(() => null);
+      for (const sess of r?.ok ? await r.json() : []) {
+        await fetch(`${server.base}/api/sessions/${sess.id}`, { method: 'DELETE', headers: { Authorization: `token ${token}` } }).catch(() => {});
+      }
+    }
+  } catch (e) {
+    failures.push(`opening notebooks aborted: ${e.stack ?? e}`);
+  } finally {
+    if (browser) await browser.close().catch(() => {});
+    await stopJupyter(server, token, dirs);
+    fs.rmSync(dirs.tmp, { recursive: true, force: true });
+  }
+  return failures;
+}
+
+/** Where two versions of a notebook first differ, with a little context. */
+function firstDiff(a, b) {
+  const x = a.toString('utf8');
+  const y = b.toString('utf8');
+  let i = 0;
+  while (i < x.length && x[i] === y[i]) i++;
+  const line = x.slice(0, i).split('\n').length;
+  return `line ${line}: ${JSON.stringify(x.slice(Math.max(0, i - 40), i + 60))} became ${JSON.stringify(y.slice(Math.max(0, i - 40), i + 60))}`;
+}
+
+async function main() {
+  let pre;
+  try {
+    pre = preconditions();
+  } catch (e) {
+    if (e instanceof CannotRun) {
+      console.error(`[browser-test] cannot run: ${e.message}`);
+      process.exit(2);
+    }
+    throw e;
+  }
+  fs.mkdirSync(OUT, { recursive: true });
+  const failures = [];
+  if (!OPEN_ONLY) failures.push(...(await runAllCellsTest(pre)));
+  if (ALL || OPEN_ONLY) failures.push(...(await openAllTest(pre, OPEN_ROOT)));
   if (failures.length > 0) {
     console.log(`browser test: FAILED (${failures.length})`);
     for (const f of failures) console.log(`  - ${f}`);

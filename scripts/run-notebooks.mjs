@@ -59,9 +59,11 @@ export function runNotebooks(opts, log = console.log) {
     log(`[notebooks] (${i + 1}/${notebooks.length}) ${nb} ...`);
     const output = path.join(outDir, nb);
     const env = { ...baseEnv, DGR_NOTEBOOK: nb.replace(/\.ipynb$/, '') };
-    const r = spawnSync(python, [path.join(ROOT, 'scripts', 'execute_notebook.py'), path.join(NB_DIR, nb), output, '--timeout', String(opts.timeout)], {
+    const r = spawnSync(python, [path.join(ROOT, 'scripts', 'execute_notebook.py'), path.join(NB_DIR, nb), output, '--timeout', String(opts.timeout),
+      ...(opts.inplace ? ['--warn-machine-paths'] : [])], {
       env, encoding: 'utf8', stdio: ['ignore', 'inherit', 'pipe'], maxBuffer: 64 << 20,
     });
+    for (const w of (r.stderr ?? '').split('\n').filter((l) => l.startsWith('warning: '))) log(`[notebooks] ${w}`);
     const seconds = (Date.now() - t) / 1000;
     const ok = r.status === 0;
     let error;

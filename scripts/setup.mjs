@@ -11,6 +11,10 @@
 //   3. kernel  : the tslab kernel registered into that venv (not globally).
 //   4. build   : `tsc` compiles lib/ (and tests/) to build/, which notebooks import.
 //   5. data    : MNIST verified and cached under data/mnist.
+//   6. chromium: a Chrome/Chromium/Edge for static figures and the browser test: found on the
+//                PATH, in the usual system folders or in playwright's cache; else, on
+//                Debian/Ubuntu as root, Debian's chromium is installed (DGR_INSTALL_CHROMIUM=0
+//                skips that); else a note with the one command that adds it. Never fails set-up.
 //
 // Usage: node scripts/setup.mjs [native|python|kernel|build|data ...]   (default: all)
 // Environment: DGR_TF_SOURCE=download|wheel  force one way to get libtensorflow
@@ -292,7 +296,45 @@ function data() {
     `${test} test images in ${where}`);
 }
 
-const STEPS = { native, python: pythonVenv, kernel, build, data };
+// ---------------------------------------------------------------- Chromium (static figures)
+function chromium() {
+  const lib = path.join(ROOT, 'build', 'lib', 'figures', 'chromium.js');
+  if (!fs.existsSync(lib)) throw new SetupError('chromium', 'build/lib is missing', 'run: npm run setup');
+  const { findChromium, chromiumInstallPlan, CHROMIUM_INSTALL_COMMAND, CHROMIUM_OPT_OUT_VAR } = require(lib);
+  const found = () => {
+    try {
+      return findChromium();
+    } catch {
+      return null;
+    }
+  };
+  let browser = found();
+  if (browser) return log(`chromium: using ${browser}`);
+  let osRelease = '';
+  try {
+    osRelease = fs.readFileSync('/etc/os-release', 'utf8');
+  } catch {
+    /* not Linux, or no os-release */
+  }
+  const plan = chromiumInstallPlan({
+    platform: process.platform, osRelease, uid: process.getuid?.(), env: process.env,
+    hasAptGet: run('sh', ['-c', 'command -v apt-get']).ok,
+  });
+  if (plan.install) {
+    log(`chromium: no Chrome/Chromium/Edge found; installing Debian's chromium with apt-get ` +
+      `(~1 min, ~350 MB; ${CHROMIUM_OPT_OUT_VAR}=0 npm install skips this) ...`);
+    const r = run('bash', [path.join(ROOT, 'scripts', 'install-chromium.sh')], { stdio: ['ignore', 'pipe', 'pipe'] });
+    browser = found();
+    if (browser) return log(`chromium: installed, using ${browser}`);
+    log(`chromium: the install did not give a usable browser:\n    ${tail(r.out, 5)}`);
+  } else {
+    log(`chromium: no Chrome/Chromium/Edge found, not installing one (${plan.reason})`);
+  }
+  log(`chromium: everything else is set up; figures show interactively in JupyterLab. ` +
+    `For static figure images and the browser test run: ${CHROMIUM_INSTALL_COMMAND}`);
+}
+
+const STEPS = { native, python: pythonVenv, kernel, build, data, chromium };
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === path.resolve(process.argv[1])) {
   const wanted = process.argv.slice(2).length ? process.argv.slice(2) : Object.keys(STEPS);

@@ -41,3 +41,30 @@ test('formatDuration', () => {
   assert.equal(formatDuration(3720), '1h02m');
   assert.equal(formatDuration(Number.NaN), '?');
 });
+
+test('a live display is updated in place and ends on one compact line', () => {
+  let clock = 0;
+  const shown: string[] = [];
+  const lines: string[] = [];
+  const p = createProgress({
+    total: 50, label: 'task 1/2 a', live: { update: (t) => shown.push(t) }, liveEverySeconds: 1,
+    everySeconds: 60, write: (l) => lines.push(l), now: () => clock,
+  });
+  for (let it = 1; it <= 50; it++) {
+    clock += 0.25;
+    if (p.due(it)) p.report(it, { solver: 0.5 });
+  }
+  assert.equal(lines.length, 0, 'no log lines while a live display is in use');
+  // first, then every 4 iterations (1 s), then the last: the live interval, not everySeconds
+  assert.equal(shown.length, 14);
+  assert.equal(shown.at(-1), '[task 1/2 a] 50 it in 12.5s (4.00 it/s) | solver 0.5000');
+  assert.match(shown[1]!, /^\[task 1\/2 a\] iter {2}5\/50 \( 10%\) \| solver 0.5000 \| 4.00 it\/s \| elapsed/);
+});
+
+test('outside a kernel the default is log lines (no live display)', () => {
+  const lines: string[] = [];
+  const p = createProgress({ total: 2, write: (l) => lines.push(l), now: () => 1 });
+  p.report(1);
+  p.report(2);
+  assert.equal(lines.length, 2);
+});

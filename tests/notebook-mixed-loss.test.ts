@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { tf } from '../lib/tf';
 import { configWith, presets, replayRatio, trainSequence } from '../lib/engine';
-import { effectiveTaskWeights, firstTasks, runRatioSweep } from '../lib/notebook/mixed-loss';
+import { describeRatioSweep, effectiveTaskWeights, firstTasks, ratioSweepStats, runRatioSweep, type RatioRun } from '../lib/notebook/mixed-loss';
 import { blobSequence, tinyConfig } from './fixtures';
 
 const near = (a: number, b: number, msg?: string): void => assert.ok(Math.abs(a - b) < 1e-12, msg ?? `${a} != ${b}`);
@@ -78,4 +78,31 @@ test('runRatioSweep: bad input fails before training', async () => {
   } finally {
     seq.dispose();
   }
+});
+
+test('ratioSweepStats: mean ± sd per r over seeds; describeRatioSweep says what the numbers show', () => {
+  const run = (ratio: number, old: number, nu: number): RatioRun =>
+    ({ ratio, oldAccuracy: old, newAccuracy: nu, oldShareOfSamples: 1 - ratio } as unknown as RatioRun);
+  const sweeps = [
+    [run(0, 1, 0), run(0.25, 0.9, 0.98), run(0.5, 0.8, 0.99), run(1, 0, 1)],
+    [run(0, 1, 0), run(0.25, 0.92, 0.97), run(0.5, 0.82, 0.99), run(1, 0, 1)],
+    [run(0, 1, 0), run(0.25, 0.94, 0.99), run(0.5, 0.84, 0.99), run(1, 0, 1)],
+  ];
+  const stats = ratioSweepStats(sweeps);
+  assert.equal(stats.length, 4);
+  near(stats[1]!.oldAccuracy.mean, 0.92);
+  near(stats[1]!.oldAccuracy.sd, 0.02);
+  near(stats[1]!.average.mean, (0.92 + 0.98) / 2);
+  assert.equal(stats[1]!.seeds, 3);
+  const steady = describeRatioSweep(stats);
+  assert.match(steady, /For r from 0.25 to 0.5 the old task keeps 82.0% to 92.0% \(mean of 3 seeds\)/);
+  assert.match(steady, /falls steadily with r, by 10.0 points/);
+  // the same means with a large spread between seeds: no claim of a trend
+  const noisy = ratioSweepStats([
+    [run(0.25, 0.7, 1), run(0.5, 0.9, 1), run(0.75, 0.65, 1)],
+    [run(0.25, 0.95, 1), run(0.5, 0.6, 1), run(0.75, 0.95, 1)],
+  ]);
+  assert.match(describeRatioSweep(noisy), /do not move in one direction.*no more than twice.*no steady trade-off/);
+  assert.match(describeRatioSweep(ratioSweepStats([sweeps[0]!])), /one seed/);
+  assert.throws(() => ratioSweepStats([sweeps[0]!, sweeps[1]!.slice(1)]), /same ratios/);
 });

@@ -1,7 +1,11 @@
 /**
- * A progress reporter for training loops: iteration, losses, iterations per second and time left,
- * one line at most every `everySeconds` (plus the first and the last), so it streams live into a
- * notebook cell (tslab streams console.log) or a terminal without flooding them.
+ * A progress reporter for training loops: iteration, losses, iterations per second and time left.
+ *
+ * In a tslab kernel (JupyterLab, nbconvert) it shows ONE display per reporter that is updated in
+ * place about every `liveEverySeconds`; when the loop ends the display is replaced by one compact
+ * line (iterations, time, rate, last losses), so the saved notebook keeps one line per task.
+ * Elsewhere (scripts, tests) or when `write` is given, it writes a line at most every
+ * `everySeconds` (plus the first and the last).
  *
  * Usage in a loop (losses are read from the device only when a line is due):
  *   const progress = createProgress({ label: 'task 2 solver', total: 2000 });
@@ -12,6 +16,8 @@
  *   }
  */
 
+import { newLiveText, type LiveText } from '../figures/display';
+
 export interface ProgressOptions {
   /** Total iterations (the last one is always reported). */
   readonly total: number;
@@ -19,8 +25,15 @@ export interface ProgressOptions {
   readonly label?: string;
   /** Minimum seconds between lines (default 10). */
   readonly everySeconds?: number;
-  /** Where lines go (default console.log). */
+  /** Where lines go (default console.log). Giving it turns the live display off. */
   readonly write?: (line: string) => void;
+  /**
+   * A display updated in place instead of lines; default: a new tslab display when running in a
+   * tslab kernel and `write` is not given, else none (null = lines even in a kernel).
+   */
+  readonly live?: LiveText | null;
+  /** Minimum seconds between two updates of the live display (default 1). */
+  readonly liveEverySeconds?: number;
   /** Clock in seconds (default performance.now() / 1000); tests inject a fake one. */
   readonly now?: () => number;
 }
@@ -30,7 +43,7 @@ export interface ProgressReporter {
   due(it: number): boolean;
   /** Prints a line for iteration `it` if one is due; returns the line or null. */
   report(it: number, losses?: Readonly<Record<string, number>>): string | null;
-  /** Number of lines written so far. */
+  /** Number of lines written (or live updates made) so far. */
   readonly lines: number;
 }
 
@@ -58,7 +71,8 @@ function formatLoss(v: number): string {
 export function createProgress(opts: ProgressOptions): ProgressReporter {
   const { total } = opts;
   if (!Number.isInteger(total) || total < 1) throw new RangeError(`createProgress: total must be a positive integer, got ${String(total)}`);
-  const every = opts.everySeconds ?? 10;
+  const live = opts.live !== undefined ? opts.live : opts.write === undefined ? newLiveText() : null;
+  const every = live !== null ? (opts.liveEverySeconds ?? 1) : (opts.everySeconds ?? 10);
   if (!(every >= 0)) throw new RangeError(`createProgress: everySeconds must be >= 0, got ${String(every)}`);
   const write = opts.write ?? ((line: string) => console.log(line));
   const now = opts.now ?? (() => performance.now() / 1000);
@@ -84,12 +98,18 @@ export function createProgress(opts: ProgressOptions): ProgressReporter {
       const rate = elapsed > 0 ? it / elapsed : Number.NaN;
       const left = it === total ? 0 : (total - it) / rate;
       const parts = [`${prefix}iter ${String(it).padStart(width)}/${total} (${((100 * it) / total).toFixed(0).padStart(3)}%)`];
-      const lossText = Object.entries(losses).map(([k, v]) => `${k} ${formatLoss(v)}`);
-      if (lossText.length > 0) parts.push(lossText.join(' '));
-      parts.push(`${Number.isFinite(rate) ? rate.toPrecision(3) : '?'} it/s`);
+      const lossText = Object.entries(losses).map(([k, v]) => `${k} ${formatLoss(v)}`).join(' ');
+      const rateText = `${Number.isFinite(rate) ? rate.toPrecision(3) : '?'} it/s`;
+      if (lossText.length > 0) parts.push(lossText);
+      parts.push(rateText);
       parts.push(it === total ? `done in ${formatDuration(elapsed)}` : `elapsed ${formatDuration(elapsed)}, left ${formatDuration(left)}`);
-      const line = parts.join(' | ');
-      write(line);
+      let line = parts.join(' | ');
+      if (live !== null && it === total) {
+        // The line the saved notebook keeps: what ran, how long, how fast, where the losses ended.
+        line = `${prefix}${total} it in ${formatDuration(elapsed)} (${rateText})${lossText ? ` | ${lossText}` : ''}`;
+      }
+      if (live !== null) live.update(line);
+      else write(line);
       lastTime = t;
       lastIt = it;
       lines++;

@@ -13,23 +13,35 @@ import { pathToFileURL } from 'node:url';
 import type { Browser, Page } from 'playwright-core';
 import type { PlotlyFigure } from './types';
 
-/** Paths tried, in order, when neither an explicit path nor $DGR_CHROMIUM is given. */
+/** System paths tried, in order, after an explicit path, $DGR_CHROMIUM and the PATH. */
 export const CHROMIUM_CANDIDATES: readonly string[] = Object.freeze([
   '/usr/bin/chromium',
   '/usr/bin/chromium-browser',
   '/usr/bin/google-chrome',
   '/usr/bin/google-chrome-stable',
+  '/opt/google/chrome/chrome',
+  '/usr/bin/microsoft-edge',
+  '/usr/bin/microsoft-edge-stable',
+  '/opt/microsoft/msedge/msedge',
   '/snap/bin/chromium',
   '/Applications/Chromium.app/Contents/MacOS/Chromium',
   '/Applications/Google Chrome.app/Contents/MacOS/Google Chrome',
+  '/Applications/Microsoft Edge.app/Contents/MacOS/Microsoft Edge',
 ]);
+
+/** Program names looked up on the PATH. */
+export const CHROMIUM_COMMANDS: readonly string[] = Object.freeze([
+  'chromium', 'chromium-browser', 'google-chrome', 'google-chrome-stable', 'microsoft-edge',
+]);
+
+/** The one command that installs Chromium for this project (Debian; see scripts/install-chromium.sh). */
+export const CHROMIUM_INSTALL_COMMAND = 'npm run install-chromium';
 
 /** How to get Chromium, for error messages and notebook notes. */
 export const CHROMIUM_INSTALL_HINT =
-  'Install Chromium: in the project folder run `bash scripts/install-chromium.sh`, or on Debian ' +
-  '`sudo apt-get install chromium` (Ubuntu: `sudo apt-get install chromium-browser`), ' +
-  'on macOS `brew install --cask chromium`; or set DGR_CHROMIUM to the path of a Chrome/Chromium binary. ' +
-  'No kernel restart is needed: the next figure looks for it again.';
+  `Install Chromium: in the project folder run \`${CHROMIUM_INSTALL_COMMAND}\` (Debian: apt-get install ` +
+  'chromium), on macOS `brew install --cask chromium`; or set DGR_CHROMIUM to the path of a ' +
+  'Chrome, Chromium or Edge binary. No kernel restart is needed: the next figure looks again.';
 
 /** Thrown when no Chromium binary can be found; the message says how to install one. */
 export class ChromiumMissingError extends Error {
@@ -40,23 +52,101 @@ export class ChromiumMissingError extends Error {
   }
 }
 
+/** What {@link findChromium} reads from the machine; tests pass fakes. */
+export interface ChromiumProbe {
+  /** Whether `p` is an executable file. */
+  readonly exists?: (p: string) => boolean;
+  /** Entries of a folder, [] when it does not exist. */
+  readonly listDir?: (dir: string) => readonly string[];
+  /** The user's home folder (playwright's cache is under it). */
+  readonly home?: string;
+  readonly platform?: NodeJS.Platform;
+}
+
 /**
- * The Chromium binary to use: `explicit`, else $DGR_CHROMIUM, else the first
- * existing {@link CHROMIUM_CANDIDATES}.
- * @throws ChromiumMissingError when none exists (an explicit or $DGR_CHROMIUM path that does not exist is an error too)
+ * Browsers that playwright downloaded (`npx playwright install chromium`): under
+ * $PLAYWRIGHT_BROWSERS_PATH, else ~/.cache/ms-playwright (Linux; $XDG_CACHE_HOME if set) or
+ * ~/Library/Caches/ms-playwright (macOS). Newest revision first; full Chromium before the
+ * headless shell.
+ */
+export function playwrightCacheCandidates(
+  env: Readonly<Record<string, string | undefined>>,
+  listDir: (dir: string) => readonly string[],
+  home: string,
+  platform: NodeJS.Platform,
+): string[] {
+  const roots: string[] = [];
+  const custom = env.PLAYWRIGHT_BROWSERS_PATH;
+  if (custom !== undefined && custom !== '' && custom !== '0') roots.push(custom);
+  if (platform === 'darwin') roots.push(path.join(home, 'Library', 'Caches', 'ms-playwright'));
+  else roots.push(path.join(env.XDG_CACHE_HOME || path.join(home, '.cache'), 'ms-playwright'));
+  const inside: Record<string, readonly string[]> = platform === 'darwin'
+    ? {
+      chromium: ['chrome-mac-arm64/Google Chrome for Testing.app/Contents/MacOS/Google Chrome for Testing',
+        'chrome-mac/Chromium.app/Contents/MacOS/Chromium'],
+      chromium_headless_shell: ['chrome-headless-shell-mac-arm64/chrome-headless-shell',
+        'chrome-mac/headless_shell'],
+    }
+    : {
+      chromium: ['chrome-linux64/chrome', 'chrome-linux/chrome'],
+      chromium_headless_shell: ['chrome-headless-shell-linux64/chrome-headless-shell',
+        'chrome-linux/headless_shell'],
+    };
+  const revision = (d: string): number => Number(d.slice(d.lastIndexOf('-') + 1)) || 0;
+  const out: string[] = [];
+  for (const root of roots) {
+    const dirs = listDir(root);
+    for (const kind of ['chromium', 'chromium_headless_shell']) {
+      const mine = dirs.filter((d) => d.startsWith(`${kind}-`)).sort((a, b) => revision(b) - revision(a));
+      for (const d of mine) for (const rel of inside[kind] ?? []) out.push(path.join(root, d, rel));
+    }
+  }
+  return out;
+}
+
+/** Every path {@link findChromium} would try after $DGR_CHROMIUM, in order. */
+export function chromiumCandidates(
+  env: Readonly<Record<string, string | undefined>> = process.env,
+  probe: ChromiumProbe = {},
+): string[] {
+  const listDir = probe.listDir ?? listDirSafe;
+  const platform = probe.platform ?? process.platform;
+  const onPath = (env.PATH ?? '').split(path.delimiter).filter((d) => d !== '')
+    .flatMap((d) => CHROMIUM_COMMANDS.map((c) => path.join(d, c)));
+  const all = [...onPath, ...CHROMIUM_CANDIDATES,
+    ...playwrightCacheCandidates(env, listDir, probe.home ?? os.homedir(), platform)];
+  return [...new Set(all)];
+}
+
+/**
+ * The Chromium binary to use: `explicit`, else $DGR_CHROMIUM, else the first existing of
+ * {@link chromiumCandidates}: Chrome/Chromium/Edge on the PATH, the usual system paths, then
+ * playwright's browser cache.
+ * @throws ChromiumMissingError when none exists (an explicit or $DGR_CHROMIUM path that does not
+ * exist is an error too)
  */
 export function findChromium(
   explicit?: string,
   env: Readonly<Record<string, string | undefined>> = process.env,
   exists: (p: string) => boolean = isExecutableFile,
+  probe: Omit<ChromiumProbe, 'exists'> = {},
 ): string {
   const chosen = explicit ?? env.DGR_CHROMIUM;
   if (chosen !== undefined && chosen !== '') {
     if (exists(chosen)) return chosen;
     throw new ChromiumMissingError([`${chosen} (${explicit !== undefined ? 'chromiumPath option' : '$DGR_CHROMIUM'})`]);
   }
-  for (const c of CHROMIUM_CANDIDATES) if (exists(c)) return c;
-  throw new ChromiumMissingError(CHROMIUM_CANDIDATES);
+  const candidates = chromiumCandidates(env, probe);
+  for (const c of candidates) if (exists(c)) return c;
+  throw new ChromiumMissingError([...CHROMIUM_CANDIDATES, 'the PATH', 'playwright\'s browser cache']);
+}
+
+function listDirSafe(dir: string): string[] {
+  try {
+    return fs.readdirSync(dir);
+  } catch {
+    return [];
+  }
 }
 
 function isExecutableFile(p: string): boolean {
@@ -201,4 +291,37 @@ function makeRenderer(browser: Browser, page: Page, executablePath: string, laun
       }
     },
   };
+}
+
+/** What `npm install` knows about the machine when no browser was found. */
+export interface InstallContext {
+  readonly platform: NodeJS.Platform;
+  /** Text of /etc/os-release ('' when absent). */
+  readonly osRelease: string;
+  /** Effective user id (undefined where there is none, e.g. Windows). */
+  readonly uid: number | undefined;
+  readonly hasAptGet: boolean;
+  readonly env: Readonly<Record<string, string | undefined>>;
+}
+
+/** Opt-out of the automatic install: DGR_INSTALL_CHROMIUM=0 (or no/false/off). */
+export const CHROMIUM_OPT_OUT_VAR = 'DGR_INSTALL_CHROMIUM';
+
+/**
+ * Whether `npm install` may install Debian's chromium itself: only on Debian or Ubuntu (by
+ * /etc/os-release), as root (no password prompt in the middle of `npm install`), with apt-get,
+ * and unless {@link CHROMIUM_OPT_OUT_VAR} says no. `reason` says why not, for the log.
+ */
+export function chromiumInstallPlan(ctx: InstallContext): { readonly install: boolean; readonly reason: string } {
+  const optOut = ctx.env[CHROMIUM_OPT_OUT_VAR];
+  if (optOut !== undefined && /^(0|no|false|off)$/i.test(optOut.trim())) {
+    return { install: false, reason: `${CHROMIUM_OPT_OUT_VAR}=${optOut} asks not to install it` };
+  }
+  if (ctx.platform !== 'linux') return { install: false, reason: `automatic install is for Debian/Ubuntu, not ${ctx.platform}` };
+  const field = (k: string): string => (new RegExp(`^${k}=["']?([^"'\\n]*)`, 'm').exec(ctx.osRelease)?.[1] ?? '').toLowerCase();
+  const family = `${field('ID')} ${field('ID_LIKE')}`;
+  if (!/\b(debian|ubuntu)\b/.test(family)) return { install: false, reason: 'automatic install is for Debian/Ubuntu only' };
+  if (ctx.uid !== 0) return { install: false, reason: 'not running as root (apt-get would need sudo)' };
+  if (!ctx.hasAptGet) return { install: false, reason: 'apt-get is not available' };
+  return { install: true, reason: `Debian/Ubuntu as root; set ${CHROMIUM_OPT_OUT_VAR}=0 to skip` };
 }

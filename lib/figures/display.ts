@@ -8,6 +8,7 @@
  * the cell being executed in `lastWriteDisplayData` of its `dist/jupyter.js`
  * module (the same writer its own `display.raw` uses).
  */
+import { randomBytes } from 'node:crypto';
 import { PLOTLY_MIME, type DisplaySink, type MimeBundle, type PlotlyFigure } from './types';
 
 type DisplayWriter = (content: { data: unknown; metadata: unknown; transient: unknown }, update: boolean) => void;
@@ -31,6 +32,30 @@ function currentTslabWriter(): DisplayWriter | null {
 /** True when running inside a tslab kernel that is executing a cell. */
 export function inTslabKernel(): boolean {
   return currentTslabWriter() !== null;
+}
+
+/** A text display that is replaced in place on every update (a progress line). */
+export interface LiveText {
+  update(text: string): void;
+}
+
+/**
+ * A display that updates in place in the tslab cell running now (one `display_data` with a
+ * display_id, then `update_display_data` with the same id; JupyterLab redraws it, and the saved
+ * notebook keeps its last text), or null outside a tslab kernel.
+ */
+export function newLiveText(): LiveText | null {
+  if (currentTslabWriter() === null) return null;
+  const displayId = `dgr-${randomBytes(8).toString('hex')}`;
+  let shown = false;
+  return {
+    update(text: string): void {
+      const writer = currentTslabWriter();
+      if (writer === null) return;
+      writer({ data: { 'text/plain': text }, metadata: {}, transient: { display_id: displayId } }, shown);
+      shown = true;
+    },
+  };
 }
 
 /**

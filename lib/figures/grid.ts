@@ -6,6 +6,7 @@ import type { Tensor3D, Tensor4D } from '@tensorflow/tfjs-node';
 import { tf } from '../tf';
 import { pngBundle, textBundle, kernelDisplay } from './display';
 import type { DisplaySink } from './types';
+import { MAX_FIGURE_WIDTH } from './panels';
 
 export interface ImageGridOptions {
   /** Images per row (default ceil(sqrt(n))). */
@@ -99,6 +100,18 @@ async function minMax(images: Tensor4D): Promise<[number, number]> {
   }
 }
 
+/** Pixel size of a grid's PNG. */
+function gridSize(g: GridGeometry): { width: number; height: number } {
+  return { width: (g.cols * (g.w + g.padding) + g.padding) * g.scale, height: (g.rows * (g.h + g.padding) + g.padding) * g.scale };
+}
+
+/** The largest integer scale, at most the one asked for and at least 1, whose grid fits `maxWidth` px. */
+export function fitScale(g: Pick<GridGeometry, 'cols' | 'w' | 'padding' | 'scale'>, maxWidth: number): number {
+  let scale = g.scale;
+  while (scale > 1 && (g.cols * (g.w + g.padding) + g.padding) * scale > maxWidth) scale--;
+  return scale;
+}
+
 /** Labels as a text grid with `cols` per row. */
 export function labelGridText(labels: readonly (string | number)[], cols: number): string {
   const cells = labels.map(String);
@@ -116,10 +129,17 @@ export async function showImageGrid(
   images: Tensor4D,
   opts: ImageGridOptions & { readonly title?: string; readonly display?: DisplaySink } = {},
 ): Promise<Uint8Array> {
-  const png = await imageGridPng(images, opts);
-  const g = geometry(images, opts);
+  const asked = geometry(images, opts);
+  // Fit the output area: a smaller integer scale first (pixels stay sharp), and a grid still too
+  // wide at scale 1 is shown at the largest width that fits (the PNG keeps every pixel).
+  const scale = fitScale(asked, MAX_FIGURE_WIDTH);
+  const png = await imageGridPng(images, { ...opts, scale });
+  const g = geometry(images, { ...opts, scale });
   const display = opts.display ?? kernelDisplay;
-  display(pngBundle(png, `<image grid${opts.title ? ` "${opts.title}"` : ''}: ${g.n} images ${g.h}x${g.w}x${g.c}, ${g.cols} per row>`));
+  const text = `<image grid${opts.title ? ` "${opts.title}"` : ''}: ${g.n} images ${g.h}x${g.w}x${g.c}, ${g.cols} per row>`;
+  const width = gridSize(g).width;
+  const bundle = pngBundle(png, text);
+  display(width <= MAX_FIGURE_WIDTH ? bundle : { data: bundle.data, metadata: { 'image/png': { width: MAX_FIGURE_WIDTH } } });
   if (opts.labels !== undefined) display(textBundle(labelGridText(opts.labels, g.cols)));
   return png;
 }

@@ -9,3 +9,4 @@ export * from './chromium';
 export * from './grid';
 export * from './table';
 export * from './session';
+export * from './panels';

@@ -94,6 +94,45 @@ export interface TableDisplayOptions {
   readonly digits?: number;
   /** Rows shown before the rest is summarised (default 60). */
   readonly maxRows?: number;
+  /**
+   * Text cells longer than this that repeat down a column are shown as a short key (A, B, ...)
+   * explained under the table (default 24; 0 = never). CSV files keep the full text.
+   */
+  readonly abbreviateOver?: number;
+}
+
+/** A column whose long repeated values were replaced by short keys. */
+export interface ColumnKey {
+  readonly column: string;
+  /** [key, full text] in order of first appearance. */
+  readonly entries: readonly (readonly [string, string])[];
+}
+
+/**
+ * Replaces long text values that repeat down a column by A, B, C, ... (AA, AB, ... after Z):
+ * a column qualifies when one of its texts is longer than `over` characters and it has fewer
+ * distinct texts than rows. Returns the shortened table and the key of every shortened column.
+ */
+export function abbreviateLongColumns(table: TableInput, over = 24): { table: NormalTable; keys: ColumnKey[] } {
+  const { columns, rows } = normalizeTable(table);
+  if (!(Number.isInteger(over) && over >= 0)) throw new RangeError(`abbreviateOver: expected an integer >= 0, got ${over}`);
+  const keys: ColumnKey[] = [];
+  const out = rows.map((r) => r.slice());
+  if (over === 0) return { table: { columns, rows: out }, keys };
+  const letters = (k: number): string => (k < 26 ? String.fromCharCode(65 + k) : letters(Math.floor(k / 26) - 1) + letters(k % 26));
+  columns.forEach((column, j) => {
+    const texts = rows.map((r) => r[j]).filter((v): v is string => typeof v === 'string');
+    const distinct = [...new Set(texts)];
+    if (!texts.some((t) => t.length > over) || distinct.length >= rows.length) return;
+    const code = new Map(distinct.map((t, k) => [t, letters(k)]));
+    for (const r of out) if (typeof r[j] === 'string') r[j] = code.get(r[j]);
+    keys.push({ column, entries: distinct.map((t) => [code.get(t) as string, t] as const) });
+  });
+  return { table: { columns, rows: out }, keys };
+}
+
+function keyLines(keys: readonly ColumnKey[]): string[] {
+  return keys.map((k) => `${k.column}: ${k.entries.map(([c, t]) => `${c} = ${t}`).join('; ')}`);
 }
 
 function checkDisplayOptions(opts: TableDisplayOptions): { digits: number; maxRows: number } {
@@ -110,11 +149,14 @@ function checkDisplayOptions(opts: TableDisplayOptions): { digits: number; maxRo
  */
 export function tableToHtml(table: TableInput, opts: TableDisplayOptions = {}): string {
   const { digits, maxRows } = checkDisplayOptions(opts);
-  const { columns, rows } = normalizeTable(table);
+  const { table: short, keys } = abbreviateLongColumns(table, opts.abbreviateOver ?? 24);
+  const { columns, rows } = short;
   const shown = rows.slice(0, maxRows);
   const out: string[] = ['<table class="dgr-table">'];
   if (opts.caption) out.push(`<caption>${escapeHtml(opts.caption)}</caption>`);
-  out.push('<thead><tr>' + columns.map((c) => `<th>${escapeHtml(c)}</th>`).join('') + '</tr></thead>');
+  // Long headers wrap instead of widening the table past the output area.
+  const th = (c: string): string => (c.length > 24 ? '<th style="white-space:normal;min-width:8em">' : '<th>') + escapeHtml(c) + '</th>';
+  out.push('<thead><tr>' + columns.map(th).join('') + '</tr></thead>');
   out.push('<tbody>');
   for (const r of shown) {
     out.push(
@@ -127,17 +169,20 @@ export function tableToHtml(table: TableInput, opts: TableDisplayOptions = {}): 
     out.push(`<tr><td colspan="${Math.max(1, columns.length)}">… ${rows.length - shown.length} more rows (${rows.length} in all)</td></tr>`);
   }
   out.push('</tbody></table>');
+  for (const line of keyLines(keys)) out.push(`<p>${escapeHtml(line)}</p>`);
   return out.join('\n');
 }
 
 /** The table as fixed-width text (the `text/plain` fallback). */
 export function tableToText(table: TableInput, opts: TableDisplayOptions = {}): string {
   const { digits, maxRows } = checkDisplayOptions(opts);
-  const { columns, rows } = normalizeTable(table);
+  const { table: short, keys } = abbreviateLongColumns(table, opts.abbreviateOver ?? 24);
+  const { columns, rows } = short;
   const cells = [columns.slice(), ...rows.slice(0, maxRows).map((r) => r.map((v) => displayCell(v, digits)))];
   const widths = columns.map((_, j) => Math.max(...cells.map((r) => (r[j] ?? '').length)));
   const lines = cells.map((r) => r.map((c, j) => (c ?? '').padStart(widths[j] ?? 0)).join('  '));
   if (rows.length > maxRows) lines.push(`... ${rows.length - maxRows} more rows (${rows.length} in all)`);
+  lines.push(...keyLines(keys));
   return (opts.caption ? `${opts.caption}\n` : '') + lines.join('\n');
 }
 

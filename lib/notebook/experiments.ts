@@ -19,6 +19,7 @@ import { activeProfile, type ProfileName } from '../profile';
 import { showImageGrid } from '../figures/grid';
 import { writeTableCsv, type TableRow } from '../figures/table';
 import type { PlotlyFigure, PlotlyTrace } from '../figures/types';
+import { panelGrid, shortTaskLabels } from '../figures/panels';
 
 /** Where a profile's results go: the project's results folder for 'default' and 'paper'; `.scratch/results-quick` for 'quick' (never mixed with committed results). */
 export function resultsRootFor(profile: ProfileName = activeProfile()): string {
@@ -182,6 +183,22 @@ export function formatMeanSd(xs: readonly number[], scale = 100, digits = 2): st
 }
 
 /**
+ * The metrics of one run as a sentence for the reader, in % and points: "average accuracy 93.18%,
+ * backward transfer −6.71 points, forgetting 6.71 points; forward transfer not measured (no
+ * accuracies of the untrained model were given)". A metric that is NaN is named, not printed raw.
+ */
+export function describeMetrics(m: Metrics): string {
+  const pts = (v: number): string => `${v < 0 ? '−' : ''}${Math.abs(100 * v).toFixed(2)} points`;
+  const parts = [`average accuracy ${(100 * m.averageAccuracy).toFixed(2)}%`];
+  if (Number.isFinite(m.backwardTransfer)) parts.push(`backward transfer ${pts(m.backwardTransfer)}`);
+  if (Number.isFinite(m.forgetting)) parts.push(`forgetting ${pts(m.forgetting)}`);
+  const fwt = Number.isFinite(m.forwardTransfer)
+    ? `, forward transfer ${pts(m.forwardTransfer)}`
+    : '; forward transfer not measured (it needs the untrained model\'s accuracy on each task)';
+  return parts.join(', ') + fwt;
+}
+
+/**
  * One table row per (label, scenario, iterations): seeds, average accuracy, backward transfer and
  * forgetting as mean ± sd over the runs' seeds (in %), and the mean training seconds.
  */
@@ -283,40 +300,52 @@ export function averageCurvesFigure(runs: readonly Pick<ExperimentRun, 'curves' 
 }
 
 /**
- * Accuracy matrices side by side as heatmaps: row i = after training task i, column j = task j,
- * cell = R[i][j] in %, printed in the cell.
+ * Accuracy matrices as heatmaps, wrapped into rows that fit a JupyterLab output area
+ * (figures/panels.ts), with one shared colour bar: row i = after training task i, column j =
+ * task j, cell = R[i][j] in %, printed in the cell. Tick labels are short (task names without
+ * their common first word, else T1, T2, ... explained under the figure); hovering shows the full names.
  */
 export function accuracyHeatmapsFigure(panels: readonly { readonly title: string; readonly accuracy: AccuracyMatrix; readonly taskNames: readonly string[] }[], title: string): PlotlyFigure {
   if (panels.length === 0) throw new RangeError('accuracyHeatmapsFigure: no panels');
-  const n = panels.length;
-  const gap = 0.04;
-  const w = (1 - gap * (n - 1)) / n;
+  const grid = panelGrid(panels.length);
   const data: PlotlyTrace[] = [];
-  const layout: Record<string, unknown> = { title: { text: title }, width: Math.max(420, 270 * n), height: 380, annotations: [] as unknown[] };
+  const annotations: unknown[] = [];
+  const notes = new Set<string>();
+  const layoutAxes: Record<string, unknown> = {};
   panels.forEach((p, k) => {
     const ax = k === 0 ? '' : String(k + 1);
-    const cols = p.taskNames.map((t) => t.replace('digits ', ''));
-    const rows = p.accuracy.map((_, i) => `after ${cols[i]}`);
+    const labels = shortTaskLabels(p.taskNames);
+    if (labels[0] === 'T1') notes.add(p.taskNames.map((t, j) => `T${j + 1} = ${t}`).join(', '));
+    const { x, y } = grid.domain(k);
+    const { row, col } = grid.cell(k);
+    const bottom = row === grid.rows - 1 || k + grid.cols >= panels.length;
     data.push({
       type: 'heatmap',
-      x: cols,
-      y: rows,
+      x: labels,
+      y: labels.slice(0, p.accuracy.length),
       z: p.accuracy.map((r) => r.map(pct)),
-      zmin: 0,
-      zmax: 100,
-      colorscale: 'Viridis',
-      showscale: k === n - 1,
+      coloraxis: 'coloraxis',
       texttemplate: '%{z:.0f}',
+      customdata: p.accuracy.map((r, i) => r.map((_, j) => [p.taskNames[i], p.taskNames[j]])),
       xaxis: `x${ax}`,
       yaxis: `y${ax}`,
-      hovertemplate: 'task %{x}, %{y}: %{z:.1f}%<extra></extra>',
+      hovertemplate: 'after %{customdata[0]}, on %{customdata[1]}: %{z:.1f}%<extra></extra>',
     });
-    const x0 = k * (w + gap);
-    layout[`xaxis${ax}`] = { domain: [x0, x0 + w], title: { text: 'evaluated task' }, anchor: `y${ax}`, tickangle: 0 };
-    layout[`yaxis${ax}`] = { autorange: 'reversed', anchor: `x${ax}`, showticklabels: k === 0, ...(k === 0 ? { title: { text: 'trained up to' } } : {}) };
-    (layout.annotations as unknown[]).push({ text: p.title, x: x0 + w / 2, y: 1.08, xref: 'paper', yref: 'paper', showarrow: false, font: { size: 12 } });
+    layoutAxes[`xaxis${ax}`] = { type: 'category', domain: x, anchor: `y${ax}`, tickangle: 0, ...(bottom ? { title: { text: 'evaluated task' } } : {}) };
+    layoutAxes[`yaxis${ax}`] = { type: 'category', domain: y, anchor: `x${ax}`, autorange: 'reversed', showticklabels: col === 0, ...(col === 0 ? { title: { text: 'trained up to' } } : {}) };
+    annotations.push({ text: p.title, x: (x[0] + x[1]) / 2, y: y[1], yshift: 4, xref: 'paper', yref: 'paper', xanchor: 'center', yanchor: 'bottom', showarrow: false, font: { size: 12 } });
   });
-  return { data, layout: layout };
+  for (const note of notes) annotations.push({ text: note, x: 0, y: 0, yshift: -grid.margin.b + 4, xref: 'paper', yref: 'paper', xanchor: 'left', yanchor: 'bottom', showarrow: false, font: { size: 10 } });
+  const layout = {
+    title: { text: title },
+    width: grid.width,
+    height: grid.height,
+    margin: { ...grid.margin },
+    coloraxis: { cmin: 0, cmax: 100, colorscale: 'Viridis', colorbar: { title: { text: '%' }, thickness: 14 } },
+    annotations,
+    ...layoutAxes,
+  };
+  return { data, layout };
 }
 
 /** Shows a run's replayed samples after one task as an image grid with the solver's labels. */

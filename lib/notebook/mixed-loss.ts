@@ -18,6 +18,7 @@ import { runName, type RunNameParts } from '../engine/results';
 import { trainSequence } from '../engine/train';
 import { runNameParts } from '../engine/results';
 import { deriveSeed } from '../rng';
+import { meanSd } from './experiments';
 
 /**
  * The weight of each task in what the solver is trained on after task t,
@@ -156,4 +157,79 @@ export async function runRatioSweep(sequence: TaskSequence, base: ExperimentConf
     }
   }
   return runs;
+}
+
+/** Mean, sample standard deviation (0 for one value) and count: `meanSd` of notebook/compare. */
+export type MeanSd = ReturnType<typeof meanSd>;
+
+/** One value of r over several seeds. */
+export interface RatioStats {
+  readonly ratio: number;
+  readonly seeds: number;
+  readonly oldAccuracy: MeanSd;
+  readonly newAccuracy: MeanSd;
+  /** (old + new) / 2 per seed, then mean ± sd. */
+  readonly average: MeanSd;
+  readonly oldShareOfSamples: MeanSd;
+}
+
+/**
+ * Mean ± sd per r of several sweeps (one per seed, each over the same ratios in the same order,
+ * as `runRatioSweep` returns them).
+ */
+export function ratioSweepStats(sweeps: readonly (readonly RatioRun[])[]): RatioStats[] {
+  if (sweeps.length === 0) throw new RangeError('ratioSweepStats: no sweeps; give one runRatioSweep result per seed');
+  const first = sweeps[0] as readonly RatioRun[];
+  sweeps.forEach((s, k) => {
+    if (s.length !== first.length || s.some((run, i) => run.ratio !== (first[i] as RatioRun).ratio)) {
+      throw new RangeError(`ratioSweepStats: sweep ${k} has ratios [${s.map((r) => r.ratio).join(', ')}], ` +
+        `sweep 0 has [${first.map((r) => r.ratio).join(', ')}]; run every seed over the same ratios`);
+    }
+  });
+  return first.map((run, i) => {
+    const at = sweeps.map((s) => s[i] as RatioRun);
+    return Object.freeze({
+      ratio: run.ratio,
+      seeds: sweeps.length,
+      oldAccuracy: meanSd(at.map((r) => r.oldAccuracy)),
+      newAccuracy: meanSd(at.map((r) => r.newAccuracy)),
+      average: meanSd(at.map((r) => (r.oldAccuracy + r.newAccuracy) / 2)),
+      oldShareOfSamples: meanSd(at.map((r) => r.oldShareOfSamples)),
+    });
+  });
+}
+
+const pctText = (v: number): string => `${(100 * v).toFixed(1)}%`;
+const ptsText = (v: number): string => `${(100 * v).toFixed(1)}`;
+
+/**
+ * What the sweep shows about the old task for 0 < r < 1, in sentences computed from the numbers:
+ * the range of its mean accuracy, the largest seed-to-seed sd, and whether the means move
+ * steadily with r (monotone, and the total change larger than twice the largest sd) or not.
+ */
+export function describeRatioSweep(stats: readonly RatioStats[]): string {
+  const inner = stats.filter((s) => s.ratio > 0 && s.ratio < 1).slice().sort((a, b) => a.ratio - b.ratio);
+  if (inner.length < 2) throw new RangeError('describeRatioSweep: needs at least two ratios strictly between 0 and 1');
+  const means = inner.map((s) => s.oldAccuracy.mean);
+  const maxSd = Math.max(...inner.map((s) => s.oldAccuracy.sd));
+  const lo = Math.min(...means);
+  const hi = Math.max(...means);
+  const diffs = means.slice(1).map((m, i) => m - (means[i] as number));
+  const rising = diffs.every((d) => d >= 0);
+  const falling = diffs.every((d) => d <= 0);
+  const change = (means.at(-1) as number) - (means[0] as number);
+  const r0 = (inner[0] as RatioStats).ratio;
+  const r1 = (inner.at(-1) as RatioStats).ratio;
+  const n = (inner[0] as RatioStats).seeds;
+  let text = `For r from ${r0} to ${r1} the old task keeps ${pctText(lo)} to ${pctText(hi)} (mean of ${n} seed${n === 1 ? '' : 's'})`;
+  if (n < 2) return `${text}; with one seed there is no spread to compare the differences with.`;
+  text += `, and seeds differ by up to ${ptsText(maxSd)} points (sd).`;
+  if ((rising || falling) && Math.abs(change) > 2 * maxSd) {
+    return `${text} The old-task accuracy ${rising ? 'rises' : 'falls'} steadily with r, by ${ptsText(Math.abs(change))} ` +
+      `points over that range: more than twice the seed-to-seed sd.`;
+  }
+  const spread = hi - lo;
+  return `${text} The means ${rising || falling ? 'move in one direction' : 'do not move in one direction'} ` +
+    `and span ${ptsText(spread)} points, ${spread > 2 * maxSd ? 'more' : 'no more'} than twice the seed-to-seed sd: ` +
+    `inside (0, 1) this sweep shows ${rising || falling ? 'a trend that the seeds do not resolve' : 'no steady trade-off with r'}.`;
 }
