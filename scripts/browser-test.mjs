@@ -3,6 +3,7 @@
 //
 //   node scripts/browser-test.mjs [--notebook 00-setup.ipynb] [--profile quick|default] [--timeout 600]
 //   node scripts/browser-test.mjs --all          the above for 00-setup, then every notebook opened
+//   node scripts/browser-test.mjs --all --only 00,01   ... opening only notebooks with these prefixes
 //   node scripts/browser-test.mjs --open-only [--open-root DIR]   only open every notebook of DIR
 //
 // Starts JupyterLab on a free 127.0.0.1 port with a fresh token, root dir notebooks/, opens the
@@ -433,8 +434,12 @@ async function openedState(page) {
  */
 async function openAllTest(pre, srcDir) {
   const failures = [];
-  const only = opt('only', '');
-  const names = fs.readdirSync(srcDir).filter((f) => /^\d\d-.*\.ipynb$/.test(f) && !f.includes('.failed.') && f.startsWith(only)).sort();
+  // --only 00,01: notebooks whose names start with one of these prefixes (default: all).
+  const only = opt('only', '').split(',');
+  const names = fs
+    .readdirSync(srcDir)
+    .filter((f) => /^\d\d-.*\.ipynb$/.test(f) && !f.includes('.failed.') && only.some((p) => f.startsWith(p)))
+    .sort();
   if (names.length === 0) return [`no notebooks in ${srcDir}`];
   const dirs = isolatedJupyterDirs({ autosave: true });
   const root = path.join(dirs.tmp, 'notebooks');
