@@ -11,7 +11,9 @@
 export const PROFILES = ['default', 'quick', 'paper'] as const;
 export type ProfileName = (typeof PROFILES)[number];
 
-export function activeProfile(env: Readonly<Record<string, string | undefined>> = process.env): ProfileName {
+export function activeProfile(
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): ProfileName {
   const value = env.DGR_PROFILE;
   if (value === undefined || value === '') return 'default';
   if ((PROFILES as readonly string[]).includes(value)) return value as ProfileName;

@@ -60,18 +60,32 @@ export function defaultSummariesDir(): string {
 const STEM = /^[0-9A-Za-z][0-9A-Za-z_.-]*$/;
 
 /** Saves a notebook's summary (atomically) as `<dir>/<notebook>.json`; returns the file. */
-export function saveSummary(summary: Omit<NotebookSummary, 'savedAt' | 'profile'>, opts: { readonly dir?: string } = {}): string {
-  if (!STEM.test(summary.notebook)) throw new RangeError(`saveSummary: notebook must be a file stem like '07-new-classes', got ${JSON.stringify(summary.notebook)}`);
-  if (summary.rows.length === 0) throw new RangeError(`saveSummary(${summary.notebook}): rows is empty; give at least one headline number`);
+export function saveSummary(
+  summary: Omit<NotebookSummary, 'savedAt' | 'profile'>,
+  opts: { readonly dir?: string } = {},
+): string {
+  if (!STEM.test(summary.notebook))
+    throw new RangeError(
+      `saveSummary: notebook must be a file stem like '07-new-classes', got ${JSON.stringify(summary.notebook)}`,
+    );
+  if (summary.rows.length === 0)
+    throw new RangeError(
+      `saveSummary(${summary.notebook}): rows is empty; give at least one headline number`,
+    );
   for (const [i, r] of summary.rows.entries()) {
     for (const k of ['experiment', 'metric', 'ours'] as const) {
-      if (typeof r[k] !== 'string' || r[k].trim() === '') throw new RangeError(`saveSummary(${summary.notebook}): rows[${i}].${k} must be a non-empty string`);
+      if (typeof r[k] !== 'string' || r[k].trim() === '')
+        throw new RangeError(
+          `saveSummary(${summary.notebook}): rows[${i}].${k} must be a non-empty string`,
+        );
     }
   }
   for (const [i, c] of (summary.claims ?? []).entries()) {
     for (const k of ['claim', 'paper', 'ours'] as const) {
       if (typeof c[k] !== 'string' || c[k].trim() === '') {
-        throw new RangeError(`saveSummary(${summary.notebook}): claims[${i}].${k} must be a non-empty string`);
+        throw new RangeError(
+          `saveSummary(${summary.notebook}): claims[${i}].${k} must be a non-empty string`,
+        );
       }
     }
     if (typeof c.holds !== 'boolean') {
@@ -80,21 +94,32 @@ export function saveSummary(summary: Omit<NotebookSummary, 'savedAt' | 'profile'
       );
     }
   }
-  const full: NotebookSummary = { ...summary, profile: activeProfile(), savedAt: new Date().toISOString() };
+  const full: NotebookSummary = {
+    ...summary,
+    profile: activeProfile(),
+    savedAt: new Date().toISOString(),
+  };
   const file = path.join(opts.dir ?? defaultSummariesDir(), `${summary.notebook}.json`);
   writeFileAtomic(file, JSON.stringify(full, null, 1) + '\n');
   return file;
 }
 
 /** Every saved summary in `dir`, by notebook name; a file that cannot be read is reported, not skipped silently. */
-export function loadSummaries(dir: string = defaultSummariesDir()): { summaries: NotebookSummary[]; problems: string[] } {
+export function loadSummaries(dir: string = defaultSummariesDir()): {
+  summaries: NotebookSummary[];
+  problems: string[];
+} {
   const summaries: NotebookSummary[] = [];
   const problems: string[] = [];
   if (!fs.existsSync(dir)) return { summaries, problems };
-  for (const f of fs.readdirSync(dir).filter((n) => n.endsWith('.json')).sort()) {
+  for (const f of fs
+    .readdirSync(dir)
+    .filter((n) => n.endsWith('.json'))
+    .sort()) {
     try {
       const s = JSON.parse(fs.readFileSync(path.join(dir, f), 'utf8')) as NotebookSummary;
-      if (!Array.isArray(s.rows) || typeof s.notebook !== 'string') throw new Error('not a notebook summary (rows/notebook missing)');
+      if (!Array.isArray(s.rows) || typeof s.notebook !== 'string')
+        throw new Error('not a notebook summary (rows/notebook missing)');
       summaries.push(s);
     } catch (err) {
       problems.push(`${path.join(dir, f)}: ${(err as Error).message}`);
@@ -122,8 +147,10 @@ export interface ReportInput {
   readonly machine: string;
 }
 
-const cell = (s: string | undefined): string => (s === undefined || s === '' ? '—' : s.replace(/\|/g, '\\|').replace(/\n/g, ' '));
-const minutes = (s: number): string => (s < 90 ? `${s.toFixed(0)} s` : `${(s / 60).toFixed(1)} min`);
+const cell = (s: string | undefined): string =>
+  s === undefined || s === '' ? '—' : s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
+const minutes = (s: number): string =>
+  s < 90 ? `${s.toFixed(0)} s` : `${(s / 60).toFixed(1)} min`;
 
 /** The report as Markdown. */
 export function reportMarkdown(input: ReportInput): string {
@@ -132,52 +159,101 @@ export function reportMarkdown(input: ReportInput): string {
   const failed = input.runs.filter((r) => !r.ok && !r.notRun);
   const notRun = input.runs.filter((r) => r.notRun);
   out.push('# dgr-notebooks: reproduction summary', '');
-  out.push(`Generated ${input.generatedAt} by \`npm run reproduce\` on ${input.machine}. Every number below was measured by the notebook named beside it, in the profile named with it, in this run or the run that saved its summary.`, '');
-  const claims = input.summaries.flatMap((s) => (s.claims ?? []).map((c) => ({ ...c, notebook: s.notebook, profile: s.profile })));
+  out.push(
+    `Generated ${input.generatedAt} by \`npm run reproduce\` on ${input.machine}. Every number below was measured by the notebook named beside it, in the profile named with it, in this run or the run that saved its summary.`,
+    '',
+  );
+  const claims = input.summaries.flatMap((s) =>
+    (s.claims ?? []).map((c) => ({ ...c, notebook: s.notebook, profile: s.profile })),
+  );
   if (claims.length > 0) {
     const held = claims.filter((c) => c.holds).length;
-    out.push('## The paper\'s claims, checked', '', `${held} of ${claims.length} claims hold in our runs; \`holds\` is computed by each notebook from its own numbers.`, '');
+    out.push(
+      "## The paper's claims, checked",
+      '',
+      `${held} of ${claims.length} claims hold in our runs; \`holds\` is computed by each notebook from its own numbers.`,
+      '',
+    );
     out.push('| claim | paper | ours | holds | notebook (profile) |', '|---|---|---|---|---|');
-    for (const c of claims) out.push(`| ${cell(c.claim)} | ${cell(c.paper)} | ${cell(c.ours)} | ${c.holds ? 'yes' : '**no**'} | ${c.notebook} (${c.profile}) |`);
+    for (const c of claims)
+      out.push(
+        `| ${cell(c.claim)} | ${cell(c.paper)} | ${cell(c.ours)} | ${c.holds ? 'yes' : '**no**'} | ${c.notebook} (${c.profile}) |`,
+      );
     out.push('');
   }
   out.push('## Notebooks', '', '| notebook | result | run time |', '|---|---|---|');
-  for (const r of input.runs) out.push(`| ${r.notebook} | ${r.ok ? 'ok' : r.notRun ? 'not run in the default or paper profile' : `**failed**: ${cell(r.error)}`} | ${r.notRun ? '—' : minutes(r.seconds)} |`);
-  out.push(`| **total** | ${input.runs.length - failed.length - notRun.length} ok, ${failed.length} failed${notRun.length ? `, ${notRun.length} not run` : ''} | ${minutes(total)} |`, '');
-  if (failed.length > 0) out.push(`**${failed.length} notebook(s) failed:** ${failed.map((r) => r.notebook).join(', ')}. Their numbers below, if any, are from an earlier saved summary.`, '');
+  for (const r of input.runs)
+    out.push(
+      `| ${r.notebook} | ${r.ok ? 'ok' : r.notRun ? 'not run in the default or paper profile' : `**failed**: ${cell(r.error)}`} | ${r.notRun ? '—' : minutes(r.seconds)} |`,
+    );
+  out.push(
+    `| **total** | ${input.runs.length - failed.length - notRun.length} ok, ${failed.length} failed${notRun.length ? `, ${notRun.length} not run` : ''} | ${minutes(total)} |`,
+    '',
+  );
+  if (failed.length > 0)
+    out.push(
+      `**${failed.length} notebook(s) failed:** ${failed.map((r) => r.notebook).join(', ')}. Their numbers below, if any, are from an earlier saved summary.`,
+      '',
+    );
   for (const s of input.summaries) {
     const run = input.runs.find((r) => r.notebook === s.notebook);
     const stale = run === undefined || !run.ok;
-    out.push(`## ${s.title}`, '', `Notebook \`${s.notebook}.ipynb\`, profile ${s.profile}, summary saved ${s.savedAt}${stale ? ' (not refreshed by this run)' : ''}.`, '');
-    out.push('| experiment | metric | ours | paper (Shin et al. 2017) | reference | source | note |', '|---|---|---|---|---|---|---|');
-    for (const r of s.rows) out.push(`| ${cell(r.experiment)} | ${cell(r.metric)} | **${cell(r.ours)}** | ${cell(r.paper)} | ${cell(r.reference)} | ${cell(r.source)} | ${cell(r.note)} |`);
+    out.push(
+      `## ${s.title}`,
+      '',
+      `Notebook \`${s.notebook}.ipynb\`, profile ${s.profile}, summary saved ${s.savedAt}${stale ? ' (not refreshed by this run)' : ''}.`,
+      '',
+    );
+    out.push(
+      '| experiment | metric | ours | paper (Shin et al. 2017) | reference | source | note |',
+      '|---|---|---|---|---|---|---|',
+    );
+    for (const r of s.rows)
+      out.push(
+        `| ${cell(r.experiment)} | ${cell(r.metric)} | **${cell(r.ours)}** | ${cell(r.paper)} | ${cell(r.reference)} | ${cell(r.source)} | ${cell(r.note)} |`,
+      );
     out.push('');
   }
-  const missing = input.runs.filter((r) => r.ok && !input.summaries.some((s) => s.notebook === r.notebook)).map((r) => r.notebook);
-  if (missing.length > 0) out.push(`Notebooks without a saved summary (no headline numbers): ${missing.join(', ')}.`, '');
+  const missing = input.runs
+    .filter((r) => r.ok && !input.summaries.some((s) => s.notebook === r.notebook))
+    .map((r) => r.notebook);
+  if (missing.length > 0)
+    out.push(`Notebooks without a saved summary (no headline numbers): ${missing.join(', ')}.`, '');
   for (const p of input.problems ?? []) out.push(`- unreadable summary: ${p}`);
   return out.join('\n').trimEnd() + '\n';
 }
 
-const esc = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+const esc = (s: string): string =>
+  s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
 /** The same report as a standalone HTML page (tables and paragraphs of the Markdown above). */
 export function reportHtml(markdown: string): string {
   const body: string[] = [];
   const lines = markdown.split('\n');
-  const inline = (s: string): string => esc(s).replace(/\*\*(.+?)\*\*/g, '<strong>$1</strong>').replace(/`([^`]+)`/g, '<code>$1</code>');
+  const inline = (s: string): string =>
+    esc(s)
+      .replace(/\*\*(.+?)\*\*/g, '<strong>$1</strong>')
+      .replace(/`([^`]+)`/g, '<code>$1</code>');
   for (let i = 0; i < lines.length; i++) {
     const l = lines[i] as string;
     if (l.startsWith('|')) {
       const rows: string[][] = [];
       while (i < lines.length && (lines[i] as string).startsWith('|')) {
-        const cells = (lines[i] as string).slice(1, -1).split(/(?<!\\)\|/).map((c) => c.trim().replace(/\\\|/g, '|'));
+        const cells = (lines[i] as string)
+          .slice(1, -1)
+          .split(/(?<!\\)\|/)
+          .map((c) => c.trim().replace(/\\\|/g, '|'));
         if (!cells.every((c) => /^-+$/.test(c))) rows.push(cells);
         i++;
       }
       i--;
       const [head, ...rest] = rows;
-      body.push('<table>', `<tr>${(head ?? []).map((c) => `<th>${inline(c)}</th>`).join('')}</tr>`, ...rest.map((r) => `<tr>${r.map((c) => `<td>${inline(c)}</td>`).join('')}</tr>`), '</table>');
+      body.push(
+        '<table>',
+        `<tr>${(head ?? []).map((c) => `<th>${inline(c)}</th>`).join('')}</tr>`,
+        ...rest.map((r) => `<tr>${r.map((c) => `<td>${inline(c)}</td>`).join('')}</tr>`),
+        '</table>',
+      );
     } else if (l.startsWith('## ')) body.push(`<h2>${inline(l.slice(3))}</h2>`);
     else if (l.startsWith('# ')) body.push(`<h1>${inline(l.slice(2))}</h1>`);
     else if (l.startsWith('- ')) body.push(`<p>• ${inline(l.slice(2))}</p>`);

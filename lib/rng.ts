@@ -76,7 +76,10 @@ export function createRng(seed: number): Rng {
   let c = mix32(b ^ 0xcc9e2d51);
   let d = 1;
   const nextUint32 = (): number => {
-    a >>>= 0; b >>>= 0; c >>>= 0; d >>>= 0;
+    a >>>= 0;
+    b >>>= 0;
+    c >>>= 0;
+    d >>>= 0;
     const t = (((a + b) | 0) + d) | 0;
     d = (d + 1) | 0;
     a = b ^ (b >>> 9);
@@ -106,7 +109,8 @@ export function createRng(seed: number): Rng {
     next,
     nextUint32,
     int(n: number): number {
-      if (!Number.isInteger(n) || n <= 0) throw new Error(`Rng.int: n must be a positive integer, got ${n}`);
+      if (!Number.isInteger(n) || n <= 0)
+        throw new Error(`Rng.int: n must be a positive integer, got ${n}`);
       return Math.floor(next() * n);
     },
     normal,
@@ -147,8 +151,10 @@ export interface BatchSampler {
 }
 
 export function createBatchSampler(count: number, batchSize: number, seed: number): BatchSampler {
-  if (!Number.isInteger(count) || count <= 0) throw new Error(`createBatchSampler: count must be a positive integer, got ${count}`);
-  if (!Number.isInteger(batchSize) || batchSize <= 0) throw new Error(`createBatchSampler: batchSize must be a positive integer, got ${batchSize}`);
+  if (!Number.isInteger(count) || count <= 0)
+    throw new Error(`createBatchSampler: count must be a positive integer, got ${count}`);
+  if (!Number.isInteger(batchSize) || batchSize <= 0)
+    throw new Error(`createBatchSampler: batchSize must be a positive integer, got ${batchSize}`);
   const rng = createRng(seed);
   let perm = rng.permutation(count);
   let pos = 0;

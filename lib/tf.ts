@@ -71,4 +71,12 @@ export function versions(): Versions {
 }
 
 /** Tensor types, so notebooks can write `dgr.Tensor4D` without importing tfjs-node themselves. */
-export type { Tensor, Tensor1D, Tensor2D, Tensor3D, Tensor4D, Scalar, Rank } from '@tensorflow/tfjs-node';
+export type {
+  Tensor,
+  Tensor1D,
+  Tensor2D,
+  Tensor3D,
+  Tensor4D,
+  Scalar,
+  Rank,
+} from '@tensorflow/tfjs-node';

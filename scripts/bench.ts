@@ -51,7 +51,10 @@ function reexec(withMalloc: boolean): number {
     if (withMalloc) env[k] = v;
     else delete env[k];
   }
-  const r = spawnSync(process.execPath, [__filename, ...process.argv.slice(2)], { env, stdio: 'inherit' });
+  const r = spawnSync(process.execPath, [__filename, ...process.argv.slice(2)], {
+    env,
+    stdio: 'inherit',
+  });
   return r.status ?? 1;
 }
 
@@ -76,12 +79,23 @@ async function run(): Promise<void> {
   // Two class-IL tasks of random "images" at MNIST shapes (timing only; the values do not matter).
   const rng = E.createRng(1);
   const mkTask = (t: number, n: number): import('../lib/engine').Task => {
-    const data = (m: number): { x: Tensor; y: import('@tensorflow/tfjs-node').Tensor1D; count: number } => ({
+    const data = (
+      m: number,
+    ): { x: Tensor; y: import('@tensorflow/tfjs-node').Tensor1D; count: number } => ({
       x: tf.tensor2d(rng.uniformArray(m * D), [m, D]),
-      y: tf.tensor1d(Int32Array.from({ length: m }, (_, i) => 2 * t + (i % 2)), 'int32'),
+      y: tf.tensor1d(
+        Int32Array.from({ length: m }, (_, i) => 2 * t + (i % 2)),
+        'int32',
+      ),
       count: m,
     });
-    return { index: t, name: `t${t}`, classes: [2 * t, 2 * t + 1], train: data(n), test: data(100) };
+    return {
+      index: t,
+      name: `t${t}`,
+      classes: [2 * t, 2 * t + 1],
+      train: data(n),
+      test: data(100),
+    };
   };
   const tasks = [mkTask(0, 4000), mkTask(1, 4000)];
   const seq: import('../lib/engine').TaskSequence = {
@@ -117,7 +131,8 @@ async function run(): Promise<void> {
   const gM = wg.macs.generator as number;
   const cM = wg.macs.critic as number;
   // critic step: G forward (B), critic on real+fake (2B, fwd+bwd), GP: critic fwd+input-grad on B, and its double backward (~2 more passes)
-  const criticFlops = (bs: number, g: number, c: number): number => 2 * bs * g + 2 * (2 * bs) * 3 * c + 2 * bs * 6 * c;
+  const criticFlops = (bs: number, g: number, c: number): number =>
+    2 * bs * g + 2 * (2 * bs) * 3 * c + 2 * bs * 6 * c;
   const genFlops = (bs: number, g: number, c: number): number => 2 * bs * (3 * g + 2 * c);
   const x256 = tf.tensor2d(rng.uniformArray((B + Br) * D), [B + Br, D]);
   const w256 = tf.fill([B + Br], 1 / (B + Br)) as import('@tensorflow/tfjs-node').Tensor1D;
@@ -133,7 +148,8 @@ async function run(): Promise<void> {
   const counting: Record<string, unknown> = {};
   for (const key of Object.getOwnPropertyNames(origBinding)) {
     const v = origBinding[key];
-    counting[key] = typeof v === 'function' ? (v as (...b: unknown[]) => unknown).bind(origBinding) : v;
+    counting[key] =
+      typeof v === 'function' ? (v as (...b: unknown[]) => unknown).bind(origBinding) : v;
   }
   const exec = origBinding.executeOp as (...b: unknown[]) => unknown;
   const profile = process.argv.includes('--profile');
@@ -164,7 +180,12 @@ async function run(): Promise<void> {
     n: number;
   }
   const rows: Row[] = [];
-  const bench = async (name: string, flops: number, step: (i: number) => Tensor[] | void, n = iters): Promise<void> => {
+  const bench = async (
+    name: string,
+    flops: number,
+    step: (i: number) => Tensor[] | void,
+    n = iters,
+  ): Promise<void> => {
     if (only.length > 0 && !only.some((o) => name.includes(o))) return;
     for (let i = 0; i < 5; i++) tf.dispose(step(i) ?? []);
     const before = tf.memory().numTensors;
@@ -178,29 +199,59 @@ async function run(): Promise<void> {
       times.push(performance.now() - t);
       tf.dispose(out);
     }
-    if (tf.memory().numTensors !== before) throw new Error(`${name} leaked ${tf.memory().numTensors - before} tensors`);
+    if (tf.memory().numTensors !== before)
+      throw new Error(`${name} leaked ${tf.memory().numTensors - before} tensors`);
     times.sort((a, b) => a - b);
     const ms = times[Math.floor(times.length / 2)] as number; // median: robust to other load on the machine
     rows.push({ name, ms, ops: ops / n, gflop: flops / 1e9, byOp: opTimes, n });
     opTimes = new Map(); // the next row's warm-up must not count here
   };
 
-  const loss = (o: { solver: Tensor | null; generator: Readonly<Record<string, Tensor>> }): Tensor[] => [...(o.solver === null ? [] : [o.solver]), ...Object.values(o.generator)];
+  const loss = (o: {
+    solver: Tensor | null;
+    generator: Readonly<Record<string, Tensor>>;
+  }): Tensor[] => [...(o.solver === null ? [] : [o.solver]), ...Object.values(o.generator)];
   await bench(`solver step (MLP 784-400-400-10, ${B}+${Br})`, solverFlops, () => {
     st.step(fixed, false);
   });
-  await bench(`VAE step (2x400, z 100, ${B}+${Br})`, vaeFlops, (i) => Object.values(vt.step(x256, w256, i, false)));
+  await bench(`VAE step (2x400, z 100, ${B}+${Br})`, vaeFlops, (i) =>
+    Object.values(vt.step(x256, w256, i, false)),
+  );
   await bench(`replay sampling (VAE decode + label, ${Br})`, sampleFlops, (i) => {
     const s = prev.sample(Br, { seed: i, activeUnits: [0, 1] });
     return [s.x, s.y];
   });
-  await bench(`full GR iteration (batch ${B} + ${Br} replayed, losses not read)`, solverFlops + vaeFlops + sampleFlops, (i) => loss(E.runIteration(plan, st, vt, i, i, false)));
-  await bench(`WGAN-GP mlp critic step (${B})`, criticFlops(B, gM, cM), (i) => Object.values(wgt.criticStep(xb, null, i)), Math.max(5, iters / 2));
-  await bench(`WGAN-GP mlp generator step (${B})`, genFlops(B, gM, cM), (i) => Object.values(wgt.generatorStep(B, i)), Math.max(5, iters / 2));
+  await bench(
+    `full GR iteration (batch ${B} + ${Br} replayed, losses not read)`,
+    solverFlops + vaeFlops + sampleFlops,
+    (i) => loss(E.runIteration(plan, st, vt, i, i, false)),
+  );
+  await bench(
+    `WGAN-GP mlp critic step (${B})`,
+    criticFlops(B, gM, cM),
+    (i) => Object.values(wgt.criticStep(xb, null, i)),
+    Math.max(5, iters / 2),
+  );
+  await bench(
+    `WGAN-GP mlp generator step (${B})`,
+    genFlops(B, gM, cM),
+    (i) => Object.values(wgt.generatorStep(B, i)),
+    Math.max(5, iters / 2),
+  );
   const dcG = wc.macs.generator as number;
   const dcC = wc.macs.critic as number;
-  await bench(`WGAN-GP dcgan critic step (${B}, 28x28)`, criticFlops(B, dcG, dcC), (i) => Object.values(wct.criticStep(xb4, null, i)), Math.max(3, iters / 8));
-  await bench(`WGAN-GP dcgan generator step (${B})`, genFlops(B, dcG, dcC), (i) => Object.values(wct.generatorStep(B, i)), Math.max(3, iters / 8));
+  await bench(
+    `WGAN-GP dcgan critic step (${B}, 28x28)`,
+    criticFlops(B, dcG, dcC),
+    (i) => Object.values(wct.criticStep(xb4, null, i)),
+    Math.max(3, iters / 8),
+  );
+  await bench(
+    `WGAN-GP dcgan generator step (${B})`,
+    genFlops(B, dcG, dcC),
+    (i) => Object.values(wct.generatorStep(B, i)),
+    Math.max(3, iters / 8),
+  );
   backend.binding = origBinding;
 
   // Paired comparison of the hand-written WGAN-GP passes with tf.js autodiff (--compare-wgan).
@@ -233,14 +284,18 @@ async function run(): Promise<void> {
     compareLines.push(`  autodiff / hand-written: ${ratio}`);
   };
   if (process.argv.includes('--compare-wgan')) {
-    const cg = (t: typeof wgt, xs: Tensor) => (m: Method, i: number): Tensor[] => {
-      const r = t.criticGradients(xs, null, i, m);
-      return [r.critic, r.gp, ...r.grads];
-    };
-    const gg = (t: typeof wgt) => (m: Method, i: number): Tensor[] => {
-      const r = t.generatorGradients(B, i, m);
-      return [r.generator, ...r.grads];
-    };
+    const cg =
+      (t: typeof wgt, xs: Tensor) =>
+      (m: Method, i: number): Tensor[] => {
+        const r = t.criticGradients(xs, null, i, m);
+        return [r.critic, r.gp, ...r.grads];
+      };
+    const gg =
+      (t: typeof wgt) =>
+      (m: Method, i: number): Tensor[] => {
+        const r = t.generatorGradients(B, i, m);
+        return [r.generator, ...r.grads];
+      };
     const rounds = Math.max(2, Math.round(iters / 4));
     compare(`WGAN-GP mlp critic gradients (${B})`, cg(wgt, xb), rounds);
     compare(`WGAN-GP mlp generator gradients (${B})`, gg(wgt), rounds);
@@ -250,11 +305,25 @@ async function run(): Promise<void> {
   }
 
   const load = os.loadavg()[0] as number;
-  console.log(`\nengine benchmark — tfjs-node ${tf.version.tfjs}, ${os.cpus().length} cores, malloc env ${mallocOn() ? 'ON' : 'off'}, load average ${load.toFixed(2)} (other processes skew timings), median of ${iters} iterations`);
+  console.log(
+    `\nengine benchmark — tfjs-node ${tf.version.tfjs}, ${os.cpus().length} cores, malloc env ${mallocOn() ? 'ON' : 'off'}, load average ${load.toFixed(2)} (other processes skew timings), median of ${iters} iterations`,
+  );
   const head = ['step', 'ms/iter', 'it/s', 'ops/iter', 'GFLOP/iter', 'GFLOP/s'];
-  const table = rows.map((r) => [r.name, r.ms.toFixed(2), (1000 / r.ms).toFixed(1), r.ops.toFixed(0), r.gflop.toFixed(3), (r.gflop / (r.ms / 1000)).toFixed(1)]);
-  const widths = head.map((h, i) => Math.max(h.length, ...table.map((r) => (r[i] as string).length)));
-  const fmt = (r: string[]): string => r.map((c, i) => (i === 0 ? c.padEnd(widths[i] as number) : c.padStart(widths[i] as number))).join('  ');
+  const table = rows.map((r) => [
+    r.name,
+    r.ms.toFixed(2),
+    (1000 / r.ms).toFixed(1),
+    r.ops.toFixed(0),
+    r.gflop.toFixed(3),
+    (r.gflop / (r.ms / 1000)).toFixed(1),
+  ]);
+  const widths = head.map((h, i) =>
+    Math.max(h.length, ...table.map((r) => (r[i] as string).length)),
+  );
+  const fmt = (r: string[]): string =>
+    r
+      .map((c, i) => (i === 0 ? c.padEnd(widths[i] as number) : c.padStart(widths[i] as number)))
+      .join('  ');
   console.log(fmt(head));
   console.log(widths.map((w) => '-'.repeat(w)).join('  '));
   for (const r of table) console.log(fmt(r));
@@ -278,7 +347,9 @@ async function run(): Promise<void> {
   const vaeRow = rows.find((r) => r.name.startsWith('VAE step'));
   if (full !== undefined && solverRow !== undefined && vaeRow !== undefined) {
     const est = (2000 * (solverRow.ms * 0.5 + vaeRow.ms * 0.5) + 8000 * full.ms) / 1000;
-    console.log(`\nfull GR iteration: ${full.ms.toFixed(1)} ms (target ≤ 40 ms). Estimated split-MNIST class-IL GR run (5 × 2000 iterations, task 1 without replay, evaluation excluded): ${(est / 60).toFixed(1)} min`);
+    console.log(
+      `\nfull GR iteration: ${full.ms.toFixed(1)} ms (target ≤ 40 ms). Estimated split-MNIST class-IL GR run (5 × 2000 iterations, task 1 without replay, evaluation excluded): ${(est / 60).toFixed(1)} min`,
+    );
   }
 
   // issue 12: EWC, online EWC, SI, LwF beside the plain solver step, paired (bench-methods.ts).
@@ -304,14 +375,20 @@ async function fullRun(): Promise<void> {
   const cfg = E.configWith(E.presets.splitMnistGR(), { seed: Number(arg('seed', '0')) });
   const seq = E.splitMnist(await loadMnist(), { scenario: 'class' });
   const tData = (performance.now() - t0) / 1000;
-  console.log(`split-MNIST class-IL generative replay (presets.splitMnistGR, seed ${cfg.seed}: ${cfg.iterations} iterations × ${seq.tasks.length} tasks, batch ${cfg.batchSize} + ${cfg.replay.batchSize} replayed), malloc env ${mallocOn() ? 'ON' : 'off'}, load average ${(os.loadavg()[0] as number).toFixed(2)}`);
+  console.log(
+    `split-MNIST class-IL generative replay (presets.splitMnistGR, seed ${cfg.seed}: ${cfg.iterations} iterations × ${seq.tasks.length} tasks, batch ${cfg.batchSize} + ${cfg.replay.batchSize} replayed), malloc env ${mallocOn() ? 'ON' : 'off'}, load average ${(os.loadavg()[0] as number).toFixed(2)}`,
+  );
   const res = await E.trainSequence(seq, cfg, { progress: { everySeconds: 30 } });
   const total = (performance.now() - t0) / 1000;
-  console.log(`\ndata ${tData.toFixed(1)} s; training per task (s): ${res.taskSeconds.map((s) => s.toFixed(1)).join(', ')}; trainSequence ${res.totalSeconds.toFixed(1)} s; end to end ${total.toFixed(1)} s (${Math.floor(total / 60)} min ${Math.round(total % 60)} s); load average now ${(os.loadavg()[0] as number).toFixed(2)}`);
+  console.log(
+    `\ndata ${tData.toFixed(1)} s; training per task (s): ${res.taskSeconds.map((s) => s.toFixed(1)).join(', ')}; trainSequence ${res.totalSeconds.toFixed(1)} s; end to end ${total.toFixed(1)} s (${Math.floor(total / 60)} min ${Math.round(total % 60)} s); load average now ${(os.loadavg()[0] as number).toFixed(2)}`,
+  );
   console.log('R[i][j] (accuracy on task j after task i):');
   for (const row of res.accuracy) console.log('  ' + row.map((v) => v.toFixed(3)).join('  '));
   const m = E.computeMetrics(res.accuracy);
-  console.log(`average accuracy ${m.averageAccuracy.toFixed(4)}, BWT ${m.backwardTransfer.toFixed(4)}, forgetting ${m.forgetting.toFixed(4)}`);
+  console.log(
+    `average accuracy ${m.averageAccuracy.toFixed(4)}, BWT ${m.backwardTransfer.toFixed(4)}, forgetting ${m.forgetting.toFixed(4)}`,
+  );
   res.scholar.dispose();
   seq.dispose();
   void tf;
@@ -319,7 +396,8 @@ async function fullRun(): Promise<void> {
 
 function main(): void {
   const mode = arg('malloc', 'on');
-  if (!['on', 'off', 'both'].includes(mode)) throw new Error(`--malloc must be on, off or both, got ${mode}`);
+  if (!['on', 'off', 'both'].includes(mode))
+    throw new Error(`--malloc must be on, off or both, got ${mode}`);
   if (process.env.DGR_BENCH_CHILD === '1') {
     (process.argv.includes('--full-run') ? fullRun() : run()).catch((e: unknown) => {
       console.error(e);

@@ -59,12 +59,16 @@ class CannotRun extends Error {}
 function preconditions() {
   const jupyter = path.join(ROOT, '.venv', 'bin', 'jupyter');
   const jupyterPath = path.join(ROOT, '.venv', 'share', 'jupyter');
-  if (!fs.existsSync(jupyter)) throw new CannotRun('.venv/bin/jupyter is missing: run `npm run setup` first.');
+  if (!fs.existsSync(jupyter))
+    throw new CannotRun('.venv/bin/jupyter is missing: run `npm run setup` first.');
   if (!fs.existsSync(path.join(jupyterPath, 'kernels', 'tslab', 'kernel.json'))) {
-    throw new CannotRun('the tslab kernel is not registered in .venv: run `node scripts/setup.mjs kernel`.');
+    throw new CannotRun(
+      'the tslab kernel is not registered in .venv: run `node scripts/setup.mjs kernel`.',
+    );
   }
   const chromiumJs = path.join(ROOT, 'build', 'lib', 'figures', 'chromium.js');
-  if (!fs.existsSync(chromiumJs)) throw new CannotRun('build/lib is missing or stale: run `npm run build` first.');
+  if (!fs.existsSync(chromiumJs))
+    throw new CannotRun('build/lib is missing or stale: run `npm run build` first.');
   const nb = path.join(NOTEBOOK_DIR, NOTEBOOK);
   if (!fs.existsSync(nb)) throw new CannotRun(`notebook not found: ${nb}`);
   const { findChromium, CHROMIUM_ARGS } = require(chromiumJs);
@@ -110,7 +114,10 @@ function isolatedJupyterDirs({ autosave = false } = {}) {
     fs.writeFileSync(path.join(dirs.settings, plugin, file), JSON.stringify(value));
   };
   put('@jupyterlab/docmanager-extension', 'plugin.jupyterlab-settings', { autosave });
-  put('@jupyterlab/apputils-extension', 'notification.jupyterlab-settings', { fetchNews: 'false', checkForUpdates: false });
+  put('@jupyterlab/apputils-extension', 'notification.jupyterlab-settings', {
+    fetchNews: 'false',
+    checkForUpdates: false,
+  });
   // Every cell stays in the page (JupyterLab 4 otherwise detaches cells scrolled out of view).
   put('@jupyterlab/notebook-extension', 'tracker.jupyterlab-settings', { windowingMode: 'none' });
   return dirs;
@@ -154,7 +161,10 @@ async function startJupyter(pre, dirs, port, token, rootDir = NOTEBOOK_DIR, extr
   child.on('exit', (code, sig) => (exited = `exit code ${code}${sig ? `, signal ${sig}` : ''}`));
   const base = `http://127.0.0.1:${port}`;
   for (let i = 0; i < 600; i++) {
-    if (exited) throw new Error(`JupyterLab stopped during start-up (${exited}); see test-output/browser-test-jupyter.log`);
+    if (exited)
+      throw new Error(
+        `JupyterLab stopped during start-up (${exited}); see test-output/browser-test-jupyter.log`,
+      );
     try {
       const r = await fetch(`${base}/api/status`, { headers: { Authorization: `token ${token}` } });
       if (r.ok) return { child, base };
@@ -163,7 +173,9 @@ async function startJupyter(pre, dirs, port, token, rootDir = NOTEBOOK_DIR, extr
     }
     await sleep(200);
   }
-  throw new Error('JupyterLab did not answer within 120 s; see test-output/browser-test-jupyter.log');
+  throw new Error(
+    'JupyterLab did not answer within 120 s; see test-output/browser-test-jupyter.log',
+  );
 }
 
 /** Shuts kernels down through the REST API, stops the server's process group, then any kernel left (found by our runtime dir). */
@@ -171,9 +183,16 @@ async function stopJupyter(server, token, dirs) {
   if (!server) return;
   const { child, base } = server;
   try {
-    const r = await fetch(`${base}/api/kernels`, { headers: { Authorization: `token ${token}` }, signal: AbortSignal.timeout(5000) });
+    const r = await fetch(`${base}/api/kernels`, {
+      headers: { Authorization: `token ${token}` },
+      signal: AbortSignal.timeout(5000),
+    });
     for (const k of r.ok ? await r.json() : []) {
-      await fetch(`${base}/api/kernels/${k.id}`, { method: 'DELETE', headers: { Authorization: `token ${token}` }, signal: AbortSignal.timeout(10000) }).catch(() => {});
+      await fetch(`${base}/api/kernels/${k.id}`, {
+        method: 'DELETE',
+        headers: { Authorization: `token ${token}` },
+        signal: AbortSignal.timeout(10000),
+      }).catch(() => {});
     }
   } catch {
     /* server already gone */
@@ -195,11 +214,15 @@ async function stopJupyter(server, token, dirs) {
   };
   if (child.exitCode === null && child.signalCode === null) {
     killGroup('SIGTERM');
-    for (let i = 0; i < 50 && child.exitCode === null && child.signalCode === null; i++) await sleep(200);
+    for (let i = 0; i < 50 && child.exitCode === null && child.signalCode === null; i++)
+      await sleep(200);
     killGroup('SIGKILL');
   }
   // Kernels run in their own session; any still alive carries our unique runtime dir in its argv.
-  for (const pid of fs.readdirSync('/proc').filter((d) => /^\d+$/.test(d)).map(Number)) {
+  for (const pid of fs
+    .readdirSync('/proc')
+    .filter((d) => /^\d+$/.test(d))
+    .map(Number)) {
     let cmd;
     try {
       cmd = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8');
@@ -223,7 +246,9 @@ async function waitKernelIdle(base, token, ms, notebook = NOTEBOOK) {
   const end = Date.now() + ms;
   let last = 'no session';
   while (Date.now() < end) {
-    const r = await fetch(`${base}/api/sessions`, { headers: { Authorization: `token ${token}` } }).catch(() => null);
+    const r = await fetch(`${base}/api/sessions`, {
+      headers: { Authorization: `token ${token}` },
+    }).catch(() => null);
     const sessions = r?.ok ? await r.json() : [];
     const s = sessions.find((x) => x.path === notebook || x.path?.endsWith(`/${notebook}`));
     last = s ? `kernel ${s.kernel?.name} ${s.kernel?.execution_state}` : 'no session';
@@ -235,31 +260,45 @@ async function waitKernelIdle(base, token, ms, notebook = NOTEBOOK) {
 
 /** Reads the state of every code cell of the open notebook. */
 async function cellStates(page) {
-  return page.$$eval('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook .jp-Cell.jp-CodeCell', (cells) =>
-    cells.map((cell, i) => {
-      // tslab reports errors on stderr; `error` outputs render with the same MIME type.
-      const STDERR = '[data-mime-type="application/vnd.jupyter.stderr"]';
-      const prompt = (cell.querySelector('.jp-InputArea-prompt')?.textContent ?? '').trim();
-      const outputs = [...cell.querySelectorAll('.jp-OutputArea-output')];
-      const errors = outputs
-        .filter((o) => o.matches(STDERR) || o.querySelector(STDERR) !== null)
-        .map((o) => (o.textContent ?? '').slice(0, 2000));
-      return {
-        index: i,
-        source: (cell.querySelector('.jp-InputArea-editor')?.textContent ?? '').slice(0, 80),
-        prompt,
-        outputs: outputs.length,
-        mimeTypes: outputs.map((o) => o.getAttribute('data-mime-type') ?? o.querySelector('[data-mime-type]')?.getAttribute('data-mime-type') ?? '?'),
-        errors,
-        plotly: [...cell.querySelectorAll('.js-plotly-plot')].filter((p) => p.querySelector('svg.main-svg') !== null).length,
-      };
-    }),
+  return page.$$eval(
+    '.jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook .jp-Cell.jp-CodeCell',
+    (cells) =>
+      cells.map((cell, i) => {
+        // tslab reports errors on stderr; `error` outputs render with the same MIME type.
+        const STDERR = '[data-mime-type="application/vnd.jupyter.stderr"]';
+        const prompt = (cell.querySelector('.jp-InputArea-prompt')?.textContent ?? '').trim();
+        const outputs = [...cell.querySelectorAll('.jp-OutputArea-output')];
+        const errors = outputs
+          .filter((o) => o.matches(STDERR) || o.querySelector(STDERR) !== null)
+          .map((o) => (o.textContent ?? '').slice(0, 2000));
+        return {
+          index: i,
+          source: (cell.querySelector('.jp-InputArea-editor')?.textContent ?? '').slice(0, 80),
+          prompt,
+          outputs: outputs.length,
+          mimeTypes: outputs.map(
+            (o) =>
+              o.getAttribute('data-mime-type') ??
+              o.querySelector('[data-mime-type]')?.getAttribute('data-mime-type') ??
+              '?',
+          ),
+          errors,
+          plotly: [...cell.querySelectorAll('.js-plotly-plot')].filter(
+            (p) => p.querySelector('svg.main-svg') !== null,
+          ).length,
+        };
+      }),
   );
 }
 
 async function runTest(pre, base, token) {
   const { chromium } = require('playwright-core');
-  const browser = await chromium.launch({ executablePath: pre.chromiumPath, headless: true, chromiumSandbox: false, args: [...pre.chromiumArgs] });
+  const browser = await chromium.launch({
+    executablePath: pre.chromiumPath,
+    headless: true,
+    chromiumSandbox: false,
+    args: [...pre.chromiumArgs],
+  });
   try {
     const page = await browser.newPage({ viewport: VIEWPORT });
     const consoleErrors = [];
@@ -270,40 +309,65 @@ async function runTest(pre, base, token) {
     await page.waitForSelector('.jp-NotebookPanel .jp-Notebook .jp-Cell', { timeout: 120_000 });
     // The toolbar indicator says 'idle' before any kernel exists; the status bar names the kernel
     // and its state once it is connected ("TypeScript | Idle").
-    const idle = page.locator('.jp-StatusBar-Widget .jp-StatusBar-TextItem', { hasText: /\| Idle$/ });
+    const idle = page.locator('.jp-StatusBar-Widget .jp-StatusBar-TextItem', {
+      hasText: /\| Idle$/,
+    });
     await idle.waitFor({ timeout: 120_000 });
     await waitKernelIdle(base, token, 120_000);
     const loaded = secs();
     say(`JupyterLab loaded and kernel idle at ${loaded}s`);
     // Dismiss any pop-up (news / update notification) that could cover the menu.
-    for (const b of await page.locator('.jp-Notification-Toast-Close, .jp-toast-button:has-text("No")').all()) await b.click().catch(() => {});
+    for (const b of await page
+      .locator('.jp-Notification-Toast-Close, .jp-toast-button:has-text("No")')
+      .all())
+      await b.click().catch(() => {});
 
     const dialog = page.locator('.jp-Dialog');
-    if ((await dialog.count()) > 0) throw new Error(`unexpected dialog before running: ${(await dialog.first().textContent())?.slice(0, 300)}`);
+    if ((await dialog.count()) > 0)
+      throw new Error(
+        `unexpected dialog before running: ${(await dialog.first().textContent())?.slice(0, 300)}`,
+      );
     await page.locator('.lm-MenuBar-itemLabel', { hasText: /^Run$/ }).click();
     await page.locator('.lm-Menu-itemLabel', { hasText: /^Run All Cells$/ }).click();
     const tRun = Date.now();
     say('Run > Run All Cells');
     // Busy first (the run started), then idle with no cell still queued.
-    const busy = page.locator('.jp-StatusBar-Widget .jp-StatusBar-TextItem', { hasText: /\| Busy$/ });
+    const busy = page.locator('.jp-StatusBar-Widget .jp-StatusBar-TextItem', {
+      hasText: /\| Busy$/,
+    });
     await busy.waitFor({ timeout: 30_000 }).catch(() => {});
     const deadline = Date.now() + TIMEOUT_S * 1000;
     let states;
     for (;;) {
       states = await cellStates(page);
       const queued = states.some((s) => s.prompt.includes('*'));
-      if ((await dialog.count()) > 0) throw new Error(`unexpected dialog while running: ${(await dialog.first().textContent())?.slice(0, 300)}`);
+      if ((await dialog.count()) > 0)
+        throw new Error(
+          `unexpected dialog while running: ${(await dialog.first().textContent())?.slice(0, 300)}`,
+        );
       if (!queued && (await idle.count()) > 0) break;
-      if (Date.now() > deadline) throw new Error(`cells still running after ${TIMEOUT_S} s: ${states.filter((s) => s.prompt.includes('*')).map((s) => s.index).join(', ')}`);
+      if (Date.now() > deadline)
+        throw new Error(
+          `cells still running after ${TIMEOUT_S} s: ${states
+            .filter((s) => s.prompt.includes('*'))
+            .map((s) => s.index)
+            .join(', ')}`,
+        );
       await sleep(500);
     }
     const runSeconds = (Date.now() - tRun) / 1000;
     say(`all cells finished in ${runSeconds.toFixed(1)} s`);
 
     // Bring each code cell into view once (rendering of off-screen outputs is deferred), then re-read.
-    const cells = page.locator('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook .jp-Cell.jp-CodeCell');
+    const cells = page.locator(
+      '.jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook .jp-Cell.jp-CodeCell',
+    );
     say('scrolling through the cells');
-    for (let i = 0, n = await cells.count(); i < n; i++) await cells.nth(i).scrollIntoViewIfNeeded({ timeout: 5000 }).catch(() => {});
+    for (let i = 0, n = await cells.count(); i < n; i++)
+      await cells
+        .nth(i)
+        .scrollIntoViewIfNeeded({ timeout: 5000 })
+        .catch(() => {});
     // The plotly extension first shows the PNG of a bundle that has one, and builds the live
     // graph when the mouse enters it: hover each figure, as a reader would.
     say('checking outputs');
@@ -314,7 +378,15 @@ async function runTest(pre, base, token) {
       say(`figure ${i + 1}: in view`);
       await figures.nth(i).hover({ timeout: 10_000 });
       say(`figure ${i + 1}: hovered`);
-      const live = await figures.nth(i).locator('svg.main-svg').first().waitFor({ state: 'attached', timeout: 30_000 }).then(() => true, () => false);
+      const live = await figures
+        .nth(i)
+        .locator('svg.main-svg')
+        .first()
+        .waitFor({ state: 'attached', timeout: 30_000 })
+        .then(
+          () => true,
+          () => false,
+        );
       say(`figure ${i + 1}: ${live ? 'live plotly graph rendered' : 'no live graph after 30 s'}`);
     }
     states = await cellStates(page);
@@ -331,13 +403,21 @@ async function runTest(pre, base, token) {
     const failures = [];
     for (const s of states) {
       const where = `cell ${s.index + 1} (${JSON.stringify(s.source.slice(0, 50))})`;
-      if (!/\[\d+\]/.test(s.prompt)) failures.push(`${where} did not run (prompt ${JSON.stringify(s.prompt)})`);
+      if (!/\[\d+\]/.test(s.prompt))
+        failures.push(`${where} did not run (prompt ${JSON.stringify(s.prompt)})`);
       if (s.outputs === 0) failures.push(`${where} produced no output`);
-      for (const e of s.errors) failures.push(`${where} produced error output:\n    ${e.split('\n').slice(0, 12).join('\n    ')}`);
+      for (const e of s.errors)
+        failures.push(
+          `${where} produced error output:\n    ${e.split('\n').slice(0, 12).join('\n    ')}`,
+        );
     }
     const plots = states.reduce((a, s) => a + s.plotly, 0);
-    if (plots === 0) failures.push('no plotly figure rendered (no .js-plotly-plot svg.main-svg in the page)');
-    if (nFigures === 0) failures.push('no plotly output (.jp-RenderedPlotly) in the page: is the plotly package in .venv?');
+    if (plots === 0)
+      failures.push('no plotly figure rendered (no .js-plotly-plot svg.main-svg in the page)');
+    if (nFigures === 0)
+      failures.push(
+        'no plotly output (.jp-RenderedPlotly) in the page: is the plotly package in .venv?',
+      );
     return { states, plots, failures, runSeconds, loaded, pageErrors: consoleErrors };
   } finally {
     await browser.close();
@@ -361,7 +441,9 @@ async function runAllCellsTest(pre) {
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   try {
-    say(`starting JupyterLab on 127.0.0.1:${port} (root ${path.relative(ROOT, NOTEBOOK_DIR)}/, profile ${PROFILE})`);
+    say(
+      `starting JupyterLab on 127.0.0.1:${port} (root ${path.relative(ROOT, NOTEBOOK_DIR)}/, profile ${PROFILE})`,
+    );
     server = await startJupyter(pre, dirs, port, token);
     say('JupyterLab is up');
     result = await runTest(pre, server.base, token);
@@ -373,27 +455,43 @@ async function runAllCellsTest(pre) {
   }
   const failures = result ? [...result.failures] : [];
   if (error) failures.push(`test aborted: ${error.stack ?? error}`);
-  if (sha256(pre.nb) !== hashBefore) failures.push(`${NOTEBOOK} was modified on disk during the test`);
+  if (sha256(pre.nb) !== hashBefore)
+    failures.push(`${NOTEBOOK} was modified on disk during the test`);
   if (result) {
     for (const s of result.states) {
-      console.log(`  cell ${String(s.index + 1).padStart(2)} ${s.prompt.padEnd(6)} outputs ${s.outputs} [${s.mimeTypes.join(', ')}]${s.plotly ? ` plotly svg ${s.plotly}` : ''}`);
+      console.log(
+        `  cell ${String(s.index + 1).padStart(2)} ${s.prompt.padEnd(6)} outputs ${s.outputs} [${s.mimeTypes.join(', ')}]${s.plotly ? ` plotly svg ${s.plotly}` : ''}`,
+      );
     }
     // Page errors are reported, not failed on: JupyterLab's debugger panel throws "No active
     // debugger session" for kernels without a debugger (tslab).
-    for (const e of new Set(result.pageErrors)) console.log(`  page error (not a failure): ${e.slice(0, 200)}`);
-    console.log(`  plotly figures rendered: ${result.plots}; run-all took ${result.runSeconds.toFixed(1)} s; total ${secs()} s`);
+    for (const e of new Set(result.pageErrors))
+      console.log(`  page error (not a failure): ${e.slice(0, 200)}`);
+    console.log(
+      `  plotly figures rendered: ${result.plots}; run-all took ${result.runSeconds.toFixed(1)} s; total ${secs()} s`,
+    );
   }
   return failures;
 }
-
 
 /** What one opened notebook shows: figures, images, "No renderer" messages, widths. */
 async function openedState(page) {
   return page.evaluate(() => {
     const panel = globalThis.document.querySelector('.jp-NotebookPanel:not(.lm-mod-hidden)');
     const cells = [...panel.querySelectorAll('.jp-Notebook .jp-Cell.jp-CodeCell')];
-    const out = { cells: cells.length, counted: 0, figures: 0, figuresRendered: 0, images: 0, imagesRendered: 0,
-      noRenderer: [], overflow: [], areaWidth: 0, widest: 0, mimes: [] };
+    const out = {
+      cells: cells.length,
+      counted: 0,
+      figures: 0,
+      figuresRendered: 0,
+      images: 0,
+      imagesRendered: 0,
+      noRenderer: [],
+      overflow: [],
+      areaWidth: 0,
+      widest: 0,
+      mimes: [],
+    };
     cells.forEach((cell, i) => {
       const prompt = (cell.querySelector('.jp-InputArea-prompt')?.textContent ?? '').trim();
       if (/\[\d+\]/.test(prompt)) out.counted += 1;
@@ -403,11 +501,14 @@ async function openedState(page) {
         if (/No renderer could be found/.test(o.textContent ?? '')) out.noRenderer.push(i + 1);
         out.mimes.push(`${i + 1}:${o.getAttribute('data-mime-type') ?? o.className}`);
         // The plotly extension's widget is the output element itself.
-        for (const f of [o, ...o.querySelectorAll('.jp-RenderedPlotly')].filter((e) => e.matches('.jp-RenderedPlotly'))) {
+        for (const f of [o, ...o.querySelectorAll('.jp-RenderedPlotly')].filter((e) =>
+          e.matches('.jp-RenderedPlotly'),
+        )) {
           out.figures += 1;
           const img = f.querySelector('img');
           const svg = f.querySelector('svg.main-svg');
-          if ((img && img.naturalWidth > 0) || (svg && svg.getBoundingClientRect().width > 0)) out.figuresRendered += 1;
+          if ((img && img.naturalWidth > 0) || (svg && svg.getBoundingClientRect().width > 0))
+            out.figuresRendered += 1;
         }
         for (const img of o.querySelectorAll('.jp-RenderedImage img')) {
           out.images += 1;
@@ -417,11 +518,20 @@ async function openedState(page) {
         // against the output area: wider than the area means cut off, scrolled or shrunk.
         const things = [...o.querySelectorAll('img, .js-plotly-plot .main-svg, table')];
         for (const t of things) {
-          const declared = t.tagName === 'IMG' ? Number(t.getAttribute('width')) || t.naturalWidth : t.getBoundingClientRect().width;
+          const declared =
+            t.tagName === 'IMG'
+              ? Number(t.getAttribute('width')) || t.naturalWidth
+              : t.getBoundingClientRect().width;
           out.widest = Math.max(out.widest, Math.round(declared));
-          if (declared > area.width + 1) out.overflow.push(`cell ${i + 1}: ${t.tagName.toLowerCase()} ${Math.round(declared)} px in a ${Math.round(area.width)} px output area`);
+          if (declared > area.width + 1)
+            out.overflow.push(
+              `cell ${i + 1}: ${t.tagName.toLowerCase()} ${Math.round(declared)} px in a ${Math.round(area.width)} px output area`,
+            );
         }
-        if (o.scrollWidth > o.clientWidth + 1) out.overflow.push(`cell ${i + 1}: output scrolls sideways (${o.scrollWidth} > ${o.clientWidth} px)`);
+        if (o.scrollWidth > o.clientWidth + 1)
+          out.overflow.push(
+            `cell ${i + 1}: output scrolls sideways (${o.scrollWidth} > ${o.clientWidth} px)`,
+          );
       }
     });
     return out;
@@ -438,7 +548,10 @@ async function openAllTest(pre, srcDir) {
   const only = opt('only', '').split(',');
   const names = fs
     .readdirSync(srcDir)
-    .filter((f) => /^\d\d-.*\.ipynb$/.test(f) && !f.includes('.failed.') && only.some((p) => f.startsWith(p)))
+    .filter(
+      (f) =>
+        /^\d\d-.*\.ipynb$/.test(f) && !f.includes('.failed.') && only.some((p) => f.startsWith(p)),
+    )
     .sort();
   if (names.length === 0) return [`no notebooks in ${srcDir}`];
   const dirs = isolatedJupyterDirs({ autosave: true });
@@ -449,20 +562,36 @@ async function openAllTest(pre, srcDir) {
   const port = await freePort();
   let server = null;
   let browser = null;
-  say(`opening ${names.length} notebooks of ${path.relative(ROOT, srcDir) || '.'}/ (copies), viewport ${VIEWPORT.width}×${VIEWPORT.height}`);
+  say(
+    `opening ${names.length} notebooks of ${path.relative(ROOT, srcDir) || '.'}/ (copies), viewport ${VIEWPORT.width}×${VIEWPORT.height}`,
+  );
   try {
     // window.jupyterapp: notebooks are opened one after another without reloading JupyterLab.
-    server = await startJupyter(pre, dirs, port, token, root, ['--LabApp.expose_app_in_browser=True']);
+    server = await startJupyter(pre, dirs, port, token, root, [
+      '--LabApp.expose_app_in_browser=True',
+    ]);
     const { chromium } = require('playwright-core');
-    browser = await chromium.launch({ executablePath: pre.chromiumPath, headless: true, chromiumSandbox: false, args: [...pre.chromiumArgs] });
+    browser = await chromium.launch({
+      executablePath: pre.chromiumPath,
+      headless: true,
+      chromiumSandbox: false,
+      args: [...pre.chromiumArgs],
+    });
     const page = await browser.newPage({ viewport: VIEWPORT });
     let errors = [];
     page.on('pageerror', (e) => errors.push(String(e)));
     page.on('console', (m) => {
       if (m.type() === 'error') errors.push(m.text());
     });
-    await page.goto(`${server.base}/lab?reset&token=${token}`, { waitUntil: 'domcontentloaded', timeout: 120_000 });
-    await page.waitForFunction(() => globalThis.jupyterapp?.commands?.hasCommand('docmanager:open'), null, { timeout: 120_000 });
+    await page.goto(`${server.base}/lab?reset&token=${token}`, {
+      waitUntil: 'domcontentloaded',
+      timeout: 120_000,
+    });
+    await page.waitForFunction(
+      () => globalThis.jupyterapp?.commands?.hasCommand('docmanager:open'),
+      null,
+      { timeout: 120_000 },
+    );
     await page.waitForSelector('.jp-StatusBar-Widget', { timeout: 120_000 });
     for (const name of names) {
       const t = Date.now();
@@ -474,38 +603,71 @@ async function openAllTest(pre, srcDir) {
         await app.commands.execute('application:close-all');
         await app.commands.execute('docmanager:open', { path: p });
       }, name);
-      await page.waitForSelector('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook .jp-Cell', { timeout: 120_000 });
+      await page.waitForSelector('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook .jp-Cell', {
+        timeout: 120_000,
+      });
       const tCells = (Date.now() - t) / 1000;
-      await page.locator('.jp-StatusBar-Widget .jp-StatusBar-TextItem', { hasText: /\| Idle$/ }).waitFor({ timeout: 120_000 });
+      await page
+        .locator('.jp-StatusBar-Widget .jp-StatusBar-TextItem', { hasText: /\| Idle$/ })
+        .waitFor({ timeout: 120_000 });
       await waitKernelIdle(server.base, token, 120_000, name);
-      if (process.env.DGR_BROWSER_DEBUG) console.log(`  ${name}: cells shown at ${tCells.toFixed(1)} s, kernel idle at ${((Date.now() - t) / 1000).toFixed(1)} s`);
+      if (process.env.DGR_BROWSER_DEBUG)
+        console.log(
+          `  ${name}: cells shown at ${tCells.toFixed(1)} s, kernel idle at ${((Date.now() - t) / 1000).toFixed(1)} s`,
+        );
       const tOpen = (Date.now() - t) / 1000;
       const cells = page.locator('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook .jp-Cell');
-      for (let i = 0, n = await cells.count(); i < n; i++) await cells.nth(i).scrollIntoViewIfNeeded({ timeout: 5000 }).catch(() => {});
+      for (let i = 0, n = await cells.count(); i < n; i++)
+        await cells
+          .nth(i)
+          .scrollIntoViewIfNeeded({ timeout: 5000 })
+          .catch(() => {});
       await sleep(500);
       const st = await openedState(page);
       const tChecked = (Date.now() - t) / 1000;
       if (process.env.DGR_BROWSER_DEBUG) console.log(`  ${name} outputs: ${st.mimes.join(' ')}`);
       const where = (m) => `${name}: ${m}`;
-      if (st.counted < st.cells) failures.push(where(`${st.cells - st.counted} of ${st.cells} code cells show no execution count`));
-      if (st.figuresRendered < st.figures) failures.push(where(`${st.figures - st.figuresRendered} of ${st.figures} figures not rendered`));
-      if (st.imagesRendered < st.images) failures.push(where(`${st.images - st.imagesRendered} of ${st.images} images not rendered`));
-      for (const c of st.noRenderer) failures.push(where(`cell ${c} says "No renderer could be found"`));
+      if (st.counted < st.cells)
+        failures.push(
+          where(`${st.cells - st.counted} of ${st.cells} code cells show no execution count`),
+        );
+      if (st.figuresRendered < st.figures)
+        failures.push(
+          where(`${st.figures - st.figuresRendered} of ${st.figures} figures not rendered`),
+        );
+      if (st.imagesRendered < st.images)
+        failures.push(
+          where(`${st.images - st.imagesRendered} of ${st.images} images not rendered`),
+        );
+      for (const c of st.noRenderer)
+        failures.push(where(`cell ${c} says "No renderer could be found"`));
       for (const o of st.overflow) failures.push(where(o));
       for (const e of new Set(errors)) failures.push(where(`console error: ${e.slice(0, 200)}`));
       // A screenshot at the first figure (or the top when there is none).
       // (the first plotly figure, else the first image)
       const plot = page.locator('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-RenderedPlotly').first();
-      const fig = (await plot.count()) > 0 ? plot : page.locator('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-RenderedImage').first();
-      if ((await fig.count()) > 0) await fig.scrollIntoViewIfNeeded({ timeout: 5000 }).catch(() => {});
-      else await cells.first().scrollIntoViewIfNeeded({ timeout: 5000 }).catch(() => {});
+      const fig =
+        (await plot.count()) > 0
+          ? plot
+          : page.locator('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-RenderedImage').first();
+      if ((await fig.count()) > 0)
+        await fig.scrollIntoViewIfNeeded({ timeout: 5000 }).catch(() => {});
+      else
+        await cells
+          .first()
+          .scrollIntoViewIfNeeded({ timeout: 5000 })
+          .catch(() => {});
       await page.mouse.move(5, 500);
       await sleep(300);
       const shot = path.join(OUT, `browser-open-${path.basename(name, '.ipynb')}.png`);
       await page.screenshot({ path: shot });
       // Save as autosave would, then the file must be what was committed.
       const mtime = fs.statSync(file).mtimeMs;
-      await page.locator('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook').first().focus().catch(() => {});
+      await page
+        .locator('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook')
+        .first()
+        .focus()
+        .catch(() => {});
       await page.keyboard.press('Control+s');
       const end = Date.now() + 15_000;
       while (fs.statSync(file).mtimeMs === mtime && Date.now() < end) await sleep(100);
@@ -518,17 +680,31 @@ async function openAllTest(pre, srcDir) {
         last = now;
         await sleep(300);
       }
-      if (fs.statSync(file).mtimeMs === mtime) failures.push(where('JupyterLab did not save the notebook within 15 s of Ctrl+S'));
-      else if (!fs.readFileSync(file).equals(before)) failures.push(where(`saving it from JupyterLab changed the file: ${firstDiff(before, fs.readFileSync(file))}`));
+      if (fs.statSync(file).mtimeMs === mtime)
+        failures.push(where('JupyterLab did not save the notebook within 15 s of Ctrl+S'));
+      else if (!fs.readFileSync(file).equals(before))
+        failures.push(
+          where(
+            `saving it from JupyterLab changed the file: ${firstDiff(before, fs.readFileSync(file))}`,
+          ),
+        );
       const dialog = page.locator('.jp-Dialog');
-      if ((await dialog.count()) > 0) failures.push(where(`dialog: ${(await dialog.first().textContent())?.slice(0, 200)}`));
-      console.log(`  ${name}: ${st.cells} code cells (${st.counted} with a count), figures ${st.figuresRendered}/${st.figures}, ` +
-        `images ${st.imagesRendered}/${st.images}, output area ${st.areaWidth} px, widest output ${st.widest} px, ` +
-        `${((Date.now() - t) / 1000).toFixed(1)} s (open + kernel ${tOpen.toFixed(1)}, checked ${tChecked.toFixed(1)}), ${path.relative(ROOT, shot)}`);
+      if ((await dialog.count()) > 0)
+        failures.push(where(`dialog: ${(await dialog.first().textContent())?.slice(0, 200)}`));
+      console.log(
+        `  ${name}: ${st.cells} code cells (${st.counted} with a count), figures ${st.figuresRendered}/${st.figures}, ` +
+          `images ${st.imagesRendered}/${st.images}, output area ${st.areaWidth} px, widest output ${st.widest} px, ` +
+          `${((Date.now() - t) / 1000).toFixed(1)} s (open + kernel ${tOpen.toFixed(1)}, checked ${tChecked.toFixed(1)}), ${path.relative(ROOT, shot)}`,
+      );
       // Free the kernel before the next notebook.
-      const r = await fetch(`${server.base}/api/sessions`, { headers: { Authorization: `token ${token}` } }).catch(() => null);
+      const r = await fetch(`${server.base}/api/sessions`, {
+        headers: { Authorization: `token ${token}` },
+      }).catch(() => null);
       for (const sess of r?.ok ? await r.json() : []) {
-        await fetch(`${server.base}/api/sessions/${sess.id}`, { method: 'DELETE', headers: { Authorization: `token ${token}` } }).catch(() => {});
+        await fetch(`${server.base}/api/sessions/${sess.id}`, {
+          method: 'DELETE',
+          headers: { Authorization: `token ${token}` },
+        }).catch(() => {});
       }
     }
   } catch (e) {

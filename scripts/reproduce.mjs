@@ -25,15 +25,28 @@ const reportOnly = argv.includes('--report');
 const profileAt = argv.indexOf('--profile');
 const profile = profileAt >= 0 ? argv[profileAt + 1] : 'default';
 if (!['default', 'paper'].includes(profile)) {
-  console.error(`reproduce: --profile ${profile}: use default or paper (quick is for the tests: npm run notebooks)`);
+  console.error(
+    `reproduce: --profile ${profile}: use default or paper (quick is for the tests: npm run notebooks)`,
+  );
   process.exit(2);
 }
-const only = argv.filter((a, i) => a !== '--report' && a !== '--profile' && (profileAt < 0 || i !== profileAt + 1));
+const only = argv.filter(
+  (a, i) => a !== '--report' && a !== '--profile' && (profileAt < 0 || i !== profileAt + 1),
+);
 const t0 = Date.now();
 const ran = reportOnly
   ? []
-  : runNotebooks({ profile, inplace: true, out: null, timeout: 3 * 3600, only, env: { DGR_EXPORT_FIGURES: '1' } }, (m) =>
-      console.log(`[reproduce ${((Date.now() - t0) / 60000).toFixed(1).padStart(5)} min] ${m}`),
+  : runNotebooks(
+      {
+        profile,
+        inplace: true,
+        out: null,
+        timeout: 3 * 3600,
+        only,
+        env: { DGR_EXPORT_FIGURES: '1' },
+      },
+      (m) =>
+        console.log(`[reproduce ${((Date.now() - t0) / 60000).toFixed(1).padStart(5)} min] ${m}`),
     );
 // Notebooks not run now are reported from their committed copy: its last execution's profile and time.
 const results = listNotebooks().map((nb) => {
@@ -46,7 +59,13 @@ const results = listNotebooks().map((nb) => {
 const { summaries, problems } = report.loadSummaries();
 const machine = `${os.cpus().length} cores (${os.cpus()[0]?.model ?? 'unknown CPU'}), ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}`;
 const markdown = report.reportMarkdown({
-  runs: results.map((r) => ({ notebook: r.notebook.replace(/\.ipynb$/, ''), ok: r.ok, seconds: r.seconds, ...(r.error ? { error: r.error } : {}), ...(r.notRun ? { notRun: true } : {}) })),
+  runs: results.map((r) => ({
+    notebook: r.notebook.replace(/\.ipynb$/, ''),
+    ok: r.ok,
+    seconds: r.seconds,
+    ...(r.error ? { error: r.error } : {}),
+    ...(r.notRun ? { notRun: true } : {}),
+  })),
   summaries,
   problems,
   generatedAt: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
@@ -56,6 +75,8 @@ fs.mkdirSync(path.join(ROOT, 'reports'), { recursive: true });
 fs.writeFileSync(path.join(ROOT, 'reports', 'summary.md'), markdown);
 fs.writeFileSync(path.join(ROOT, 'reports', 'summary.html'), report.reportHtml(markdown));
 const failed = ran.filter((r) => !r.ok);
-console.log(`[reproduce] wrote reports/summary.md and reports/summary.html; figures in figures/; ${((Date.now() - t0) / 60000).toFixed(1)} min in all`);
+console.log(
+  `[reproduce] wrote reports/summary.md and reports/summary.html; figures in figures/; ${((Date.now() - t0) / 60000).toFixed(1)} min in all`,
+);
 console.log(`reproduce: ${ran.length - failed.length} passed, ${failed.length} failed`);
 process.exit(failed.length === 0 ? 0 : 1);

@@ -23,17 +23,24 @@ export function parseArgs(argv) {
     else if (a === '--inplace') opts.inplace = true;
     else if (a === '--out') opts.out = path.resolve(argv[++i]);
     else if (a === '--timeout') opts.timeout = Number(argv[++i]);
-    else if (a.startsWith('--')) throw new Error(`unknown option ${a} (use --profile quick|default|paper, --inplace, --out DIR, --timeout SECONDS)`);
+    else if (a.startsWith('--'))
+      throw new Error(
+        `unknown option ${a} (use --profile quick|default|paper, --inplace, --out DIR, --timeout SECONDS)`,
+      );
     else opts.only.push(a);
   }
-  if (!['quick', 'default', 'paper'].includes(opts.profile)) throw new Error(`--profile ${opts.profile}: use quick, default or paper`);
+  if (!['quick', 'default', 'paper'].includes(opts.profile))
+    throw new Error(`--profile ${opts.profile}: use quick, default or paper`);
   if (!(opts.timeout > 0)) throw new Error('--timeout needs a positive number of seconds per cell');
   if (opts.inplace && opts.out) throw new Error('use either --inplace or --out, not both');
   return opts;
 }
 
 export function listNotebooks(only = []) {
-  const all = fs.readdirSync(NB_DIR).filter((f) => f.endsWith('.ipynb') && !f.includes('.failed.')).sort();
+  const all = fs
+    .readdirSync(NB_DIR)
+    .filter((f) => f.endsWith('.ipynb') && !f.includes('.failed.'))
+    .sort();
   if (only.length === 0) return all;
   return only.map((o) => {
     const hit = all.find((f) => f === o || f.startsWith(o) || f === `${o}.ipynb`);
@@ -46,24 +53,54 @@ export function listNotebooks(only = []) {
 export function runNotebooks(opts, log = console.log) {
   const python = path.join(VENV, 'bin', 'python');
   if (!fs.existsSync(python)) throw new Error('.venv is missing: run `npm run setup` first');
-  const outDir = opts.inplace ? NB_DIR : opts.out ?? path.join(ROOT, '.scratch', `notebooks-${opts.profile}`);
+  const outDir = opts.inplace
+    ? NB_DIR
+    : (opts.out ?? path.join(ROOT, '.scratch', `notebooks-${opts.profile}`));
   // Only in-place runs (the committed notebooks) write the repository's results/ and figures/;
   // any other run keeps its results and figures beside its output, so tests never touch committed files.
-  const scratchEnv = opts.inplace ? {} : { DGR_RESULTS_DIR: path.join(outDir, 'results'), DGR_FIGURES_DIR: path.join(outDir, 'figures') };
-  const baseEnv = { ...process.env, ...scratchEnv, ...(opts.env ?? {}), DGR_PROFILE: opts.profile, JUPYTER_PATH: path.join(VENV, 'share', 'jupyter'), PYDEVD_DISABLE_FILE_VALIDATION: '1' };
+  const scratchEnv = opts.inplace
+    ? {}
+    : {
+        DGR_RESULTS_DIR: path.join(outDir, 'results'),
+        DGR_FIGURES_DIR: path.join(outDir, 'figures'),
+      };
+  const baseEnv = {
+    ...process.env,
+    ...scratchEnv,
+    ...(opts.env ?? {}),
+    DGR_PROFILE: opts.profile,
+    JUPYTER_PATH: path.join(VENV, 'share', 'jupyter'),
+    PYDEVD_DISABLE_FILE_VALIDATION: '1',
+  };
   const results = [];
   const notebooks = listNotebooks(opts.only);
-  log(`[notebooks] ${notebooks.length} notebook(s), profile ${opts.profile}, output ${path.relative(ROOT, outDir) || '.'}`);
+  log(
+    `[notebooks] ${notebooks.length} notebook(s), profile ${opts.profile}, output ${path.relative(ROOT, outDir) || '.'}`,
+  );
   for (const [i, nb] of notebooks.entries()) {
     const t = Date.now();
     log(`[notebooks] (${i + 1}/${notebooks.length}) ${nb} ...`);
     const output = path.join(outDir, nb);
     const env = { ...baseEnv, DGR_NOTEBOOK: nb.replace(/\.ipynb$/, '') };
-    const r = spawnSync(python, [path.join(ROOT, 'scripts', 'execute_notebook.py'), path.join(NB_DIR, nb), output, '--timeout', String(opts.timeout),
-      ...(opts.inplace ? ['--warn-machine-paths'] : [])], {
-      env, encoding: 'utf8', stdio: ['ignore', 'inherit', 'pipe'], maxBuffer: 64 << 20,
-    });
-    for (const w of (r.stderr ?? '').split('\n').filter((l) => l.startsWith('warning: '))) log(`[notebooks] ${w}`);
+    const r = spawnSync(
+      python,
+      [
+        path.join(ROOT, 'scripts', 'execute_notebook.py'),
+        path.join(NB_DIR, nb),
+        output,
+        '--timeout',
+        String(opts.timeout),
+        ...(opts.inplace ? ['--warn-machine-paths'] : []),
+      ],
+      {
+        env,
+        encoding: 'utf8',
+        stdio: ['ignore', 'inherit', 'pipe'],
+        maxBuffer: 64 << 20,
+      },
+    );
+    for (const w of (r.stderr ?? '').split('\n').filter((l) => l.startsWith('warning: ')))
+      log(`[notebooks] ${w}`);
     const seconds = (Date.now() - t) / 1000;
     const ok = r.status === 0;
     let error;
@@ -72,10 +109,21 @@ export function runNotebooks(opts, log = console.log) {
       error = lines.find((l) => l.startsWith('FAILED')) ?? lines.slice(-5).join('\n');
       log(`[notebooks] ${error}`);
     }
-    results.push({ notebook: nb, ok, seconds, output: ok ? output : output.replace(/\.ipynb$/, '.failed.ipynb'), ...(error ? { error } : {}) });
+    results.push({
+      notebook: nb,
+      ok,
+      seconds,
+      output: ok ? output : output.replace(/\.ipynb$/, '.failed.ipynb'),
+      ...(error ? { error } : {}),
+    });
   }
   const failed = results.filter((r) => !r.ok);
-  log(`[notebooks] ${results.length - failed.length} passed, ${failed.length} failed` + results.map((r) => `\n  ${r.ok ? 'ok  ' : 'FAIL'} ${r.notebook} ${r.seconds.toFixed(1)} s`).join(''));
+  log(
+    `[notebooks] ${results.length - failed.length} passed, ${failed.length} failed` +
+      results
+        .map((r) => `\n  ${r.ok ? 'ok  ' : 'FAIL'} ${r.notebook} ${r.seconds.toFixed(1)} s`)
+        .join(''),
+  );
   return results;
 }
 

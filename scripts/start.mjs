@@ -9,7 +9,9 @@ import { fileURLToPath } from 'node:url';
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const jupyter = path.join(ROOT, '.venv', 'bin', 'jupyter');
 if (!fs.existsSync(jupyter)) {
-  console.error('[start] .venv/bin/jupyter is missing: run `npm install` (or `npm run setup`) first.');
+  console.error(
+    '[start] .venv/bin/jupyter is missing: run `npm install` (or `npm run setup`) first.',
+  );
   process.exit(1);
 }
 if (!fs.existsSync(path.join(ROOT, 'build', 'lib', 'index.js'))) {
@@ -19,7 +21,9 @@ if (!fs.existsSync(path.join(ROOT, 'build', 'lib', 'index.js'))) {
 const args = ['lab', '--ip=127.0.0.1', `--ServerApp.root_dir=${path.join(ROOT, 'notebooks')}`];
 if (typeof process.getuid === 'function' && process.getuid() === 0) args.push('--allow-root');
 args.push(...process.argv.slice(2));
-console.log('[start] JupyterLab on notebooks/ (127.0.0.1 only). Open the http://127.0.0.1 URL (with its token) that JupyterLab prints below; Ctrl+C stops it.');
+console.log(
+  '[start] JupyterLab on notebooks/ (127.0.0.1 only). Open the http://127.0.0.1 URL (with its token) that JupyterLab prints below; Ctrl+C stops it.',
+);
 const child = spawn(jupyter, args, {
   stdio: 'inherit',
   env: { ...process.env, JUPYTER_PATH: path.join(ROOT, '.venv', 'share', 'jupyter') },

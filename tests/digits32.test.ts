@@ -31,12 +31,23 @@ function squares(count: number, ink: (i: number) => boolean): ImageSplit {
   return { count, shape: [28, 28, 1], images, labels, numClasses: 10 };
 }
 
-const cfg = (over: Partial<ColourMnist32Config> = {}): ColourMnist32Config => ({ ...COLOUR_MNIST32_DEFAULTS, seed: 3, ...over });
+const cfg = (over: Partial<ColourMnist32Config> = {}): ColourMnist32Config => ({
+  ...COLOUR_MNIST32_DEFAULTS,
+  seed: 3,
+  ...over,
+});
 const hash = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
-const px = (s: ImageSplit, i: number, y: number, x: number): number[] => Array.from(s.images.subarray(((i * 32 + y) * 32 + x) * 3, ((i * 32 + y) * 32 + x) * 3 + 3));
+const px = (s: ImageSplit, i: number, y: number, x: number): number[] =>
+  Array.from(s.images.subarray(((i * 32 + y) * 32 + x) * 3, ((i * 32 + y) * 32 + x) * 3 + 3));
 
 test('the stand-in is named as derived from MNIST and never as SVHN', () => {
-  for (const text of [COLOUR_MNIST32.id, COLOUR_MNIST32.name, COLOUR_MNIST32.label, COLOUR_MNIST32.description]) assert.doesNotMatch(text, /svhn|street view|house number/i);
+  for (const text of [
+    COLOUR_MNIST32.id,
+    COLOUR_MNIST32.name,
+    COLOUR_MNIST32.label,
+    COLOUR_MNIST32.description,
+  ])
+    assert.doesNotMatch(text, /svhn|street view|house number/i);
   assert.match(COLOUR_MNIST32.label, /derived from MNIST/);
   assert.equal(COLOUR_MNIST32.isStandIn, true);
   assert.equal(SVHN_DOMAIN.isStandIn, false);
@@ -53,7 +64,8 @@ test('shape, labels and value range', () => {
   assert.notEqual(out.labels, src.labels, 'labels are a copy');
   // Colour images: the channels differ.
   let differ = 0;
-  for (let q = 0; q < out.images.length; q += 3) if (out.images[q] !== out.images[q + 1] || out.images[q + 1] !== out.images[q + 2]) differ++;
+  for (let q = 0; q < out.images.length; q += 3)
+    if (out.images[q] !== out.images[q + 1] || out.images[q + 1] !== out.images[q + 2]) differ++;
   assert.ok(differ > out.images.length / 3 / 2, 'most pixels are not grey');
 });
 
@@ -62,8 +74,16 @@ test('deterministic from the seed; the first n images do not depend on how many 
   const a = colourMnist32(src, cfg(), 1);
   const b = colourMnist32(src, cfg(), 1);
   assert.equal(hash(a.images), hash(b.images));
-  assert.notEqual(hash(colourMnist32(src, cfg({ seed: 4 }), 1).images), hash(a.images), 'another seed gives other images');
-  assert.notEqual(hash(colourMnist32(src, cfg(), 2).images), hash(a.images), 'another stream (split) gives other images');
+  assert.notEqual(
+    hash(colourMnist32(src, cfg({ seed: 4 }), 1).images),
+    hash(a.images),
+    'another seed gives other images',
+  );
+  assert.notEqual(
+    hash(colourMnist32(src, cfg(), 2).images),
+    hash(a.images),
+    'another stream (split) gives other images',
+  );
   const head = colourMnist32(src, cfg(), 1, 10);
   assert.equal(head.count, 10);
   assert.ok(Buffer.from(head.images).equals(Buffer.from(a.images.subarray(0, 10 * 3072))));
@@ -71,16 +91,36 @@ test('deterministic from the seed; the first n images do not depend on how many 
 
 test('the central digit is painted in a contrasting colour, only around the centre', () => {
   const c = cfg({ distractorProbability: 0, textureAmplitude: 0, noiseAmplitude: 0 });
-  const blank = colourMnist32(squares(50, () => false), c);
-  const inked = colourMnist32(squares(50, () => true), c);
+  const blank = colourMnist32(
+    squares(50, () => false),
+    c,
+  );
+  const inked = colourMnist32(
+    squares(50, () => true),
+    c,
+  );
   // The random draws do not depend on pixel values, so the two renderings differ only where ink is.
   for (let i = 0; i < 50; i++) {
     const centre = px(inked, i, 16, 16);
     const back = px(blank, i, 16, 16);
     const lum = (p: number[]) => 0.299 * p[0]! + 0.587 * p[1]! + 0.114 * p[2]!;
-    assert.ok(Math.abs(lum(centre) - lum(back)) >= 80 * 0.55 - 2, `image ${i}: ink ${centre} vs background ${back}`);
-    for (const [y, x] of [[0, 0], [0, 31], [31, 0], [31, 31], [16, 0], [16, 31]] as const) {
-      assert.deepEqual(px(inked, i, y, x), px(blank, i, y, x), `image ${i}: border pixel (${y}, ${x}) is untouched`);
+    assert.ok(
+      Math.abs(lum(centre) - lum(back)) >= 80 * 0.55 - 2,
+      `image ${i}: ink ${centre} vs background ${back}`,
+    );
+    for (const [y, x] of [
+      [0, 0],
+      [0, 31],
+      [31, 0],
+      [31, 31],
+      [16, 0],
+      [16, 31],
+    ] as const) {
+      assert.deepEqual(
+        px(inked, i, y, x),
+        px(blank, i, y, x),
+        `image ${i}: border pixel (${y}, ${x}) is untouched`,
+      );
     }
   }
 });
@@ -90,29 +130,59 @@ test('neighbouring distractor digits appear at the sides, not over the centre', 
   // fall wholly outside the frame for one draw, so look at several seeds.
   let sideDiffs = 0;
   for (let seed = 0; seed < 8; seed++) {
-    const c = { ...cfg({ distractorProbability: 1, textureAmplitude: 0, noiseAmplitude: 0 }), seed };
-    const withNeighbours = colourMnist32(squares(50, (i) => i !== 0), c, 0, 1);
-    const without = colourMnist32(squares(50, () => false), c, 0, 1);
+    const c = {
+      ...cfg({ distractorProbability: 1, textureAmplitude: 0, noiseAmplitude: 0 }),
+      seed,
+    };
+    const withNeighbours = colourMnist32(
+      squares(50, (i) => i !== 0),
+      c,
+      0,
+      1,
+    );
+    const without = colourMnist32(
+      squares(50, () => false),
+      c,
+      0,
+      1,
+    );
     for (let y = 0; y < 32; y++) {
       for (let x = 0; x < 32; x++) {
         const d = px(withNeighbours, 0, y, x).some((v, k) => v !== px(without, 0, y, x)[k]);
         if (d && (x < 6 || x > 25)) sideDiffs++;
-        if (x >= 13 && x <= 18) assert.ok(!d, `seed ${seed}: centre column ${x} row ${y} is not covered by a distractor`);
+        if (x >= 13 && x <= 18)
+          assert.ok(!d, `seed ${seed}: centre column ${x} row ${y} is not covered by a distractor`);
       }
     }
   }
   assert.ok(sideDiffs > 20, `distractor ink near the sides (${sideDiffs} pixels)`);
   // With probability 0 there are none.
-  const none = colourMnist32(squares(50, (i) => i !== 0), cfg({ distractorProbability: 0, textureAmplitude: 0, noiseAmplitude: 0 }), 0, 1);
-  const none0 = colourMnist32(squares(50, () => false), cfg({ distractorProbability: 0, textureAmplitude: 0, noiseAmplitude: 0 }), 0, 1);
+  const none = colourMnist32(
+    squares(50, (i) => i !== 0),
+    cfg({ distractorProbability: 0, textureAmplitude: 0, noiseAmplitude: 0 }),
+    0,
+    1,
+  );
+  const none0 = colourMnist32(
+    squares(50, () => false),
+    cfg({ distractorProbability: 0, textureAmplitude: 0, noiseAmplitude: 0 }),
+    0,
+    1,
+  );
   assert.ok(Buffer.from(none.images).equals(Buffer.from(none0.images)));
 });
 
 test('bad arguments are clear errors', () => {
   const src = squares(5, () => true);
-  assert.throws(() => colourMnist32({ ...src, shape: [28, 28, 3] }, cfg()), /source images must be grey/);
+  assert.throws(
+    () => colourMnist32({ ...src, shape: [28, 28, 3] }, cfg()),
+    /source images must be grey/,
+  );
   assert.throws(() => colourMnist32(src, cfg(), 0, 6), /count must be an integer 0\.\.5/);
-  assert.throws(() => colourMnist32(src, cfg({ distractorProbability: 2 })), /config\.distractorProbability must be in \[0, 1\]/);
+  assert.throws(
+    () => colourMnist32(src, cfg({ distractorProbability: 2 })),
+    /config\.distractorProbability must be in \[0, 1\]/,
+  );
   assert.throws(() => colourMnist32(src, cfg({ noiseAmplitude: -1 })), /config\.noiseAmplitude/);
   assert.throws(() => colourMnist32(src, cfg({ seed: 1.5 })), /config\.seed must be an integer/);
   assert.throws(() => firstExamples(src, 9), /n must be an integer 0\.\.5/);
@@ -123,10 +193,13 @@ test('built from real MNIST: labels follow MNIST, train and test drawn independe
   assert.equal(d.domain, COLOUR_MNIST32);
   assert.equal(d.train.count, 200);
   assert.equal(d.test.count, 100);
-  const mnistLabels = fs.readFileSync(path.resolve(__dirname, '..', '..', 'data', 'mnist', 'train-labels-idx1-ubyte')).subarray(8, 208);
+  const mnistLabels = fs
+    .readFileSync(path.resolve(__dirname, '..', '..', 'data', 'mnist', 'train-labels-idx1-ubyte'))
+    .subarray(8, 208);
   assert.deepEqual(Array.from(d.train.labels), Array.from(mnistLabels));
   // Pixel statistics: a spread of colours, not a constant image.
-  let min = 255, max = 0;
+  let min = 255,
+    max = 0;
   for (const v of d.train.images) {
     if (v < min) min = v;
     if (v > max) max = v;
@@ -138,7 +211,12 @@ test('second domain: SVHN when its files are verified, the named stand-in otherw
   const root = tmpDir();
   // The stand-in reuses MNIST from the repository's data folder through a symlink (no copy).
   fs.symlinkSync(path.resolve(__dirname, '..', '..', 'data', 'mnist'), path.join(root, 'mnist'));
-  const fallback = await loadSecondDomain({ seed: 1, dataRoot: root, trainCount: 30, testCount: 20 });
+  const fallback = await loadSecondDomain({
+    seed: 1,
+    dataRoot: root,
+    trainCount: 30,
+    testCount: 20,
+  });
   assert.equal(fallback.domain.id, 'printed-digits', 'the default stand-in');
   assert.equal(fallback.train.count, 30);
   assert.equal(fallback.test.count, 20);
@@ -163,8 +241,20 @@ test('second domain: SVHN when its files are verified, the named stand-in otherw
     svhn: {
       ...DATASETS.svhn!,
       files: [
-        { name: 'train_32x32.mat', bytes: train.length, algorithm: 'sha256', digest: digest(train), sources: [{ kind: 'manual', instructions: 'by hand' }] },
-        { name: 'test_32x32.mat', bytes: testF.length, algorithm: 'sha256', digest: digest(testF), sources: [{ kind: 'manual', instructions: 'by hand' }] },
+        {
+          name: 'train_32x32.mat',
+          bytes: train.length,
+          algorithm: 'sha256',
+          digest: digest(train),
+          sources: [{ kind: 'manual', instructions: 'by hand' }],
+        },
+        {
+          name: 'test_32x32.mat',
+          bytes: testF.length,
+          algorithm: 'sha256',
+          digest: digest(testF),
+          sources: [{ kind: 'manual', instructions: 'by hand' }],
+        },
       ],
     },
   };

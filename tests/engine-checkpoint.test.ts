@@ -3,17 +3,29 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { tf } from '../lib/tf';
-import { CheckpointError, checkpointExists, findCheckpoint, loadCheckpoint, readCheckpointManifest, saveCheckpoint } from '../lib/engine/checkpoint';
+import {
+  CheckpointError,
+  checkpointExists,
+  findCheckpoint,
+  loadCheckpoint,
+  readCheckpointManifest,
+  saveCheckpoint,
+} from '../lib/engine/checkpoint';
 import { tempDirs } from './tmp';
-
 
 const tmpDir = tempDirs('dgr-ckpt-');
 
 async function saveSample(dir: string, scale = 1) {
-  const w = tf.tensor2d([[1.5 * scale, -2], [3, 4.25]]);
+  const w = tf.tensor2d([
+    [1.5 * scale, -2],
+    [3, 4.25],
+  ]);
   const steps = tf.tensor1d([7, 8, 9], 'int32');
   const mask = tf.tensor1d([true, false, true], 'bool');
-  const manifest = await saveCheckpoint(dir, { meta: { kind: 'solver', task: 2, lr: 0.001, config: { layers: [400, 400] } }, tensors: { 'solver/w': w, steps, mask } });
+  const manifest = await saveCheckpoint(dir, {
+    meta: { kind: 'solver', task: 2, lr: 0.001, config: { layers: [400, 400] } },
+    tensors: { 'solver/w': w, steps, mask },
+  });
   tf.dispose([w, steps, mask]);
   return manifest;
 }
@@ -26,9 +38,22 @@ test('round trip: meta and float32/int32/bool tensors come back identical', asyn
   assert.equal(m.tensors[0]!.bytes, 16);
   assert.ok(checkpointExists(dir));
   const before = tf.memory().numTensors;
-  const loaded = await loadCheckpoint(dir, { expect: { tensors: { 'solver/w': { shape: [2, 2], dtype: 'float32' }, steps: { dtype: 'int32' } }, meta: { kind: 'solver' } } });
-  assert.deepEqual(loaded.meta, { kind: 'solver', task: 2, lr: 0.001, config: { layers: [400, 400] } });
-  assert.deepEqual(loaded.tensors['solver/w']!.arraySync(), [[1.5, -2], [3, 4.25]]);
+  const loaded = await loadCheckpoint(dir, {
+    expect: {
+      tensors: { 'solver/w': { shape: [2, 2], dtype: 'float32' }, steps: { dtype: 'int32' } },
+      meta: { kind: 'solver' },
+    },
+  });
+  assert.deepEqual(loaded.meta, {
+    kind: 'solver',
+    task: 2,
+    lr: 0.001,
+    config: { layers: [400, 400] },
+  });
+  assert.deepEqual(loaded.tensors['solver/w']!.arraySync(), [
+    [1.5, -2],
+    [3, 4.25],
+  ]);
   assert.equal(loaded.tensors.steps!.dtype, 'int32');
   assert.deepEqual(loaded.tensors.steps!.arraySync(), [7, 8, 9]);
   assert.equal(loaded.tensors.mask!.dtype, 'bool');
@@ -49,11 +74,21 @@ test('a truncated, corrupted or missing tensor file fails with the file named', 
   const file = path.join(dir, 't0000.bin');
   const good = fs.readFileSync(file);
   fs.writeFileSync(file, good.subarray(0, 10));
-  await assert.rejects(loadCheckpoint(dir), (e: Error) => e instanceof CheckpointError && e.message.includes(file) && /truncated: 10 of 16 bytes of tensor solver\/w/.test(e.message));
+  await assert.rejects(
+    loadCheckpoint(dir),
+    (e: Error) =>
+      e instanceof CheckpointError &&
+      e.message.includes(file) &&
+      /truncated: 10 of 16 bytes of tensor solver\/w/.test(e.message),
+  );
   const flipped = Buffer.from(good);
   flipped[5] = (flipped[5] as number) ^ 0xff;
   fs.writeFileSync(file, flipped);
-  await assert.rejects(loadCheckpoint(dir), (e: Error) => e instanceof CheckpointError && e.message.includes(file) && /corrupt: sha256/.test(e.message));
+  await assert.rejects(
+    loadCheckpoint(dir),
+    (e: Error) =>
+      e instanceof CheckpointError && e.message.includes(file) && /corrupt: sha256/.test(e.message),
+  );
   fs.writeFileSync(file, Buffer.concat([good, Buffer.from([1])]));
   await assert.rejects(loadCheckpoint(dir), /has 17 bytes/);
   fs.rmSync(file);
@@ -62,32 +97,59 @@ test('a truncated, corrupted or missing tensor file fails with the file named', 
   const manifest = path.join(dir, 'manifest.json');
   const text = fs.readFileSync(manifest, 'utf8');
   fs.writeFileSync(manifest, text.slice(0, text.length / 2));
-  await assert.rejects(loadCheckpoint(dir), (e: Error) => e.message.includes(manifest) && /not valid JSON/.test(e.message));
+  await assert.rejects(
+    loadCheckpoint(dir),
+    (e: Error) => e.message.includes(manifest) && /not valid JSON/.test(e.message),
+  );
   fs.writeFileSync(manifest, text.replace('"version": 1', '"version": 99'));
   await assert.rejects(loadCheckpoint(dir), /format version 99 is not supported/);
   fs.writeFileSync(manifest, text);
   const ok = await loadCheckpoint(dir);
   tf.dispose(Object.values(ok.tensors));
-  await assert.rejects(loadCheckpoint(path.join(path.dirname(dir), 'nothing')), /manifest\.json is missing/);
+  await assert.rejects(
+    loadCheckpoint(path.join(path.dirname(dir), 'nothing')),
+    /manifest\.json is missing/,
+  );
 });
 
 test('expectations: missing tensor, shape, dtype, extras and meta mismatches; nothing is allocated on failure', async () => {
   const dir = path.join(tmpDir(), 'ckpt');
   await saveSample(dir);
   const before = tf.memory().numTensors;
-  await assert.rejects(loadCheckpoint(dir, { expect: { tensors: { 'gen/w': {} } } }), /missing tensor gen\/w \(has: solver\/w, steps, mask\)/);
-  await assert.rejects(loadCheckpoint(dir, { expect: { tensors: { 'solver/w': { shape: [2, 3] } } } }), /t0000\.bin: tensor solver\/w has shape \[2, 2\], expected \[2, 3\]/);
-  await assert.rejects(loadCheckpoint(dir, { expect: { tensors: { steps: { dtype: 'float32' } } } }), /steps has dtype int32, expected float32/);
-  await assert.rejects(loadCheckpoint(dir, { expect: { tensors: { steps: {} }, exact: true } }), /unexpected tensors: solver\/w, mask/);
-  await assert.rejects(loadCheckpoint(dir, { expect: { meta: { task: 3 } } }), /meta\.task is 2, expected 3/);
+  await assert.rejects(
+    loadCheckpoint(dir, { expect: { tensors: { 'gen/w': {} } } }),
+    /missing tensor gen\/w \(has: solver\/w, steps, mask\)/,
+  );
+  await assert.rejects(
+    loadCheckpoint(dir, { expect: { tensors: { 'solver/w': { shape: [2, 3] } } } }),
+    /t0000\.bin: tensor solver\/w has shape \[2, 2\], expected \[2, 3\]/,
+  );
+  await assert.rejects(
+    loadCheckpoint(dir, { expect: { tensors: { steps: { dtype: 'float32' } } } }),
+    /steps has dtype int32, expected float32/,
+  );
+  await assert.rejects(
+    loadCheckpoint(dir, { expect: { tensors: { steps: {} }, exact: true } }),
+    /unexpected tensors: solver\/w, mask/,
+  );
+  await assert.rejects(
+    loadCheckpoint(dir, { expect: { meta: { task: 3 } } }),
+    /meta\.task is 2, expected 3/,
+  );
   assert.equal(tf.memory().numTensors, before);
 });
 
 test('bad input to save is rejected before anything is written', async () => {
   const dir = path.join(tmpDir(), 'ckpt');
   const t = tf.tensor1d([1, 2]);
-  await assert.rejects(saveCheckpoint(dir, { meta: { lr: Number.NaN }, tensors: { t } }), /meta\.lr is NaN/);
-  await assert.rejects(saveCheckpoint(dir, { meta: { f: (() => 1) as never }, tensors: { t } }), /meta\.f is a function/);
+  await assert.rejects(
+    saveCheckpoint(dir, { meta: { lr: Number.NaN }, tensors: { t } }),
+    /meta\.lr is NaN/,
+  );
+  await assert.rejects(
+    saveCheckpoint(dir, { meta: { f: (() => 1) as never }, tensors: { t } }),
+    /meta\.f is a function/,
+  );
   const s = tf.tensor1d(['a'], 'string');
   await assert.rejects(saveCheckpoint(dir, { meta: null, tensors: { s } }), /dtype string/);
   assert.equal(fs.existsSync(dir), false);
@@ -105,7 +167,10 @@ test('a crash mid-write never breaks the previous checkpoint', async () => {
   fs.writeFileSync(path.join(dead, 't0000.bin'), Buffer.alloc(3));
   const a = await loadCheckpoint(dir);
   assert.equal(a.readFrom, dir);
-  assert.deepEqual(a.tensors['solver/w']!.arraySync(), [[1.5, -2], [3, 4.25]]);
+  assert.deepEqual(a.tensors['solver/w']!.arraySync(), [
+    [1.5, -2],
+    [3, 4.25],
+  ]);
   tf.dispose(Object.values(a.tensors));
   // Crash between "rename old aside" and "rename new into place": the old one is still found.
   const aside = path.join(root, '.ckpt.old-999999999-dead');
@@ -146,7 +211,8 @@ test('a save after a crash keeps the recoverable checkpoint until a newer comple
   // The next save dies while writing (here: its temporary folder cannot be made).
   const mkdir = fs.promises.mkdir;
   fs.promises.mkdir = (async (p: fs.PathLike, o?: fs.MakeDirectoryOptions) => {
-    if (String(p).includes('.tmp-')) throw Object.assign(new Error('ENOSPC: no space left'), { code: 'ENOSPC' });
+    if (String(p).includes('.tmp-'))
+      throw Object.assign(new Error('ENOSPC: no space left'), { code: 'ENOSPC' });
     return mkdir(p, o);
   }) as typeof fs.promises.mkdir;
   let message = '';
@@ -158,7 +224,14 @@ test('a save after a crash keeps the recoverable checkpoint until a newer comple
     fs.promises.mkdir = mkdir;
   }
   const a = await loadCheckpoint(dir);
-  assert.deepEqual(a.tensors['solver/w']!.arraySync(), [[1.5, -2], [3, 4.25]], 'the old one survived');
+  assert.deepEqual(
+    a.tensors['solver/w']!.arraySync(),
+    [
+      [1.5, -2],
+      [3, 4.25],
+    ],
+    'the old one survived',
+  );
   tf.dispose(Object.values(a.tensors));
   assert.match(message, /could not write the checkpoint: ENOSPC[^]*To fix: /);
   await saveSample(dir, 2);
@@ -173,7 +246,10 @@ test('the manifest is covered by its checksum: an edit that keeps valid JSON is 
   fs.writeFileSync(file, text.replace('"task": 2', '"task": 7'));
   await assert.rejects(loadCheckpoint(dir), (e: Error) => {
     assert.ok(e instanceof CheckpointError);
-    assert.match(e.message, /manifest\.json: invalid manifest: its contents do not match its checksum/);
+    assert.match(
+      e.message,
+      /manifest\.json: invalid manifest: its contents do not match its checksum/,
+    );
     assert.match(e.message, /To fix: a checkpoint cannot be repaired by hand: delete .*ckpt/);
     return true;
   });

@@ -15,7 +15,8 @@ import {
   withRow,
 } from '../lib/engine/eval';
 
-const near = (a: number, b: number, msg?: string) => assert.ok(Math.abs(a - b) < 1e-12, msg ?? `${a} != ${b}`);
+const near = (a: number, b: number, msg?: string) =>
+  assert.ok(Math.abs(a - b) < 1e-12, msg ?? `${a} != ${b}`);
 
 // Hand-computed (see the comments) — R[i][j]: accuracy on task j after training on task i.
 const R1 = [
@@ -29,10 +30,13 @@ test('metrics of a 3x3 matrix, computed by hand', () => {
   near(averageAccuracy(R1), (0.5 + 0.7 + 0.95) / 3); // 0.71666...
   near(averageAccuracy(R1, 0), 0.9);
   near(averageAccuracy(R1, 1), (0.6 + 0.8) / 2);
-  assert.deepEqual(averageAccuracyCurve(R1).map((v) => v.toFixed(6)), ['0.900000', '0.700000', '0.716667']);
-  near(backwardTransfer(R1), ((0.5 - 0.9) + (0.7 - 0.8)) / 2); // -0.25
-  near(forwardTransfer(R1, b1), ((0.1 - 0.2) + (0.3 - 0.1)) / 2); // 0.05
-  near(forgetting(R1), ((0.9 - 0.5) + (0.8 - 0.7)) / 2); // 0.25
+  assert.deepEqual(
+    averageAccuracyCurve(R1).map((v) => v.toFixed(6)),
+    ['0.900000', '0.700000', '0.716667'],
+  );
+  near(backwardTransfer(R1), (0.5 - 0.9 + (0.7 - 0.8)) / 2); // -0.25
+  near(forwardTransfer(R1, b1), (0.1 - 0.2 + (0.3 - 0.1)) / 2); // 0.05
+  near(forgetting(R1), (0.9 - 0.5 + (0.8 - 0.7)) / 2); // 0.25
 });
 
 test('forgetting uses the best earlier accuracy, not the diagonal (differs from -BWT)', () => {
@@ -71,15 +75,27 @@ test('accuracy matrix helpers validate and never mutate', () => {
   const a = withRow([], 0, [0.5, 0.1]);
   const b = withRow(a, 1, [0.4, 0.9]);
   assert.equal(a.length, 1);
-  assert.deepEqual(b, [[0.5, 0.1], [0.4, 0.9]]);
+  assert.deepEqual(b, [
+    [0.5, 0.1],
+    [0.4, 0.9],
+  ]);
   assert.throws(() => withRow(a, 3, [0, 0]), /in order/);
 });
 
 /** A hand-made sequence: 2 tasks, 4 outputs, inputs are the logits themselves (x has 4 columns). */
 function fakeSequence(scenario: Scenario): TaskSequence {
-  const t0x = tf.tensor2d([[1, 0, 5, 0], [0, 1, 0, 0], [1, 0, 0, 0], [0, 2, 0, 9]]);
+  const t0x = tf.tensor2d([
+    [1, 0, 5, 0],
+    [0, 1, 0, 0],
+    [1, 0, 0, 0],
+    [0, 2, 0, 9],
+  ]);
   const t0y = tf.tensor1d([0, 1, 1, 1], 'int32');
-  const t1x = tf.tensor2d([[0, 0, 1, 0], [0, 0, 0, 1], [3, 0, 1, 2]]);
+  const t1x = tf.tensor2d([
+    [0, 0, 1, 0],
+    [0, 0, 0, 1],
+    [3, 0, 1, 2],
+  ]);
   const t1y = tf.tensor1d([2, 3, 3], 'int32');
   const data = (x: Tensor, y: typeof t0y) => ({ x, y, count: y.shape[0] });
   return {
@@ -115,7 +131,10 @@ test('evaluate: masks per scenario, batches, and leaks nothing', async () => {
   task.dispose();
   const dom = fakeSequence('domain');
   assert.deepEqual(await evaluate(identity, dom, { batchSize: 100 }), [0.25, 2 / 3]);
-  await assert.rejects(evaluate({ predict: (x) => tf.zeros([x.shape[0], 3]) as Tensor2D }, dom), /expected \[4, 4\]/);
+  await assert.rejects(
+    evaluate({ predict: (x) => tf.zeros([x.shape[0], 3]) as Tensor2D }, dom),
+    /expected \[4, 4\]/,
+  );
   await assert.rejects(evaluate(identity, dom, { upToTask: 2 }), /upToTask 2/);
   assert.equal(tf.memory().numTensors, before, 'no tensor leaks after errors');
   dom.dispose();

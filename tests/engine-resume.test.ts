@@ -28,14 +28,21 @@ test('checkpoints: an interrupted run resumes after its last finished task with 
     const full = await trainSequence(seq, cfg, { progress: false });
     full.scholar.dispose();
     const ckdir = path.join(dir, 'run');
-    const part = await trainSequence(seq, cfg, { progress: false, checkpointDir: ckdir, stopAfterTask: 0 });
+    const part = await trainSequence(seq, cfg, {
+      progress: false,
+      checkpointDir: ckdir,
+      stopAfterTask: 0,
+    });
     part.scholar.dispose();
     assert.equal(part.accuracy.length, 1);
     const resumed = await trainSequence(seq, cfg, { progress: false, checkpointDir: ckdir });
     assert.equal(resumed.resumedTasks, 1);
     assert.deepEqual(resumed.accuracy, full.accuracy, 'resumed run = uninterrupted run');
     resumed.scholar.dispose();
-    await assert.rejects(trainSequence(seq, tiny({ seed: 5 }), { progress: false, checkpointDir: ckdir }), (e: Error) => e instanceof CheckpointError && /meta\.config/.test(e.message));
+    await assert.rejects(
+      trainSequence(seq, tiny({ seed: 5 }), { progress: false, checkpointDir: ckdir }),
+      (e: Error) => e instanceof CheckpointError && /meta\.config/.test(e.message),
+    );
 
     // Scholar save/load round trip (live and frozen).
     const solver = buildSolver(cfg.solver, [20], 6, 1);
@@ -58,12 +65,17 @@ test('checkpoints: an interrupted run resumes after its last finished task with 
     tf.dispose([probe, ...outs, ...smp]);
     [live, frozen, l.scholar, f.scholar].forEach((s) => s.dispose());
     // Corruption is detected.
-    const manifest = JSON.parse(fs.readFileSync(path.join(dir, 'live', 'manifest.json'), 'utf8')) as { tensors: { file: string }[] };
+    const manifest = JSON.parse(
+      fs.readFileSync(path.join(dir, 'live', 'manifest.json'), 'utf8'),
+    ) as { tensors: { file: string }[] };
     const victim = path.join(dir, 'live', manifest.tensors[0]!.file);
     const bytes = fs.readFileSync(victim);
     bytes[10] = (bytes[10] as number) ^ 0xff;
     fs.writeFileSync(victim, bytes);
-    await assert.rejects(loadScholar(path.join(dir, 'live')), (e: Error) => e instanceof CheckpointError && /corrupt/.test(e.message));
+    await assert.rejects(
+      loadScholar(path.join(dir, 'live')),
+      (e: Error) => e instanceof CheckpointError && /corrupt/.test(e.message),
+    );
   } finally {
     seq.dispose();
     fs.rmSync(dir, { recursive: true, force: true });

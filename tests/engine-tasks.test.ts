@@ -13,10 +13,15 @@ import {
 } from '../lib/engine/tasks';
 
 /** A small fake MNIST: image i has pixels (i*7 + k*13) mod 256, label i mod 10. */
-function fakeSplit(count: number, shape: readonly [number, number, number] = [28, 28, 1], labelOf = (i: number) => i % 10): ImageSplit {
+function fakeSplit(
+  count: number,
+  shape: readonly [number, number, number] = [28, 28, 1],
+  labelOf = (i: number) => i % 10,
+): ImageSplit {
   const d = shape[0] * shape[1] * shape[2];
   const images = new Uint8Array(count * d);
-  for (let i = 0; i < count; i++) for (let k = 0; k < d; k++) images[i * d + k] = (i * 7 + k * 13) % 256;
+  for (let i = 0; i < count; i++)
+    for (let k = 0; k < d; k++) images[i * d + k] = (i * 7 + k * 13) % 256;
   const labels = new Uint8Array(count);
   for (let i = 0; i < count; i++) labels[i] = labelOf(i);
   return { count, shape, images, labels, numClasses: 10 };
@@ -29,7 +34,11 @@ function row(split: ImageSplit, i: number): number[] {
 }
 function close(a: ArrayLike<number>, b: ArrayLike<number>): void {
   assert.equal(a.length, b.length);
-  for (let i = 0; i < a.length; i++) assert.ok(Math.abs((a[i] as number) - (b[i] as number)) < 1e-6, `index ${i}: ${a[i]} vs ${b[i]}`);
+  for (let i = 0; i < a.length; i++)
+    assert.ok(
+      Math.abs((a[i] as number) - (b[i] as number)) < 1e-6,
+      `index ${i}: ${a[i]} vs ${b[i]}`,
+    );
 }
 
 test('permutedMnist: each task is one fixed pixel permutation of the same images', () => {
@@ -50,18 +59,30 @@ test('permutedMnist: each task is one fixed pixel permutation of the same images
     assert.deepEqual(Array.from(task.train.y.dataSync()), Array.from(mnist.train.labels));
     assert.deepEqual(task.classes, [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
     const perm = pixelPermutation(seq.config, task.index);
-    assert.deepEqual(Array.from(perm).sort((a, b) => a - b), Array.from({ length: 784 }, (_, i) => i));
+    assert.deepEqual(
+      Array.from(perm).sort((a, b) => a - b),
+      Array.from({ length: 784 }, (_, i) => i),
+    );
     const x = task.train.x.arraySync() as number[][];
     const orig = row(mnist.train, 3);
-    close(x[3] as number[], Array.from(perm, (p) => orig[p] as number));
+    close(
+      x[3] as number[],
+      Array.from(perm, (p) => orig[p] as number),
+    );
     const xt = task.test.x.arraySync() as number[][];
     const origT = row(mnist.test, 29);
-    close(xt[29] as number[], Array.from(perm, (p) => origT[p] as number));
+    close(
+      xt[29] as number[],
+      Array.from(perm, (p) => origT[p] as number),
+    );
   }
   // Every task is permuted (task 0 too), and the permutations differ.
   const p0 = pixelPermutation(seq.config, 0);
   const p1 = pixelPermutation(seq.config, 1);
-  assert.notDeepEqual(Array.from(p0), Array.from({ length: 784 }, (_, i) => i));
+  assert.notDeepEqual(
+    Array.from(p0),
+    Array.from({ length: 784 }, (_, i) => i),
+  );
   assert.notDeepEqual(Array.from(p0), Array.from(p1));
   seq.dispose();
   seq.dispose(); // idempotent
@@ -93,7 +114,8 @@ test('permutedMnist: seeded, stable when adding tasks, permuteFirst false, unfla
   // Subsampled rows are real rows, permuted like the full task.
   const full = permutedMnist(mnist, { numTasks: 2, seed: 1 });
   const fullRows = (full.tasks[1]!.train.x.arraySync() as number[][]).map((r) => r.join(','));
-  for (const r of e.tasks[1]!.train.x.arraySync() as number[][]) assert.ok(fullRows.includes(r.join(',')));
+  for (const r of e.tasks[1]!.train.x.arraySync() as number[][])
+    assert.ok(fullRows.includes(r.join(',')));
   [e, e2, full].forEach((s) => s.dispose());
   assert.equal(tf.memory().numTensors, start, 'no tensor left behind');
 });
@@ -110,7 +132,10 @@ test('permutedMnist: task/class scenarios give each task its own block of 10 out
 
 test('permutedMnist: bad configs are rejected by name', () => {
   assert.throws(() => permutedMnist(fakeMnist(), { numTasks: 0 }), /numTasks/);
-  assert.throws(() => permutedMnist(fakeMnist(), { numTasks: 2, scenario: 'foo' as never }), /scenario/);
+  assert.throws(
+    () => permutedMnist(fakeMnist(), { numTasks: 2, scenario: 'foo' as never }),
+    /scenario/,
+  );
   assert.throws(() => permutedMnist(fakeMnist(), { numTasks: 2, trainPerTask: 0 }), /trainPerTask/);
   const broken = { ...fakeMnist(), train: { ...fakeSplit(5), count: 6 } };
   assert.throws(() => permutedMnist(broken, { numTasks: 1 }), /mnist\.train/);
@@ -162,10 +187,22 @@ test('splitMnist: class order (explicit and seeded random) and subsampling', () 
   seq.dispose();
   const r1 = splitClassOrder({ classOrder: 'random', seed: 3 });
   assert.deepEqual(r1, splitClassOrder({ classOrder: 'random', seed: 3 }));
-  assert.deepEqual([...r1].sort((a, b) => a - b), [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+  assert.deepEqual(
+    [...r1].sort((a, b) => a - b),
+    [0, 1, 2, 3, 4, 5, 6, 7, 8, 9],
+  );
   assert.notDeepEqual(r1, splitClassOrder({ classOrder: 'random', seed: 4 }));
-  assert.throws(() => splitMnist(fakeMnist(), { scenario: 'class', classOrder: [0, 0, 1, 2, 3, 4, 5, 6, 7, 8] }), /classOrder/);
-  const sub = splitMnist(fakeMnist(), { scenario: 'class', trainPerTask: 4, testPerTask: 3, seed: 7 });
+  assert.throws(
+    () =>
+      splitMnist(fakeMnist(), { scenario: 'class', classOrder: [0, 0, 1, 2, 3, 4, 5, 6, 7, 8] }),
+    /classOrder/,
+  );
+  const sub = splitMnist(fakeMnist(), {
+    scenario: 'class',
+    trainPerTask: 4,
+    testPerTask: 3,
+    seed: 7,
+  });
   assert.equal(sub.tasks[2]!.train.count, 4);
   assert.equal(sub.tasks[2]!.test.count, 3);
   assert.ok(Array.from(sub.tasks[2]!.train.y.dataSync()).every((v) => v === 4 || v === 5));
@@ -192,7 +229,10 @@ test('activeOutputs: per scenario, for training and evaluation', () => {
 test('maskLogits: inactive outputs never win the argmax', () => {
   const before = tf.memory().numTensors;
   const out = tf.tidy(() => {
-    const logits = tf.tensor2d([[1, 9, 2, 3], [5, 0, 0, 1]]);
+    const logits = tf.tensor2d([
+      [1, 9, 2, 3],
+      [5, 0, 0, 1],
+    ]);
     const masked = maskLogits(logits, [0, 2]);
     return [masked.argMax(1).arraySync(), masked.arraySync()] as const;
   });
@@ -209,15 +249,28 @@ test('mnistTo32x32x3 and domainSequence: MNIST and a 32x32x3 domain with 10 shar
   assert.deepEqual(conv.shape, [32, 32, 3]);
   assert.equal(conv.images.length, 6 * 32 * 32 * 3);
   // A constant image stays constant; channels are copies.
-  const flat: ImageSplit = { count: 1, shape: [28, 28, 1], images: new Uint8Array(784).fill(77), labels: new Uint8Array([3]), numClasses: 10 };
+  const flat: ImageSplit = {
+    count: 1,
+    shape: [28, 28, 1],
+    images: new Uint8Array(784).fill(77),
+    labels: new Uint8Array([3]),
+    numClasses: 10,
+  };
   assert.ok(mnistTo32x32x3(flat).images.every((v) => v === 77));
   for (let p = 0; p < 32 * 32; p++) {
     assert.equal(conv.images[3 * p], conv.images[3 * p + 1]);
     assert.equal(conv.images[3 * p], conv.images[3 * p + 2]);
   }
-  const other = { name: 'other', train: fakeSplit(8, [32, 32, 3], (i) => (i * 3) % 10), test: fakeSplit(4, [32, 32, 3]) };
+  const other = {
+    name: 'other',
+    train: fakeSplit(8, [32, 32, 3], (i) => (i * 3) % 10),
+    test: fakeSplit(4, [32, 32, 3]),
+  };
   const before = tf.memory().numTensors;
-  const seq = domainSequence([{ name: 'MNIST32', train: conv, test: mnistTo32x32x3(fakeSplit(3)) }, other], { name: 'MNIST2other' });
+  const seq = domainSequence(
+    [{ name: 'MNIST32', train: conv, test: mnistTo32x32x3(fakeSplit(3)) }, other],
+    { name: 'MNIST2other' },
+  );
   assert.equal(seq.numOutputs, 10);
   assert.equal(seq.scenario, 'domain');
   assert.deepEqual(seq.inputShape, [32, 32, 3]);
@@ -226,5 +279,8 @@ test('mnistTo32x32x3 and domainSequence: MNIST and a 32x32x3 domain with 10 shar
   assert.deepEqual(activeOutputs(seq, 1, 'train'), [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
   seq.dispose();
   assert.equal(tf.memory().numTensors, before);
-  assert.throws(() => domainSequence([{ name: 'a', train: grey, test: grey }, other], { name: 'x' }), /28x28x1.*mnistTo32x32x3|32x32x3.*28x28x1/);
+  assert.throws(
+    () => domainSequence([{ name: 'a', train: grey, test: grey }, other], { name: 'x' }),
+    /28x28x1.*mnistTo32x32x3|32x32x3.*28x28x1/,
+  );
 });

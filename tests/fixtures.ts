@@ -22,22 +22,40 @@ export interface BlobOptions {
  * scenario labels are the position within the task (k outputs).
  */
 export function blobSequence(o: BlobOptions = {}): TaskSequence {
-  const { numTasks = 1, classesPerTask: k = 2, perClass = 64, scenario = 'class', repeatClasses = false, seed = 11 } = o;
+  const {
+    numTasks = 1,
+    classesPerTask: k = 2,
+    perClass = 64,
+    scenario = 'class',
+    repeatClasses = false,
+    seed = 11,
+  } = o;
   const D = 20;
   const rng = createRng(seed);
   const numClasses = repeatClasses ? k : k * numTasks;
   const centres = Array.from({ length: numClasses }, () => rng.uniformArray(D, 0.1, 0.9));
-  const make = (classes: readonly number[], n: number): { x: Tensor; y: Tensor1D; count: number } => {
+  const make = (
+    classes: readonly number[],
+    n: number,
+  ): { x: Tensor; y: Tensor1D; count: number } => {
     const xs = new Float32Array(classes.length * n * D);
     const ys = new Int32Array(classes.length * n);
     let i = 0;
     for (const c of classes) {
       for (let j = 0; j < n; j++, i++) {
-        for (let d = 0; d < D; d++) xs[i * D + d] = Math.min(1, Math.max(0, ((centres[c] as Float32Array)[d] as number) + 0.05 * rng.normal()));
+        for (let d = 0; d < D; d++)
+          xs[i * D + d] = Math.min(
+            1,
+            Math.max(0, ((centres[c] as Float32Array)[d] as number) + 0.05 * rng.normal()),
+          );
         ys[i] = scenario === 'domain' ? c % k : c;
       }
     }
-    return { x: tf.tensor2d(xs, [classes.length * n, D]), y: tf.tensor1d(ys, 'int32'), count: classes.length * n };
+    return {
+      x: tf.tensor2d(xs, [classes.length * n, D]),
+      y: tf.tensor1d(ys, 'int32'),
+      count: classes.length * n,
+    };
   };
   const tasks: Task[] = Array.from({ length: numTasks }, (_, t) => {
     const classes = Array.from({ length: k }, (_, j) => (repeatClasses ? j : k * t + j));
@@ -60,8 +78,17 @@ export function blobSequence(o: BlobOptions = {}): TaskSequence {
 }
 
 /** The split-MNIST GR preset shrunk for tests: MLP [64], VAE [64] with latent 8, batch 32 + 32 replayed. */
-export function tinyConfig(iterations: number, patch: Parameters<typeof configWith>[1] = {}): ExperimentConfig {
-  const base = configWith(presets.splitMnistGR(), { iterations, batchSize: 32, solver: { hidden: [64] }, generator: { hidden: [64], latent: 8 }, replay: { batchSize: 32 } });
+export function tinyConfig(
+  iterations: number,
+  patch: Parameters<typeof configWith>[1] = {},
+): ExperimentConfig {
+  const base = configWith(presets.splitMnistGR(), {
+    iterations,
+    batchSize: 32,
+    solver: { hidden: [64] },
+    generator: { hidden: [64], latent: 8 },
+    replay: { batchSize: 32 },
+  });
   return configWith(base, patch);
 }
 

@@ -7,15 +7,40 @@
  */
 import * as zlib from 'node:zlib';
 
-export const mi = { INT8: 1, UINT8: 2, INT16: 3, UINT16: 4, INT32: 5, UINT32: 6, SINGLE: 7, DOUBLE: 9, MATRIX: 14, COMPRESSED: 15 } as const;
-export const mx = { CELL: 1, STRUCT: 2, CHAR: 4, DOUBLE: 6, SINGLE: 7, INT8: 8, UINT8: 9, INT16: 10, UINT32: 13 } as const;
+export const mi = {
+  INT8: 1,
+  UINT8: 2,
+  INT16: 3,
+  UINT16: 4,
+  INT32: 5,
+  UINT32: 6,
+  SINGLE: 7,
+  DOUBLE: 9,
+  MATRIX: 14,
+  COMPRESSED: 15,
+} as const;
+export const mx = {
+  CELL: 1,
+  STRUCT: 2,
+  CHAR: 4,
+  DOUBLE: 6,
+  SINGLE: 7,
+  INT8: 8,
+  UINT8: 9,
+  INT16: 10,
+  UINT32: 13,
+} as const;
 
 const BYTES: Record<number, number> = { 1: 1, 2: 1, 3: 2, 4: 2, 5: 4, 6: 4, 7: 4, 9: 8 };
 
 export type Endian = 'little' | 'big';
 
 /** The 128-byte header. */
-export function header(endian: Endian = 'little', text = 'MATLAB 5.0 MAT-file, Platform: test, Created on: never', version = 0x0100): Buffer {
+export function header(
+  endian: Endian = 'little',
+  text = 'MATLAB 5.0 MAT-file, Platform: test, Created on: never',
+  version = 0x0100,
+): Buffer {
   const h = Buffer.alloc(128, 0x20);
   h.write(text.slice(0, 116), 0, 'latin1');
   h.fill(0, 116, 124);
@@ -37,14 +62,30 @@ export function encode(type: number, values: ArrayLike<number>, endian: Endian):
   for (let i = 0; i < values.length; i++) {
     const x = values[i] as number;
     switch (type) {
-      case 1: v.setInt8(i, x); break;
-      case 2: v.setUint8(i, x); break;
-      case 3: v.setInt16(2 * i, x, le); break;
-      case 4: v.setUint16(2 * i, x, le); break;
-      case 5: v.setInt32(4 * i, x, le); break;
-      case 6: v.setUint32(4 * i, x, le); break;
-      case 7: v.setFloat32(4 * i, x, le); break;
-      case 9: v.setFloat64(8 * i, x, le); break;
+      case 1:
+        v.setInt8(i, x);
+        break;
+      case 2:
+        v.setUint8(i, x);
+        break;
+      case 3:
+        v.setInt16(2 * i, x, le);
+        break;
+      case 4:
+        v.setUint16(2 * i, x, le);
+        break;
+      case 5:
+        v.setInt32(4 * i, x, le);
+        break;
+      case 6:
+        v.setUint32(4 * i, x, le);
+        break;
+      case 7:
+        v.setFloat32(4 * i, x, le);
+        break;
+      case 9:
+        v.setFloat64(8 * i, x, le);
+        break;
     }
   }
   return b;
@@ -86,7 +127,11 @@ export interface Variable {
 
 /** An uncompressed miMATRIX element. */
 export function matrix(v: Variable, endian: Endian = 'little'): Buffer {
-  const flags = encode(mi.UINT32, [(v.classId & 0xff) | (v.complex === true ? 0x0800 : 0), 0], endian);
+  const flags = encode(
+    mi.UINT32,
+    [(v.classId & 0xff) | (v.complex === true ? 0x0800 : 0), 0],
+    endian,
+  );
   const parts = [
     element(mi.UINT32, flags, endian, false),
     element(mi.INT32, encode(mi.INT32, v.dims, endian), endian, false),
@@ -117,11 +162,24 @@ export function matFile(elements: readonly Buffer[], endian: Endian = 'little'):
 }
 
 /** An SVHN-like file: X uint8 32x32x3xN (compressed), y double Nx1 (compressed or not). */
-export function svhnLike(x: ArrayLike<number>, y: readonly number[], opts: { compressY?: boolean; endian?: Endian } = {}): Buffer {
+export function svhnLike(
+  x: ArrayLike<number>,
+  y: readonly number[],
+  opts: { compressY?: boolean; endian?: Endian } = {},
+): Buffer {
   const endian = opts.endian ?? 'little';
   const n = y.length;
-  const X = matrix({ name: 'X', classId: mx.UINT8, dims: [32, 32, 3, n], type: mi.UINT8, values: x }, endian);
+  const X = matrix(
+    { name: 'X', classId: mx.UINT8, dims: [32, 32, 3, n], type: mi.UINT8, values: x },
+    endian,
+  );
   // MATLAB stores a double array of small integers as miUINT8.
-  const Y = matrix({ name: 'y', classId: mx.DOUBLE, dims: [n, 1], type: mi.UINT8, values: y }, endian);
-  return matFile([compressed(X, endian), opts.compressY === false ? Y : compressed(Y, endian)], endian);
+  const Y = matrix(
+    { name: 'y', classId: mx.DOUBLE, dims: [n, 1], type: mi.UINT8, values: y },
+    endian,
+  );
+  return matFile(
+    [compressed(X, endian), opts.compressY === false ? Y : compressed(Y, endian)],
+    endian,
+  );
 }

@@ -5,7 +5,17 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as zlib from 'node:zlib';
 import { MatFile, MatFormatError, matVariable, parseMat, readMatFile } from '../lib/data/mat';
-import { compressed, element, Endian, header, matFile, matrix, mi, mx, Variable } from './mat-writer';
+import {
+  compressed,
+  element,
+  Endian,
+  header,
+  matFile,
+  matrix,
+  mi,
+  mx,
+  Variable,
+} from './mat-writer';
 import { tempDirs } from './tmp';
 
 const tmpDir = tempDirs('dgr-mat-');
@@ -47,9 +57,22 @@ async function rejectsWith(bytes: Buffer, re: RegExp, name = 'broken.mat'): Prom
 
 // A 2x3x2 uint8 array whose element (i, j, k) is 100*k + 10*j + i, stored column-major.
 const cube: number[] = [];
-for (let k = 0; k < 2; k++) for (let j = 0; j < 3; j++) for (let i = 0; i < 2; i++) cube.push(100 * k + 10 * j + i);
-const A: Variable = { name: 'cube', classId: mx.UINT8, dims: [2, 3, 2], type: mi.UINT8, values: cube };
-const Y: Variable = { name: 'y', classId: mx.DOUBLE, dims: [3, 1], type: mi.DOUBLE, values: [1.5, -2, 1e10] };
+for (let k = 0; k < 2; k++)
+  for (let j = 0; j < 3; j++) for (let i = 0; i < 2; i++) cube.push(100 * k + 10 * j + i);
+const A: Variable = {
+  name: 'cube',
+  classId: mx.UINT8,
+  dims: [2, 3, 2],
+  type: mi.UINT8,
+  values: cube,
+};
+const Y: Variable = {
+  name: 'y',
+  classId: mx.DOUBLE,
+  dims: [3, 1],
+  type: mi.DOUBLE,
+  values: [1.5, -2, 1e10],
+};
 
 for (const endian of ['little', 'big'] as Endian[]) {
   for (const packed of [false, true]) {
@@ -64,7 +87,9 @@ for (const endian of ['little', 'big'] as Endian[]) {
       assert.deepEqual(a.dims, [2, 3, 2]);
       assert.ok(a.data instanceof Uint8Array);
       // Column-major order is kept: element (i, j, k) at i + 2j + 6k.
-      for (let k = 0; k < 2; k++) for (let j = 0; j < 3; j++) for (let i = 0; i < 2; i++) assert.equal(a.data[i + 2 * j + 6 * k], 100 * k + 10 * j + i);
+      for (let k = 0; k < 2; k++)
+        for (let j = 0; j < 3; j++)
+          for (let i = 0; i < 2; i++) assert.equal(a.data[i + 2 * j + 6 * k], 100 * k + 10 * j + i);
       const y = matVariable(mat, 'y', 'test.mat');
       assert.equal(y.className, 'double');
       assert.deepEqual(y.dims, [3, 1]);
@@ -75,12 +100,38 @@ for (const endian of ['little', 'big'] as Endian[]) {
 
 test('converts the storage type to the class (double stored as miUINT8 / miINT16, uint8 stored as miINT32)', async () => {
   for (const endian of ['little', 'big'] as Endian[]) {
-    const mat = await both(matFile([
-      compressed(matrix({ name: 'lab', classId: mx.DOUBLE, dims: [1, 5], type: mi.UINT8, values: [1, 2, 10, 255, 0] }, endian), endian),
-      matrix({ name: 'neg', classId: mx.DOUBLE, dims: [2, 1], type: mi.INT16, values: [-300, 7] }, endian),
-      matrix({ name: 'u8', classId: mx.UINT8, dims: [1, 2], type: mi.INT32, values: [0, 255] }, endian),
-      matrix({ name: 'f', classId: mx.SINGLE, dims: [1, 1], type: mi.SINGLE, values: [0.25] }, endian),
-    ], endian));
+    const mat = await both(
+      matFile(
+        [
+          compressed(
+            matrix(
+              {
+                name: 'lab',
+                classId: mx.DOUBLE,
+                dims: [1, 5],
+                type: mi.UINT8,
+                values: [1, 2, 10, 255, 0],
+              },
+              endian,
+            ),
+            endian,
+          ),
+          matrix(
+            { name: 'neg', classId: mx.DOUBLE, dims: [2, 1], type: mi.INT16, values: [-300, 7] },
+            endian,
+          ),
+          matrix(
+            { name: 'u8', classId: mx.UINT8, dims: [1, 2], type: mi.INT32, values: [0, 255] },
+            endian,
+          ),
+          matrix(
+            { name: 'f', classId: mx.SINGLE, dims: [1, 1], type: mi.SINGLE, values: [0.25] },
+            endian,
+          ),
+        ],
+        endian,
+      ),
+    );
     assert.deepEqual(Array.from(matVariable(mat, 'lab', 't').data), [1, 2, 10, 255, 0]);
     assert.ok(matVariable(mat, 'lab', 't').data instanceof Float64Array);
     assert.deepEqual(Array.from(matVariable(mat, 'neg', 't').data), [-300, 7]);
@@ -92,14 +143,24 @@ test('converts the storage type to the class (double stored as miUINT8 / miINT16
 });
 
 test('small data element format: short names and real parts of up to 4 bytes packed into the tag', async () => {
-  const v: Variable = { name: 'X', classId: mx.UINT8, dims: [1, 3], type: mi.UINT8, values: [7, 8, 9] };
+  const v: Variable = {
+    name: 'X',
+    classId: mx.UINT8,
+    dims: [1, 3],
+    type: mi.UINT8,
+    values: [7, 8, 9],
+  };
   const bytes = matFile([matrix(v)]);
   // header + matrix tag + flags (16) + dims (16) + packed name (8) + packed data (8)
   assert.equal(bytes.length, 128 + 8 + 16 + 16 + 8 + 8);
   const mat = await both(bytes);
   assert.deepEqual(Array.from(matVariable(mat, 'X', 't').data), [7, 8, 9]);
   // Empty arrays have a 0-byte real part.
-  const e = await both(matFile([matrix({ name: 'empty', classId: mx.DOUBLE, dims: [0, 0], type: mi.DOUBLE, values: [] })]));
+  const e = await both(
+    matFile([
+      matrix({ name: 'empty', classId: mx.DOUBLE, dims: [0, 0], type: mi.DOUBLE, values: [] }),
+    ]),
+  );
   assert.deepEqual(matVariable(e, 'empty', 't').dims, [0, 0]);
   assert.equal(matVariable(e, 'empty', 't').data.length, 0);
 });
@@ -114,17 +175,28 @@ test('streams a compressed element larger than one read chunk from disk', async 
     s = (Math.imul(s, 1103515245) + 12345) >>> 0;
     values[i] = s >>> 24;
   }
-  const bytes = matFile([compressed(matrix({ name: 'big', classId: mx.UINT8, dims, type: mi.UINT8, values }))]);
+  const bytes = matFile([
+    compressed(matrix({ name: 'big', classId: mx.UINT8, dims, type: mi.UINT8, values })),
+  ]);
   assert.ok(bytes.length > 1 << 20, 'the compressed element spans several 1 MB chunks');
   const mat = await readMatFile(tmpFile('big.mat', bytes));
   const big = matVariable(mat, 'big', 'big.mat');
   assert.deepEqual(big.dims, dims);
-  assert.ok(Buffer.from(big.data.buffer, big.data.byteOffset, big.data.byteLength).equals(Buffer.from(values)));
+  assert.ok(
+    Buffer.from(big.data.buffer, big.data.byteOffset, big.data.byteLength).equals(
+      Buffer.from(values),
+    ),
+  );
 });
 
 test('a missing variable names the file and the variables it has', async () => {
   const mat = await parseMat(matFile([matrix(A)]), 'some.mat');
-  assert.throws(() => matVariable(mat, 'X', 'some.mat'), (err: unknown) => err instanceof MatFormatError && /some\.mat.*no variable 'X' \(variables: 'cube'\)/.test(err.message));
+  assert.throws(
+    () => matVariable(mat, 'X', 'some.mat'),
+    (err: unknown) =>
+      err instanceof MatFormatError &&
+      /some\.mat.*no variable 'X' \(variables: 'cube'\)/.test(err.message),
+  );
 });
 
 test('truncated files: every cut is an error naming the file, none a wrong result', async () => {
@@ -133,14 +205,23 @@ test('truncated files: every cut is an error naming the file, none a wrong resul
   for (const full of [plain, packed]) {
     for (let cut = 1; cut < full.length; cut += full === plain ? 1 : 3) {
       const bytes = full.subarray(0, cut);
-      const cutAtBoundary = cut === 128 || cut === 128 + (full === plain ? matrix(A).length : compressed(matrix(A)).length);
+      const cutAtBoundary =
+        cut === 128 ||
+        cut === 128 + (full === plain ? matrix(A).length : compressed(matrix(A)).length);
       if (cutAtBoundary) {
         // A cut between elements leaves a valid, shorter file: fewer variables, never wrong ones.
         const mat = await parseMat(bytes, 'cut.mat');
         assert.ok(mat.variables.size < 2);
         continue;
       }
-      await assert.rejects(parseMat(bytes, 'cut.mat'), (err: unknown) => err instanceof MatFormatError && /cut\.mat/.test(err.message) && /truncated|shorter than the 128-byte|ends early/.test(err.message), `cut at ${cut}`);
+      await assert.rejects(
+        parseMat(bytes, 'cut.mat'),
+        (err: unknown) =>
+          err instanceof MatFormatError &&
+          /cut\.mat/.test(err.message) &&
+          /truncated|shorter than the 128-byte|ends early/.test(err.message),
+        `cut at ${cut}`,
+      );
     }
   }
   await rejectsWith(packed.subarray(0, packed.length - 5), /truncated/);
@@ -150,9 +231,21 @@ test('truncated files: every cut is an error naming the file, none a wrong resul
 test('bad headers', async () => {
   const body = matrix(A);
   await rejectsWith(Buffer.concat([Buffer.alloc(128, 7), body]), /endian indicator/);
-  await rejectsWith(Buffer.concat([header('little', 'MATLAB 5.0 MAT-file', 0x0200), body]), /version is 0x0200/);
-  await rejectsWith(Buffer.concat([header('little', 'MATLAB 7.3 MAT-file, Platform: GLNXA64, HDF5 schema 1.00', 0x0200), body]), /version 7\.3 MAT-file \(HDF5\)/);
-  const hdf5 = Buffer.concat([Buffer.from([0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a]), Buffer.alloc(200)]);
+  await rejectsWith(
+    Buffer.concat([header('little', 'MATLAB 5.0 MAT-file', 0x0200), body]),
+    /version is 0x0200/,
+  );
+  await rejectsWith(
+    Buffer.concat([
+      header('little', 'MATLAB 7.3 MAT-file, Platform: GLNXA64, HDF5 schema 1.00', 0x0200),
+      body,
+    ]),
+    /version 7\.3 MAT-file \(HDF5\)/,
+  );
+  const hdf5 = Buffer.concat([
+    Buffer.from([0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a]),
+    Buffer.alloc(200),
+  ]);
   await rejectsWith(hdf5, /HDF5 file/);
   // A MATLAB 4 file (no 128-byte text header) or any other file.
   await rejectsWith(Buffer.from('%PDF-1.4 '.repeat(40)), /endian indicator/);
@@ -173,31 +266,81 @@ test('bad compression', async () => {
   const inner = matrix(A);
   const lying = Buffer.from(inner);
   lying.writeUInt32LE(inner.length - 8 - 8, 4);
-  await rejectsWith(matFile([compressed(lying)]), /inflate to more bytes than the inner element declares/);
+  await rejectsWith(
+    matFile([compressed(lying)]),
+    /inflate to more bytes than the inner element declares/,
+  );
   // ... or more.
   const longer = Buffer.from(inner);
   longer.writeUInt32LE(inner.length - 8 + 8, 4);
   await rejectsWith(matFile([compressed(longer)]), /truncated/);
   // A compressed element must hold an miMATRIX.
-  await rejectsWith(matFile([compressed(element(mi.DOUBLE, Buffer.alloc(16), 'little'))]), /holds miDOUBLE \(9\), expected miMATRIX/);
+  await rejectsWith(
+    matFile([compressed(element(mi.DOUBLE, Buffer.alloc(16), 'little'))]),
+    /holds miDOUBLE \(9\), expected miMATRIX/,
+  );
   // An empty compressed element.
   await rejectsWith(matFile([Buffer.from([15, 0, 0, 0, 0, 0, 0, 0])]), /cannot be inflated/);
 });
 
 test('unsupported classes and storage types are clear errors', async () => {
-  await rejectsWith(matFile([matrix({ name: 's', classId: mx.CHAR, dims: [1, 2], type: mi.UINT16, values: [104, 105] })]), /'s'.*class 'char' is not supported/);
-  await rejectsWith(matFile([compressed(matrix({ name: 'i', classId: mx.INT16, dims: [1, 1], type: mi.INT16, values: [3] }))]), /class 'int16' is not supported/);
-  await rejectsWith(matFile([matrix({ name: 'c', classId: mx.CELL, dims: [1, 1], type: mi.UINT8, values: [0] })]), /class 'cell' is not supported/);
-  await rejectsWith(matFile([matrix({ name: 'q', classId: 99, dims: [1, 1], type: mi.UINT8, values: [0] })]), /unknown array class 99/);
-  await rejectsWith(matFile([matrix({ name: 'z', classId: mx.DOUBLE, dims: [1, 1], type: mi.DOUBLE, values: [1], complex: true })]), /complex arrays are not supported/);
-  await rejectsWith(matFile([matrix({ name: 'u', classId: mx.UINT8, dims: [1, 1], type: mi.INT16, values: [300] })]), /value 300 at index 0 does not fit class uint8/);
-  await rejectsWith(matFile([element(mi.DOUBLE, Buffer.alloc(8), 'little', false)]), /top-level element is miDOUBLE/);
+  await rejectsWith(
+    matFile([
+      matrix({ name: 's', classId: mx.CHAR, dims: [1, 2], type: mi.UINT16, values: [104, 105] }),
+    ]),
+    /'s'.*class 'char' is not supported/,
+  );
+  await rejectsWith(
+    matFile([
+      compressed(
+        matrix({ name: 'i', classId: mx.INT16, dims: [1, 1], type: mi.INT16, values: [3] }),
+      ),
+    ]),
+    /class 'int16' is not supported/,
+  );
+  await rejectsWith(
+    matFile([matrix({ name: 'c', classId: mx.CELL, dims: [1, 1], type: mi.UINT8, values: [0] })]),
+    /class 'cell' is not supported/,
+  );
+  await rejectsWith(
+    matFile([matrix({ name: 'q', classId: 99, dims: [1, 1], type: mi.UINT8, values: [0] })]),
+    /unknown array class 99/,
+  );
+  await rejectsWith(
+    matFile([
+      matrix({
+        name: 'z',
+        classId: mx.DOUBLE,
+        dims: [1, 1],
+        type: mi.DOUBLE,
+        values: [1],
+        complex: true,
+      }),
+    ]),
+    /complex arrays are not supported/,
+  );
+  await rejectsWith(
+    matFile([
+      matrix({ name: 'u', classId: mx.UINT8, dims: [1, 1], type: mi.INT16, values: [300] }),
+    ]),
+    /value 300 at index 0 does not fit class uint8/,
+  );
+  await rejectsWith(
+    matFile([element(mi.DOUBLE, Buffer.alloc(8), 'little', false)]),
+    /top-level element is miDOUBLE/,
+  );
 });
 
 test('wrong dimensions are clear errors', async () => {
   // Dimensions promise more values than the real part holds.
-  await rejectsWith(matFile([matrix({ ...A, dims: [2, 3, 3] })]), /real part holds 12 bytes .* dimensions 2x3x3 need 18 values/);
-  await rejectsWith(matFile([compressed(matrix({ ...A, dims: [2, 3] }))]), /dimensions 2x3 need 6 values/);
+  await rejectsWith(
+    matFile([matrix({ ...A, dims: [2, 3, 3] })]),
+    /real part holds 12 bytes .* dimensions 2x3x3 need 18 values/,
+  );
+  await rejectsWith(
+    matFile([compressed(matrix({ ...A, dims: [2, 3] }))]),
+    /dimensions 2x3 need 6 values/,
+  );
   await rejectsWith(matFile([matrix({ ...A, dims: [2, -3, 2] })]), /dimension 2 is negative/);
   // A single dimension is not a MATLAB array.
   await rejectsWith(matFile([matrix({ ...A, dims: [12] })]), /at least 2 values/);
@@ -233,7 +376,10 @@ test('other structural damage', async () => {
   // A few trailing bytes.
   await rejectsWith(Buffer.concat([matFile([matrix(A)]), Buffer.alloc(3)]), /3 trailing bytes/);
   // A file that is missing on disk.
-  await assert.rejects(readMatFile(path.join(os.tmpdir(), 'no-such-dir-dgr', 'nope.mat')), (err: unknown) => err instanceof MatFormatError && /nope\.mat.*cannot open/.test(err.message));
+  await assert.rejects(
+    readMatFile(path.join(os.tmpdir(), 'no-such-dir-dgr', 'nope.mat')),
+    (err: unknown) => err instanceof MatFormatError && /nope\.mat.*cannot open/.test(err.message),
+  );
   // A raw deflate stream without the zlib header is not what MAT-files use.
   const raw = zlib.deflateRawSync(matrix(A));
   const tag = Buffer.alloc(8);

@@ -21,7 +21,13 @@ import {
 function fakeSplit(count: number): ImageSplit {
   const images = new Uint8Array(count * 784);
   for (let i = 0; i < images.length; i++) images[i] = (i * 37) % 256;
-  return { count, shape: [28, 28, 1], images, labels: Uint8Array.from({ length: count }, (_, i) => i % 10), numClasses: 10 };
+  return {
+    count,
+    shape: [28, 28, 1],
+    images,
+    labels: Uint8Array.from({ length: count }, (_, i) => i % 10),
+    numClasses: 10,
+  };
 }
 
 test('domainSequenceName joins the ids of the domains actually used, and is a valid run-name field', () => {
@@ -29,7 +35,14 @@ test('domainSequenceName joins the ids of the domains actually used, and is a va
   assert.equal(standIn, 'mnist32x32x3_to_colourmnist32');
   assert.ok(!/svhn/i.test(standIn), 'the stand-in sequence is never called SVHN');
   assert.equal(domainSequenceName([SVHN_DOMAIN, MNIST32_DOMAIN]), 'svhn_to_mnist32x32x3');
-  const name = runName({ sequence: standIn, scenario: 'domain', method: 'gr', generator: 'wgangp_dcgan', ratio: '1/t', seed: 0 });
+  const name = runName({
+    sequence: standIn,
+    scenario: 'domain',
+    method: 'gr',
+    generator: 'wgangp_dcgan',
+    ratio: '1/t',
+    seed: 0,
+  });
   assert.equal(parseRunName(name).sequence, standIn);
   assert.throws(() => domainSequenceName([]), /empty/);
   assert.throws(() => domainSequenceName([{ id: '--' }]), /no letters or digits/);
@@ -38,8 +51,20 @@ test('domainSequenceName joins the ids of the domains actually used, and is a va
 test('domainAccuracyFigure: one bar group per (method, stage), one trace per domain, values in %', () => {
   const fig = domainAccuracyFigure(
     [
-      { method: 'none', accuracy: [[0.9, 0.1], [0.2, 0.8]] },
-      { method: 'GR', accuracy: [[0.9, 0.1], [0.85, 0.8]] },
+      {
+        method: 'none',
+        accuracy: [
+          [0.9, 0.1],
+          [0.2, 0.8],
+        ],
+      },
+      {
+        method: 'GR',
+        accuracy: [
+          [0.9, 0.1],
+          [0.85, 0.8],
+        ],
+      },
     ],
     ['A', 'B'],
     { title: 't' },
@@ -49,12 +74,18 @@ test('domainAccuracyFigure: one bar group per (method, stage), one trace per dom
   assert.deepEqual(fig.data[1]?.y, [10, 80, 10, 80]);
   assert.equal((fig.data[0]?.x as string[]).length, 4);
   assert.match(String(fig.data[1]?.name), /B/);
-  assert.throws(() => domainAccuracyFigure([{ method: 'x', accuracy: [[0.5, 0.5]] }], ['A'], { title: 't' }), /2 tasks, 1 domain/);
+  assert.throws(
+    () => domainAccuracyFigure([{ method: 'x', accuracy: [[0.5, 0.5]] }], ['A'], { title: 't' }),
+    /2 tasks, 1 domain/,
+  );
   assert.throws(() => domainAccuracyFigure([], ['A'], { title: 't' }), /no runs/);
 });
 
 test('targetSentence says met or missed, and by how much, from the numbers given', () => {
-  assert.match(targetSentence(0.95, 0.96, 2), /^Target met: .*95\.00 %.*1\.00 points below.*96\.00 %/);
+  assert.match(
+    targetSentence(0.95, 0.96, 2),
+    /^Target met: .*95\.00 %.*1\.00 points below.*96\.00 %/,
+  );
   assert.match(targetSentence(0.97, 0.96, 2), /1\.00 points above/);
   const miss = targetSentence(0.9, 0.955, 2);
   assert.match(miss, /^Target missed: .*5\.50 points below.*fall short by 3\.50 points/);
@@ -63,7 +94,12 @@ test('targetSentence says met or missed, and by how much, from the numbers given
 
 test('the permuted-MNIST reference numbers are the published table: source, table, spread', () => {
   const by = Object.fromEntries(PERMUTED_MNIST_DOMAIN_IL_REFERENCES.map((r) => [r.method, r]));
-  assert.deepEqual(Object.keys(by), ['None (fine-tuning, lower bound)', 'DGR', 'DGR + distill', 'Offline (all data, upper bound)']);
+  assert.deepEqual(Object.keys(by), [
+    'None (fine-tuning, lower bound)',
+    'DGR',
+    'DGR + distill',
+    'Offline (all data, upper bound)',
+  ]);
   assert.equal(by['DGR']!.accuracy, 95.09);
   assert.equal(by['DGR + distill']!.accuracy, 97.35);
   assert.equal(by['Offline (all data, upper bound)']!.accuracy, 97.59);
@@ -75,7 +111,12 @@ test('the permuted-MNIST reference numbers are the published table: source, tabl
 
 test('secondsPerIteration: one positive time per task, and no tensors left behind', async () => {
   const seq = permutedMnist({ train: fakeSplit(64), test: fakeSplit(20) }, { numTasks: 2 });
-  const cfg = configWith(presets.permutedMnistDGR(), { generator: null, replay: { mode: 'exact', batchSize: 8 }, batchSize: 8, solver: { hidden: [16] } });
+  const cfg = configWith(presets.permutedMnistDGR(), {
+    generator: null,
+    replay: { mode: 'exact', batchSize: 8 },
+    batchSize: 8,
+    solver: { hidden: [16] },
+  });
   await secondsPerIteration(seq, cfg, 2); // warm-up (kernels, caches)
   const before = tf.memory().numTensors;
   const s = await secondsPerIteration(seq, cfg, 3);
@@ -91,9 +132,14 @@ test('inversePermutation undoes the pixel permutation of permuted MNIST', () => 
   const seq = permutedMnist({ train: fakeSplit(4), test: fakeSplit(2) }, { numTasks: 2 });
   const perm = pixelPermutation(seq.config, 1);
   const inv = inversePermutation(perm);
-  const restored = tf.tidy(() => tf.gather(seq.tasks[1]!.test.x, tf.tensor1d(inv, 'int32'), 1).arraySync() as number[][]);
+  const restored = tf.tidy(
+    () => tf.gather(seq.tasks[1]!.test.x, tf.tensor1d(inv, 'int32'), 1).arraySync() as number[][],
+  );
   const original = Array.from(fakeSplit(2).images.subarray(0, 784), (v) => v / 255);
-  assert.deepEqual(restored[0]!.map((v) => Math.round(v * 255)), original.map((v) => Math.round(v * 255)));
+  assert.deepEqual(
+    restored[0]!.map((v) => Math.round(v * 255)),
+    original.map((v) => Math.round(v * 255)),
+  );
   assert.deepEqual(Array.from(inversePermutation([2, 0, 1])), [1, 2, 0]);
   assert.throws(() => inversePermutation([0, 0, 1]), /not a permutation/);
   seq.dispose();
@@ -104,7 +150,10 @@ test('examplesFrom takes n examples from start, as views, and rejects out-of-ran
   const part = examplesFrom(s, 7, 3);
   assert.equal(part.count, 3);
   assert.deepEqual(Array.from(part.labels), [7, 8, 9]);
-  assert.deepEqual(Array.from(part.images.subarray(0, 5)), Array.from(s.images.subarray(7 * 784, 7 * 784 + 5)));
+  assert.deepEqual(
+    Array.from(part.images.subarray(0, 5)),
+    Array.from(s.images.subarray(7 * 784, 7 * 784 + 5)),
+  );
   assert.equal(part.images.length, 3 * 784);
   assert.throws(() => examplesFrom(s, 8, 3), /start \+ n <= 10/);
 });

@@ -9,7 +9,15 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { tf } from '../lib/tf';
 import type { Tensor, Tensor1D } from '@tensorflow/tfjs-node';
-import { ExperimentConfig, Task, TaskSequence, configWith, createRng, loadResults, presets } from '../lib/engine';
+import {
+  ExperimentConfig,
+  Task,
+  TaskSequence,
+  configWith,
+  createRng,
+  loadResults,
+  presets,
+} from '../lib/engine';
 import {
   ExperimentRun,
   SPLIT_MNIST_CLASS_IL_REFERENCES,
@@ -26,9 +34,20 @@ import {
   summaryRows,
 } from '../lib/notebook/experiments';
 
-function tiny(iterations: number, seed = 0, mode: 'generative' | 'none' = 'generative'): ExperimentConfig {
+function tiny(
+  iterations: number,
+  seed = 0,
+  mode: 'generative' | 'none' = 'generative',
+): ExperimentConfig {
   const base = mode === 'generative' ? presets.splitMnistGR() : presets.splitMnist('none');
-  return configWith(base, { seed, iterations, batchSize: 16, solver: { hidden: [32] }, ...(mode === 'generative' ? { generator: { hidden: [32], latent: 4 } } : {}), replay: { batchSize: 16 } });
+  return configWith(base, {
+    seed,
+    iterations,
+    batchSize: 16,
+    solver: { hidden: [32] },
+    ...(mode === 'generative' ? { generator: { hidden: [32], latent: 4 } } : {}),
+    replay: { batchSize: 16 },
+  });
 }
 
 /** Two class-IL tasks of 2 classes each over 16-dim inputs (4 = 2×2×... shown as 4×4×1 images). */
@@ -42,15 +61,38 @@ function twoTasks(): TaskSequence {
     for (let i = 0; i < n; i++) {
       const c = classes[i % 2] as number;
       ys[i] = c;
-      for (let d = 0; d < D; d++) xs[i * D + d] = Math.min(1, Math.max(0, ((centres[c] as Float32Array)[d] as number) + 0.05 * rng.normal()));
+      for (let d = 0; d < D; d++)
+        xs[i * D + d] = Math.min(
+          1,
+          Math.max(0, ((centres[c] as Float32Array)[d] as number) + 0.05 * rng.normal()),
+        );
     }
     return { x: tf.tensor2d(xs, [n, D]), y: tf.tensor1d(ys, 'int32'), count: n };
   };
   const tasks: Task[] = [
-    { index: 0, name: 'digits 0/1', classes: [0, 1], train: make([0, 1], 64), test: make([0, 1], 32) },
-    { index: 1, name: 'digits 2/3', classes: [2, 3], train: make([2, 3], 64), test: make([2, 3], 32) },
+    {
+      index: 0,
+      name: 'digits 0/1',
+      classes: [0, 1],
+      train: make([0, 1], 64),
+      test: make([0, 1], 32),
+    },
+    {
+      index: 1,
+      name: 'digits 2/3',
+      classes: [2, 3],
+      train: make([2, 3], 64),
+      test: make([2, 3], 32),
+    },
   ];
-  return { name: 'twoTasks', scenario: 'class', inputShape: [D], numOutputs: 4, tasks, dispose: () => tasks.forEach((t) => tf.dispose([t.train.x, t.train.y, t.test.x, t.test.y])) };
+  return {
+    name: 'twoTasks',
+    scenario: 'class',
+    inputShape: [D],
+    numOutputs: 4,
+    tasks,
+    dispose: () => tasks.forEach((t) => tf.dispose([t.train.x, t.train.y, t.test.x, t.test.y])),
+  };
 }
 
 test('meanSd and formatMeanSd: sample sd, single values without ±', () => {
@@ -67,7 +109,13 @@ test('runExperiment: saves results that load back (matrix, curves), keeps labell
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'dgr-experiments-'));
   try {
     const n0 = tf.memory().numTensors;
-    const opts = { label: 'GR (VAE)', curveEvery: 10, samplesPerTask: 6, imageShape: [4, 4, 1] as const, resultsRoot: root };
+    const opts = {
+      label: 'GR (VAE)',
+      curveEvery: 10,
+      samplesPerTask: 6,
+      imageShape: [4, 4, 1] as const,
+      resultsRoot: root,
+    };
     const a = await runExperiment(seq, tiny(30), opts);
     assert.equal(tf.memory().numTensors, n0, 'no tensors left behind');
     const b = await runExperiment(seq, tiny(30), opts);
@@ -75,7 +123,10 @@ test('runExperiment: saves results that load back (matrix, curves), keeps labell
     assert.equal(a.runName, 'twoTasks-class-gr-vae-r1overt-s0-iters=30');
     assert.equal(a.samples.length, 2);
     assert.deepEqual(a.samples[0]?.shape, [6, 4, 4, 1]);
-    assert.ok(a.samples[0]?.labels.every((y) => y === 0 || y === 1), 'after task 0 the solver labels only classes seen so far');
+    assert.ok(
+      a.samples[0]?.labels.every((y) => y === 0 || y === 1),
+      'after task 0 the solver labels only classes seen so far',
+    );
     assert.ok(a.samples[1]?.labels.every((y) => y >= 0 && y <= 3));
     assert.equal(a.curves.x.length, 2 * (30 / 10 + 1));
     const saved = loadResults(a.runName, { root });
@@ -118,17 +169,43 @@ test('figures: heatmaps one panel per matrix in %, curves one trace per task, re
     label: 'x',
     iterations: 10,
     taskNames: ['digits 0/1', 'digits 2/3'],
-    curves: { x: [0, 10, 10, 20], perTask: [[0.5, 1, 1, 0.5], [0.1, 0, 0.2, 1]] },
+    curves: {
+      x: [0, 10, 10, 20],
+      perTask: [
+        [0.5, 1, 1, 0.5],
+        [0.1, 0, 0.2, 1],
+      ],
+    },
   } as unknown as ExperimentRun;
-  const f = accuracyHeatmapsFigure([{ title: 'A', accuracy: [[1, 0], [0.5, 1]], taskNames: run.taskNames }, { title: 'B', accuracy: [[1, 0]], taskNames: run.taskNames }], 'R');
+  const f = accuracyHeatmapsFigure(
+    [
+      {
+        title: 'A',
+        accuracy: [
+          [1, 0],
+          [0.5, 1],
+        ],
+        taskNames: run.taskNames,
+      },
+      { title: 'B', accuracy: [[1, 0]], taskNames: run.taskNames },
+    ],
+    'R',
+  );
   assert.equal(f.data.length, 2);
-  assert.deepEqual(f.data[0]?.z, [[100, 0], [50, 100]]);
+  assert.deepEqual(f.data[0]?.z, [
+    [100, 0],
+    [50, 100],
+  ]);
   assert.equal(f.data[1]?.xaxis, 'x2');
   assert.throws(() => accuracyHeatmapsFigure([], 'R'), /no panels/);
   const c = accuracyCurvesFigure(run, 'curves');
   assert.equal(c.data.length, 2);
   assert.deepEqual(c.data[0]?.y, [50, 100, 100, 50]);
   const avg = averageCurvesFigure([run], 'avg');
-  assert.deepEqual(avg.data[0]?.y, [50, 100, 100, 75], 'before the boundary only task 0 counts; after it both');
+  assert.deepEqual(
+    avg.data[0]?.y,
+    [50, 100, 100, 75],
+    'before the boundary only task 0 counts; after it both',
+  );
   assert.ok(SPLIT_MNIST_CLASS_IL_REFERENCES.every((r) => r.source.includes('van de Ven')));
 });

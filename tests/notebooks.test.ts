@@ -14,15 +14,24 @@ const NB_DIR = path.join(__dirname, '..', '..', 'notebooks');
 interface Cell {
   cell_type: 'code' | 'markdown' | 'raw';
   source: string | string[];
-  outputs?: { output_type: string; name?: string; text?: string | string[]; data?: Record<string, unknown> }[];
+  outputs?: {
+    output_type: string;
+    name?: string;
+    text?: string | string[];
+    data?: Record<string, unknown>;
+  }[];
 }
 interface Notebook {
   cells: Cell[];
   metadata: { kernelspec?: { name?: string }; dgr?: { profile?: string; seconds?: number } };
 }
 
-const text = (s: string | string[] | undefined): string => (Array.isArray(s) ? s.join('') : s ?? '');
-const notebooks = fs.readdirSync(NB_DIR).filter((f) => /^\d\d-.*\.ipynb$/.test(f) && !f.includes('.failed.')).sort();
+const text = (s: string | string[] | undefined): string =>
+  Array.isArray(s) ? s.join('') : (s ?? '');
+const notebooks = fs
+  .readdirSync(NB_DIR)
+  .filter((f) => /^\d\d-.*\.ipynb$/.test(f) && !f.includes('.failed.'))
+  .sort();
 
 test('the course has notebooks, numbered from 00-setup', () => {
   assert.ok(notebooks.length >= 1);
@@ -37,15 +46,30 @@ for (const file of notebooks) {
 
   test(`${file}: title, purpose, Summary and Exercises`, () => {
     assert.match(md[0] ?? '', /^# \S/, 'the first cell is an H1 title');
-    assert.ok((md[0] ?? '').split('\n').filter((l) => l.trim() && !l.startsWith('#')).join(' ').length >= 80, 'the first cell has a purpose paragraph');
-    assert.ok(md.some((m) => /^## Summary/m.test(m)), 'a "## Summary" section');
-    assert.ok(md.some((m) => /^## Exercises/m.test(m)), 'an "## Exercises" section');
+    assert.ok(
+      (md[0] ?? '')
+        .split('\n')
+        .filter((l) => l.trim() && !l.startsWith('#'))
+        .join(' ').length >= 80,
+      'the first cell has a purpose paragraph',
+    );
+    assert.ok(
+      md.some((m) => /^## Summary/m.test(m)),
+      'a "## Summary" section',
+    );
+    assert.ok(
+      md.some((m) => /^## Exercises/m.test(m)),
+      'an "## Exercises" section',
+    );
   });
 
   test(`${file}: tslab kernel, library from ../build/lib, short cells`, () => {
     assert.equal(nb.metadata.kernelspec?.name, 'tslab');
     const sources = code.map((c) => text(c.source));
-    assert.ok(sources.some((s) => s.includes("from '../build/lib'")), 'imports the compiled library');
+    assert.ok(
+      sources.some((s) => s.includes("from '../build/lib'")),
+      'imports the compiled library',
+    );
     assert.ok(!sources.some((s) => /from '\.\.\/lib\//.test(s)), 'never imports ../lib source');
     const lines = sources.map((s) => s.split('\n').length).sort((a, b) => a - b);
     const median = lines[Math.floor((lines.length - 1) / 2)] ?? 0;
@@ -53,13 +77,32 @@ for (const file of notebooks) {
   });
 
   test(`${file}: committed executed in the default profile, no errors, under 3 MB`, () => {
-    assert.equal(nb.metadata.dgr?.profile, 'default', 'executed by `npm run notebooks -- --profile default --inplace`');
+    assert.equal(
+      nb.metadata.dgr?.profile,
+      'default',
+      'executed by `npm run notebooks -- --profile default --inplace`',
+    );
     for (const [i, c] of code.entries()) {
-      assert.ok((c.outputs ?? []).every((o) => o.output_type !== 'error'), `code cell ${i + 1} has an error output`);
-      const stderr = (c.outputs ?? []).filter((o) => o.name === 'stderr').map((o) => text(o.text)).join('');
-      assert.ok(!/\bError\b.*\n\s+at /.test(stderr), `code cell ${i + 1} shows a stack trace: ${stderr.slice(0, 200)}`);
+      assert.ok(
+        (c.outputs ?? []).every((o) => o.output_type !== 'error'),
+        `code cell ${i + 1} has an error output`,
+      );
+      const stderr = (c.outputs ?? [])
+        .filter((o) => o.name === 'stderr')
+        .map((o) => text(o.text))
+        .join('');
+      assert.ok(
+        !/\bError\b.*\n\s+at /.test(stderr),
+        `code cell ${i + 1} shows a stack trace: ${stderr.slice(0, 200)}`,
+      );
     }
-    assert.ok(code.some((c) => (c.outputs ?? []).length > 0), 'has outputs');
-    assert.ok(fs.statSync(full).size < 3 * 1024 * 1024, `${file} is ${(fs.statSync(full).size / 1e6).toFixed(1)} MB`);
+    assert.ok(
+      code.some((c) => (c.outputs ?? []).length > 0),
+      'has outputs',
+    );
+    assert.ok(
+      fs.statSync(full).size < 3 * 1024 * 1024,
+      `${file} is ${(fs.statSync(full).size / 1e6).toFixed(1)} MB`,
+    );
   });
 }

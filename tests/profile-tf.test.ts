@@ -8,11 +8,18 @@ import { tf, versions } from '../lib/tf';
 test('profiles: default unless DGR_PROFILE says quick; unknown values are errors', () => {
   assert.equal(activeProfile({}), 'default');
   assert.equal(activeProfile({ DGR_PROFILE: 'quick' }), 'quick');
-  assert.throws(() => activeProfile({ DGR_PROFILE: 'fast' }), /DGR_PROFILE=fast is not a profile; use one of: default, quick, paper/);
+  assert.throws(
+    () => activeProfile({ DGR_PROFILE: 'fast' }),
+    /DGR_PROFILE=fast is not a profile; use one of: default, quick, paper/,
+  );
   assert.equal(byProfile({ default: 2000, quick: 50 }, 'quick'), 50);
   assert.equal(activeProfile({ DGR_PROFILE: 'paper' }), 'paper');
   assert.equal(byProfile({ default: 2000, quick: 50, paper: 5000 }, 'paper'), 5000);
-  assert.equal(byProfile({ default: 2000, quick: 50 }, 'paper'), 2000, 'paper falls back to default');
+  assert.equal(
+    byProfile({ default: 2000, quick: 50 }, 'paper'),
+    2000,
+    'paper falls back to default',
+  );
   assert.equal(byProfile({ default: 2000, quick: 50, paper: 5000 }, 'default'), 2000);
 });
 
@@ -35,6 +42,9 @@ test('a binding that cannot load gives an error that names the fix', () => {
     require(${JSON.stringify(tfModule)});`;
   const r = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8' });
   assert.notEqual(r.status, 0);
-  assert.match(r.stderr, /NativeBackendError: The native TensorFlow backend is not available: libtensorflow\.so\.2: cannot open shared object file/);
+  assert.match(
+    r.stderr,
+    /NativeBackendError: The native TensorFlow backend is not available: libtensorflow\.so\.2: cannot open shared object file/,
+  );
   assert.match(r.stderr, /run `npm run setup`/);
 });

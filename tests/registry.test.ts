@@ -4,7 +4,13 @@ import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { DatasetEntry, ensureDataset, DatasetError, DATASETS, defaultDataRoot } from '../lib/data/registry';
+import {
+  DatasetEntry,
+  ensureDataset,
+  DatasetError,
+  DATASETS,
+  defaultDataRoot,
+} from '../lib/data/registry';
 import { loadMnist } from '../lib/data/mnist';
 import { encodeIdx } from '../lib/data/idx';
 import { tempDirs } from './tmp';
@@ -17,8 +23,18 @@ function fixture() {
   fs.mkdirSync(path.join(pkgRoot, 'fake-pkg', 'data'), { recursive: true });
   fs.writeFileSync(path.join(pkgRoot, 'fake-pkg', 'data', 'labels'), content);
   const entry: DatasetEntry = {
-    name: 'toy', description: 'toy', dir: 'toy',
-    files: [{ name: 'labels', bytes: content.length, algorithm: 'sha256', digest: createHash('sha256').update(content).digest('hex'), sources: [{ kind: 'npm', package: 'fake-pkg', path: 'data/labels' }] }],
+    name: 'toy',
+    description: 'toy',
+    dir: 'toy',
+    files: [
+      {
+        name: 'labels',
+        bytes: content.length,
+        algorithm: 'sha256',
+        digest: createHash('sha256').update(content).digest('hex'),
+        sources: [{ kind: 'npm', package: 'fake-pkg', path: 'data/labels' }],
+      },
+    ],
   };
   const lines: string[] = [];
   const opts = {
@@ -46,7 +62,11 @@ test('replaces a corrupted cached file with a verified copy', async () => {
   fs.writeFileSync(file, bad);
   await ensureDataset('toy', opts);
   assert.deepEqual(fs.readFileSync(file), content);
-  assert.deepEqual(fs.readFileSync(`${file}.rejected`), bad, 'the bad copy is kept aside, not deleted');
+  assert.deepEqual(
+    fs.readFileSync(`${file}.rejected`),
+    bad,
+    'the bad copy is kept aside, not deleted',
+  );
 });
 
 test('a corrupted source fails with the file named and leaves nothing behind', async () => {
@@ -75,7 +95,11 @@ test('MNIST is registered with 4 files and loads 60,000 + 10,000 examples', asyn
   assert.equal(m.train.count, 60000);
   assert.equal(m.test.count, 10000);
   assert.equal(m.train.images.length, 60000 * 784);
-  assert.equal(m.train.files?.['train-images-idx3-ubyte'], DATASETS.mnist?.files[0]?.digest, 'the split names its files');
+  assert.equal(
+    m.train.files?.['train-images-idx3-ubyte'],
+    DATASETS.mnist?.files[0]?.digest,
+    'the split names its files',
+  );
   const counts = new Array(10).fill(0);
   for (const y of m.train.labels) counts[y]++;
   assert.deepEqual(counts, [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949]);
@@ -105,7 +129,8 @@ test('each rejection prints one line naming the moved file; rejected copies get 
   const { content, opts, lines } = fixture();
   const ds = await ensureDataset('toy', opts);
   const file = ds.files.labels as string;
-  const bad = (v: number) => Buffer.concat([content.subarray(0, content.length - 1), Buffer.from([v])]);
+  const bad = (v: number) =>
+    Buffer.concat([content.subarray(0, content.length - 1), Buffer.from([v])]);
   fs.writeFileSync(file, bad(7));
   await ensureDataset('toy', opts);
   fs.writeFileSync(file, bad(8));
@@ -138,27 +163,43 @@ test('a data folder that is a file, or under a file, gives a clear error with th
   fs.writeFileSync(file, 'x');
   await assert.rejects(ensureDataset('toy', { ...opts, dataRoot: file }), (e: Error) => {
     assert.ok(e instanceof DatasetError);
-    assert.match(e.message, /the data folder .*not-a-folder is a file, not a folder\. To fix: .*DGR_DATA_DIR/);
+    assert.match(
+      e.message,
+      /the data folder .*not-a-folder is a file, not a folder\. To fix: .*DGR_DATA_DIR/,
+    );
     return true;
   });
-  await assert.rejects(ensureDataset('toy', { ...opts, dataRoot: path.join(file, 'sub') }), /not-a-folder\/sub\/toy, or a folder above it, is a file, not a folder\. To fix: /);
+  await assert.rejects(
+    ensureDataset('toy', { ...opts, dataRoot: path.join(file, 'sub') }),
+    /not-a-folder\/sub\/toy, or a folder above it, is a file, not a folder\. To fix: /,
+  );
 });
 
 const asRoot = process.getuid?.() === 0;
 
-test('an unreadable or read-only data folder gives a clear error with the fix', { skip: asRoot && 'root ignores file permissions' }, async () => {
-  const { opts } = fixture();
-  const dir = path.join(opts.dataRoot, 'toy');
-  fs.mkdirSync(dir, { recursive: true });
-  fs.chmodSync(dir, 0o500);
-  try {
-    await assert.rejects(ensureDataset('toy', opts), /cannot write in the data folder .*toy: permission denied\. To fix: /);
-    fs.chmodSync(dir, 0o000);
-    await assert.rejects(ensureDataset('toy', opts), /cannot read the data folder .*toy: permission denied\. To fix: /);
-  } finally {
-    fs.chmodSync(dir, 0o700);
-  }
-});
+test(
+  'an unreadable or read-only data folder gives a clear error with the fix',
+  { skip: asRoot && 'root ignores file permissions' },
+  async () => {
+    const { opts } = fixture();
+    const dir = path.join(opts.dataRoot, 'toy');
+    fs.mkdirSync(dir, { recursive: true });
+    fs.chmodSync(dir, 0o500);
+    try {
+      await assert.rejects(
+        ensureDataset('toy', opts),
+        /cannot write in the data folder .*toy: permission denied\. To fix: /,
+      );
+      fs.chmodSync(dir, 0o000);
+      await assert.rejects(
+        ensureDataset('toy', opts),
+        /cannot read the data folder .*toy: permission denied\. To fix: /,
+      );
+    } finally {
+      fs.chmodSync(dir, 0o700);
+    }
+  },
+);
 
 test('DGR_DATA_DIR empty is treated as unset', () => {
   const saved = process.env.DGR_DATA_DIR;

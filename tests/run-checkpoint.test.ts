@@ -112,10 +112,7 @@ test('resume refuses another permutation seed, subsample size or data file', asy
   await refused(
     permutedMnist(fakeMnist(), { numTasks: 2, trainPerTask: 10 }),
     permutedMnist(fakeMnist(), { numTasks: 2, trainPerTask: 12 }),
-    [
-      /sequence\.identity\.config\.trainPerTask: 10 → 12/,
-      /sequence\.tasks\[0\]\.train: 10 → 12/,
-    ],
+    [/sequence\.identity\.config\.trainPerTask: 10 → 12/, /sequence\.tasks\[0\]\.train: 10 → 12/],
   );
   await refused(
     permutedMnist(fakeMnist(), { numTasks: 2 }),

@@ -57,7 +57,8 @@ export const SVHN_DOMAIN: DomainInfo = Object.freeze({
   id: 'svhn',
   name: 'SVHN',
   label: 'SVHN (Street View House Numbers, cropped digits)',
-  description: 'Street View House Numbers (Netzer et al., 2011), 32x32 cropped digits, official train/test files',
+  description:
+    'Street View House Numbers (Netzer et al., 2011), 32x32 cropped digits, official train/test files',
   isStandIn: false,
 });
 
@@ -96,7 +97,8 @@ interface Placed {
   readonly colour: readonly [number, number, number];
 }
 
-const luminance = (c: readonly number[]): number => 0.299 * (c[0] as number) + 0.587 * (c[1] as number) + 0.114 * (c[2] as number);
+const luminance = (c: readonly number[]): number =>
+  0.299 * (c[0] as number) + 0.587 * (c[1] as number) + 0.114 * (c[2] as number);
 
 /**
  * Renders the stand-in domain from a grey split (e.g. MNIST [28, 28, 1]).
@@ -106,19 +108,32 @@ const luminance = (c: readonly number[]): number => 0.299 * (c[0] as number) + 0
  * @param count how many images to build (the first `count` of `source`; default all)
  * @returns images [count, 32, 32, 3] row-major HWC uint8, labels copied from `source`
  */
-export function colourMnist32(source: ImageSplit, config: ColourMnist32Config, stream = 0, count = source.count): ImageSplit {
+export function colourMnist32(
+  source: ImageSplit,
+  config: ColourMnist32Config,
+  stream = 0,
+  count = source.count,
+): ImageSplit {
   const [h, w, ch] = source.shape;
-  if (ch !== 1) throw new Error(`colourMnist32: source images must be grey (shape [h, w, 1]); got [${source.shape.join(', ')}]`);
+  if (ch !== 1)
+    throw new Error(
+      `colourMnist32: source images must be grey (shape [h, w, 1]); got [${source.shape.join(', ')}]`,
+    );
   if (!Number.isInteger(count) || count < 0 || count > source.count) {
-    throw new Error(`colourMnist32: count must be an integer 0..${source.count} (the source's size); got ${count}`);
+    throw new Error(
+      `colourMnist32: count must be an integer 0..${source.count} (the source's size); got ${count}`,
+    );
   }
   for (const k of ['distractorProbability', 'sameColourProbability'] as const) {
-    if (!(config[k] >= 0 && config[k] <= 1)) throw new Error(`colourMnist32: config.${k} must be in [0, 1]; got ${config[k]}`);
+    if (!(config[k] >= 0 && config[k] <= 1))
+      throw new Error(`colourMnist32: config.${k} must be in [0, 1]; got ${config[k]}`);
   }
   for (const k of ['textureAmplitude', 'noiseAmplitude'] as const) {
-    if (!(config[k] >= 0 && config[k] <= 255)) throw new Error(`colourMnist32: config.${k} must be in [0, 255]; got ${config[k]}`);
+    if (!(config[k] >= 0 && config[k] <= 255))
+      throw new Error(`colourMnist32: config.${k} must be in [0, 255]; got ${config[k]}`);
   }
-  if (!Number.isInteger(config.seed)) throw new Error(`colourMnist32: config.seed must be an integer; got ${config.seed}`);
+  if (!Number.isInteger(config.seed))
+    throw new Error(`colourMnist32: config.seed must be an integer; got ${config.seed}`);
   const src = source.images;
   const per = h * w;
   // Height of the ink box of an MNIST digit (20 px in a 28 px frame), scaled to the source size.
@@ -137,7 +152,9 @@ export function colourMnist32(source: ImageSplit, config: ColourMnist32Config, s
     const bg = [255 * rnd(), 255 * rnd(), 255 * rnd()] as const;
     // A random colour at least 80 grey levels of luminance away from the background; else near black or white.
     const dark = luminance(bg) >= 128;
-    let fg: [number, number, number] = dark ? [40 * rnd(), 40 * rnd(), 40 * rnd()] : [255 - 40 * rnd(), 255 - 40 * rnd(), 255 - 40 * rnd()];
+    let fg: [number, number, number] = dark
+      ? [40 * rnd(), 40 * rnd(), 40 * rnd()]
+      : [255 - 40 * rnd(), 255 - 40 * rnd(), 255 - 40 * rnd()];
     for (let t = 0; t < 10; t++) {
       const c: [number, number, number] = [255 * rnd(), 255 * rnd(), 255 * rnd()];
       if (Math.abs(luminance(c) - luminance(bg)) >= 80) {
@@ -162,11 +179,16 @@ export function colourMnist32(source: ImageSplit, config: ColourMnist32Config, s
       for (let x = 0; x < OUT; x++) {
         const tex = (sinX[x] as number) * cy0 + (cosX[x] as number) * sy0;
         const o = (y * OUT + x) * 3;
-        for (let c = 0; c < 3; c++) acc[o + c] = (bg[c] as number) + (gx[c] as number) * (x - 15.5) + (gy[c] as number) * (y - 15.5) + tex;
+        for (let c = 0; c < 3; c++)
+          acc[o + c] =
+            (bg[c] as number) +
+            (gx[c] as number) * (x - 15.5) +
+            (gy[c] as number) * (y - 15.5) +
+            tex;
       }
     }
     // Digits: the central one (the label) and optional neighbours.
-    const sy = (between(21, 27) / inkHeight);
+    const sy = between(21, 27) / inkHeight;
     const sx = sy * between(0.7, 1.0);
     const shear = between(-0.25, 0.15);
     const cx = 16 + between(-2, 2);
@@ -178,7 +200,15 @@ export function colourMnist32(source: ImageSplit, config: ColourMnist32Config, s
         const gap = inkHeight * sx * between(0.9, 1.15);
         const colour: [number, number, number] =
           rnd() < config.sameColourProbability ? fg : [255 * rnd(), 255 * rnd(), 255 * rnd()];
-        placed.push({ offset: j * per, cx: cx + side * gap, cy: cy + between(-1.5, 1.5), sx, sy, shear, colour });
+        placed.push({
+          offset: j * per,
+          cx: cx + side * gap,
+          cy: cy + between(-1.5, 1.5),
+          sx,
+          sy,
+          shear,
+          colour,
+        });
       }
     }
     for (let k = placed.length - 1; k >= 0; k--) {
@@ -208,9 +238,11 @@ export function colourMnist32(source: ImageSplit, config: ColourMnist32Config, s
           const a10 = src[r1 + u0] as number;
           const a11 = src[r1 + u0 + 1] as number;
           if (a00 + a01 + a10 + a11 === 0) continue;
-          const a = ((a00 * (1 - fu) + a01 * fu) * (1 - fv) + (a10 * (1 - fu) + a11 * fu) * fv) / 255;
+          const a =
+            ((a00 * (1 - fu) + a01 * fu) * (1 - fv) + (a10 * (1 - fu) + a11 * fu) * fv) / 255;
           const o = (y * OUT + x) * 3;
-          for (let c = 0; c < 3; c++) acc[o + c] = (acc[o + c] as number) * (1 - a) + (col[c] as number) * a;
+          for (let c = 0; c < 3; c++)
+            acc[o + c] = (acc[o + c] as number) * (1 - a) + (col[c] as number) * a;
         }
       }
     }
@@ -227,7 +259,8 @@ export function colourMnist32(source: ImageSplit, config: ColourMnist32Config, s
       state ^= state >>> 17;
       state ^= state << 5;
       // The clamped view rounds to the nearest integer and clamps to 0..255.
-      clamped[out + q] = ((acc[q] as number) - 128) * contrast + 128 + bright + (state >>> 0) * noiseScale - noise;
+      clamped[out + q] =
+        ((acc[q] as number) - 128) * contrast + 128 + bright + (state >>> 0) * noiseScale - noise;
     }
   }
   const files = source.files === undefined ? {} : { files: source.files };
@@ -257,7 +290,11 @@ export interface DomainData {
 /** Builds Colour-MNIST-32 from the registry's MNIST (train from MNIST train, test from MNIST test). */
 export async function loadColourMnist32(opts: ColourMnist32Options): Promise<DomainData> {
   const mnist = await loadMnist({ dataRoot: opts.dataRoot });
-  const config: ColourMnist32Config = { ...COLOUR_MNIST32_DEFAULTS, ...opts.settings, seed: opts.seed };
+  const config: ColourMnist32Config = {
+    ...COLOUR_MNIST32_DEFAULTS,
+    ...opts.settings,
+    seed: opts.seed,
+  };
   return {
     domain: COLOUR_MNIST32,
     train: colourMnist32(mnist.train, config, STREAM.train, opts.trainCount ?? mnist.train.count),
@@ -267,9 +304,15 @@ export async function loadColourMnist32(opts: ColourMnist32Options): Promise<Dom
 
 /** The first `n` examples of a split (views, no copy). */
 export function firstExamples(split: ImageSplit, n: number): ImageSplit {
-  if (!Number.isInteger(n) || n < 0 || n > split.count) throw new Error(`firstExamples: n must be an integer 0..${split.count}; got ${n}`);
+  if (!Number.isInteger(n) || n < 0 || n > split.count)
+    throw new Error(`firstExamples: n must be an integer 0..${split.count}; got ${n}`);
   const per = split.shape[0] * split.shape[1] * split.shape[2];
-  return { ...split, count: n, images: split.images.subarray(0, n * per), labels: split.labels.subarray(0, n) };
+  return {
+    ...split,
+    count: n,
+    images: split.images.subarray(0, n * per),
+    labels: split.labels.subarray(0, n),
+  };
 }
 
 /** The stand-ins `loadSecondDomain` can use when SVHN is absent, by domain id. */
@@ -326,14 +369,28 @@ export async function loadSecondDomain(opts: SecondDomainOptions): Promise<Secon
         });
   if (opts.preferSvhn ?? true) {
     const download = opts.download ?? false;
-    const status = download === false ? await svhnStatus({ dataRoot: opts.dataRoot, registry: opts.registry }) : null;
+    const status =
+      download === false
+        ? await svhnStatus({ dataRoot: opts.dataRoot, registry: opts.registry })
+        : null;
     if (status === null || status.available) {
       try {
-        const svhn = await loadSvhn({ dataRoot: opts.dataRoot, download, log: opts.log, registry: opts.registry });
+        const svhn = await loadSvhn({
+          dataRoot: opts.dataRoot,
+          download,
+          log: opts.log,
+          registry: opts.registry,
+        });
         return {
           domain: SVHN_DOMAIN,
-          train: firstExamples(svhn.train, Math.min(opts.trainCount ?? svhn.train.count, svhn.train.count)),
-          test: firstExamples(svhn.test, Math.min(opts.testCount ?? svhn.test.count, svhn.test.count)),
+          train: firstExamples(
+            svhn.train,
+            Math.min(opts.trainCount ?? svhn.train.count, svhn.train.count),
+          ),
+          test: firstExamples(
+            svhn.test,
+            Math.min(opts.testCount ?? svhn.test.count, svhn.test.count),
+          ),
           reason: `the SVHN files are in ${status?.dir ?? 'the data folder'} and verified`,
         };
       } catch (err) {

@@ -17,7 +17,8 @@ export const IDX_TYPES = {
 } as const;
 
 export type IdxTypeName = (typeof IDX_TYPES)[keyof typeof IDX_TYPES]['name'];
-export type IdxData = Uint8Array | Int8Array | Int16Array | Int32Array | Float32Array | Float64Array;
+export type IdxData =
+  Uint8Array | Int8Array | Int16Array | Int32Array | Float32Array | Float64Array;
 
 export interface IdxArray {
   readonly type: IdxTypeName;
@@ -34,7 +35,9 @@ export interface IdxExpectation {
 
 export class IdxFormatError extends Error {
   constructor(file: string, problem: string) {
-    super(`${file}: not a valid IDX file: ${problem}. Delete the file and run \`npm run setup\` to fetch a verified copy.`);
+    super(
+      `${file}: not a valid IDX file: ${problem}. Delete the file and run \`npm run setup\` to fetch a verified copy.`,
+    );
     this.name = 'IdxFormatError';
   }
 }
@@ -52,15 +55,20 @@ export function parseIdx(buf: Uint8Array, file: string, expect: IdxExpectation =
   if (buf.length < 4) fail(`file is ${buf.length} bytes, shorter than the 4-byte magic number`);
   if (buf[0] !== 0 || buf[1] !== 0) {
     const magic = Array.from(buf.subarray(0, 4), (b) => b.toString(16).padStart(2, '0')).join('');
-    fail(`magic number 0x${magic} does not start with two zero bytes` + (buf[0] === 0x1f && buf[1] === 0x8b ? ' (it is gzip-compressed: gunzip it first)' : ''));
+    fail(
+      `magic number 0x${magic} does not start with two zero bytes` +
+        (buf[0] === 0x1f && buf[1] === 0x8b ? ' (it is gzip-compressed: gunzip it first)' : ''),
+    );
   }
   const typeByte = buf[2] as number;
   const info = (IDX_TYPES as Record<number, { name: IdxTypeName; bytes: number }>)[typeByte];
-  if (info === undefined) return fail(`unknown element type byte 0x${typeByte.toString(16).padStart(2, '0')}`);
+  if (info === undefined)
+    return fail(`unknown element type byte 0x${typeByte.toString(16).padStart(2, '0')}`);
   const ndims = buf[3] as number;
   if (ndims === 0) fail('number of dimensions is 0');
   const headerBytes = 4 + 4 * ndims;
-  if (buf.length < headerBytes) fail(`file is ${buf.length} bytes, shorter than its ${headerBytes}-byte header`);
+  if (buf.length < headerBytes)
+    fail(`file is ${buf.length} bytes, shorter than its ${headerBytes}-byte header`);
   const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
   const dims: number[] = [];
   for (let i = 0; i < ndims; i++) {
@@ -70,12 +78,23 @@ export function parseIdx(buf: Uint8Array, file: string, expect: IdxExpectation =
   }
   const count = dims.reduce((a, b) => a * b, 1);
   const expectedBytes = headerBytes + count * info.bytes;
-  if (buf.length < expectedBytes) fail(`truncated: header promises ${dims.join('x')} ${info.name} values (${expectedBytes} bytes) but the file has ${buf.length}`);
-  if (buf.length > expectedBytes) fail(`${buf.length - expectedBytes} unexpected trailing bytes after ${dims.join('x')} ${info.name} values`);
-  if (expect.type !== undefined && expect.type !== info.name) fail(`element type is ${info.name}, expected ${expect.type}`);
+  if (buf.length < expectedBytes)
+    fail(
+      `truncated: header promises ${dims.join('x')} ${info.name} values (${expectedBytes} bytes) but the file has ${buf.length}`,
+    );
+  if (buf.length > expectedBytes)
+    fail(
+      `${buf.length - expectedBytes} unexpected trailing bytes after ${dims.join('x')} ${info.name} values`,
+    );
+  if (expect.type !== undefined && expect.type !== info.name)
+    fail(`element type is ${info.name}, expected ${expect.type}`);
   if (expect.dims !== undefined) {
-    const shape = (d: readonly (number | null)[]) => `[${d.map((x) => (x === null ? '*' : x)).join(', ')}]`;
-    if (expect.dims.length !== dims.length || expect.dims.some((want, i) => want !== null && want !== dims[i])) {
+    const shape = (d: readonly (number | null)[]) =>
+      `[${d.map((x) => (x === null ? '*' : x)).join(', ')}]`;
+    if (
+      expect.dims.length !== dims.length ||
+      expect.dims.some((want, i) => want !== null && want !== dims[i])
+    ) {
       fail(`dimensions are [${dims.join(', ')}], expected ${shape(expect.dims)}`);
     }
   }
@@ -100,12 +119,17 @@ function decode(body: Uint8Array, type: IdxTypeName, count: number): IdxData {
 }
 
 /** Encodes an array as IDX (used by tests and to write derived data sets). */
-export function encodeIdx(type: IdxTypeName, dims: readonly number[], values: ArrayLike<number>): Uint8Array {
+export function encodeIdx(
+  type: IdxTypeName,
+  dims: readonly number[],
+  values: ArrayLike<number>,
+): Uint8Array {
   const entry = Object.entries(IDX_TYPES).find(([, v]) => v.name === type);
   if (entry === undefined) throw new Error(`encodeIdx: unknown type ${type}`);
   const [code, info] = entry;
   const count = dims.reduce((a, b) => a * b, 1);
-  if (values.length !== count) throw new Error(`encodeIdx: ${values.length} values for dims [${dims.join(', ')}] (${count})`);
+  if (values.length !== count)
+    throw new Error(`encodeIdx: ${values.length} values for dims [${dims.join(', ')}] (${count})`);
   const out = new Uint8Array(4 + 4 * dims.length + count * info.bytes);
   const view = new DataView(out.buffer);
   out[2] = Number(code);

@@ -32,10 +32,20 @@ function readSplit(
   count: number,
   files: Readonly<Record<string, string>>,
 ): ImageSplit {
-  const images = parseIdx(fs.readFileSync(imagesFile), imagesFile, { type: 'ubyte', dims: [count, 28, 28] });
-  const labels = parseIdx(fs.readFileSync(labelsFile), labelsFile, { type: 'ubyte', dims: [count] });
+  const images = parseIdx(fs.readFileSync(imagesFile), imagesFile, {
+    type: 'ubyte',
+    dims: [count, 28, 28],
+  });
+  const labels = parseIdx(fs.readFileSync(labelsFile), labelsFile, {
+    type: 'ubyte',
+    dims: [count],
+  });
   const bad = (labels.data as Uint8Array).findIndex((y) => y > 9);
-  if (bad >= 0) throw new IdxFormatError(labelsFile, `label ${labels.data[bad]} at index ${bad} is not a digit 0..9`);
+  if (bad >= 0)
+    throw new IdxFormatError(
+      labelsFile,
+      `label ${labels.data[bad]} at index ${bad} is not a digit 0..9`,
+    );
   const pixels = images.data as Uint8Array;
   const classes = labels.data as Uint8Array;
   return { count, shape: [28, 28, 1], images: pixels, labels: classes, numClasses: 10, files };

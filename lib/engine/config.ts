@@ -106,7 +106,13 @@ export function adam(lr: number, beta1 = 0.9, beta2 = 0.999, epsilon = 1e-8): Ad
   return Object.freeze({ lr, beta1, beta2, epsilon });
 }
 
-type DeepPartial<T> = { readonly [K in keyof T]?: T[K] extends readonly unknown[] ? T[K] : T[K] extends object | null ? DeepPartial<NonNullable<T[K]>> | null : T[K] };
+type DeepPartial<T> = {
+  readonly [K in keyof T]?: T[K] extends readonly unknown[]
+    ? T[K]
+    : T[K] extends object | null
+      ? DeepPartial<NonNullable<T[K]>> | null
+      : T[K];
+};
 
 function isPlainObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -135,8 +141,13 @@ function merge(base: unknown, patch: unknown): unknown {
  * an object with a different `kind` replaces the whole sub-config). No setters:
  * configs are values.
  */
-export function configWith(base: ExperimentConfig, patch: DeepPartial<ExperimentConfig>): ExperimentConfig {
-  return deepFreeze(merge(JSON.parse(JSON.stringify(base)), JSON.parse(JSON.stringify(patch))) as ExperimentConfig);
+export function configWith(
+  base: ExperimentConfig,
+  patch: DeepPartial<ExperimentConfig>,
+): ExperimentConfig {
+  return deepFreeze(
+    merge(JSON.parse(JSON.stringify(base)), JSON.parse(JSON.stringify(patch))) as ExperimentConfig,
+  );
 }
 
 /** The van de Ven & Tolias (2019) split-MNIST class-IL generative replay setup (their `--replay=generative`). */
@@ -145,8 +156,20 @@ function splitMnistGR(): ExperimentConfig {
     seed: 0,
     scenario: 'class',
     solver: { kind: 'mlp', hidden: [400, 400], init: 'torch', optimizer: adam(0.001) },
-    generator: { kind: 'vae', hidden: [400, 400], latent: 100, init: 'torch', optimizer: adam(0.001) },
-    replay: { mode: 'generative', ratio: 'inverse-task', batchSize: 128, targets: 'hard', temperature: 2 },
+    generator: {
+      kind: 'vae',
+      hidden: [400, 400],
+      latent: 100,
+      init: 'torch',
+      optimizer: adam(0.001),
+    },
+    replay: {
+      mode: 'generative',
+      ratio: 'inverse-task',
+      batchSize: 128,
+      targets: 'hard',
+      temperature: 2,
+    },
     iterations: 2000,
     batchSize: 128,
   } satisfies ExperimentConfig);
@@ -160,7 +183,12 @@ function splitMnistGRDistill(): ExperimentConfig {
 /** Split MNIST with another replay mode (baselines: 'none', 'noise', 'exact'); no generator unless generative. */
 function splitMnist(mode: ReplayMode, scenario: Scenario = 'class'): ExperimentConfig {
   const base = splitMnistGR();
-  return deepFreeze({ ...base, scenario, generator: mode === 'generative' ? base.generator : null, replay: { ...base.replay, mode } });
+  return deepFreeze({
+    ...base,
+    scenario,
+    generator: mode === 'generative' ? base.generator : null,
+    replay: { ...base.replay, mode },
+  });
 }
 
 /** The DGR paper's generator: WGAN-GP (Gulrajani et al. 2017: Adam lr 1e-4, β=(0.5, 0.9), 5 critic steps, λ=10). */
@@ -185,7 +213,13 @@ function permutedMnistDGR(): ExperimentConfig {
     scenario: 'domain',
     solver: { kind: 'mlp', hidden: [400, 400], init: 'torch', optimizer: adam(0.001) },
     generator: wganGp('mlp'),
-    replay: { mode: 'generative', ratio: 'inverse-task', batchSize: 128, targets: 'hard', temperature: 2 },
+    replay: {
+      mode: 'generative',
+      ratio: 'inverse-task',
+      batchSize: 128,
+      targets: 'hard',
+      temperature: 2,
+    },
     iterations: 2000,
     batchSize: 128,
   } satisfies ExperimentConfig);
@@ -198,7 +232,13 @@ function svhnMnistDGR(): ExperimentConfig {
     scenario: 'domain',
     solver: { kind: 'cnn', channels: [32, 64], hidden: 256, init: 'torch', optimizer: adam(0.001) },
     generator: wganGp('dcgan'),
-    replay: { mode: 'generative', ratio: 'inverse-task', batchSize: 64, targets: 'hard', temperature: 2 },
+    replay: {
+      mode: 'generative',
+      ratio: 'inverse-task',
+      batchSize: 64,
+      targets: 'hard',
+      temperature: 2,
+    },
     iterations: 2000,
     batchSize: 64,
   } satisfies ExperimentConfig);
@@ -256,21 +296,40 @@ function editDistance(a: string, b: string): number {
 /** The settings of each part of a config; `satisfies` keeps them complete. */
 const KEYS = {
   config: {
-    seed: true, scenario: true, solver: true, generator: true, replay: true, iterations: true,
-    batchSize: true, regularizer: true, lwf: true,
+    seed: true,
+    scenario: true,
+    solver: true,
+    generator: true,
+    replay: true,
+    iterations: true,
+    batchSize: true,
+    regularizer: true,
+    lwf: true,
   },
   mlp: { kind: true, hidden: true, init: true, optimizer: true },
   cnn: { kind: true, channels: true, hidden: true, init: true, optimizer: true },
   vae: { kind: true, hidden: true, latent: true, init: true, optimizer: true },
   wgan: {
-    kind: true, arch: true, latent: true, hidden: true, criticSteps: true, gpWeight: true,
-    init: true, generatorOptimizer: true, criticOptimizer: true,
+    kind: true,
+    arch: true,
+    latent: true,
+    hidden: true,
+    criticSteps: true,
+    gpWeight: true,
+    init: true,
+    generatorOptimizer: true,
+    criticOptimizer: true,
   },
   replay: { mode: true, ratio: true, batchSize: true, targets: true, temperature: true },
   adam: { lr: true, beta1: true, beta2: true, epsilon: true },
   // issue 12
   ewc: {
-    kind: true, lambda: true, online: true, gamma: true, fisherLabels: true, fisherExamples: true,
+    kind: true,
+    lambda: true,
+    online: true,
+    gamma: true,
+    fisherLabels: true,
+    fisherExamples: true,
   },
   si: { kind: true, c: true, xi: true },
   lwf: { temperature: true },
@@ -308,18 +367,26 @@ function checkKeys(
 }
 
 function posInt(v: unknown, path: string): void {
-  if (typeof v !== 'number' || !Number.isInteger(v) || v <= 0) fail(path, `must be a positive integer, got ${show(v)}`);
+  if (typeof v !== 'number' || !Number.isInteger(v) || v <= 0)
+    fail(path, `must be a positive integer, got ${show(v)}`);
 }
 
 function checkAdam(a: unknown, path: string): void {
-  if (!isPlainObject(a)) fail(path, 'must be an Adam config {lr, beta1, beta2, epsilon} (use adam(lr))');
+  if (!isPlainObject(a))
+    fail(path, 'must be an Adam config {lr, beta1, beta2, epsilon} (use adam(lr))');
   checkKeys(a, KEYS.adam, path);
   const { lr, beta1, beta2, epsilon } = a;
-  if (typeof lr !== 'number' || !(lr > 0) || !Number.isFinite(lr)) fail(`${path}.lr`, `must be a positive number, got ${show(lr)}`);
-  for (const [k, v] of [['beta1', beta1], ['beta2', beta2]] as const) {
-    if (typeof v !== 'number' || !(v >= 0 && v < 1)) fail(`${path}.${k}`, `must be in [0, 1), got ${show(v)}`);
+  if (typeof lr !== 'number' || !(lr > 0) || !Number.isFinite(lr))
+    fail(`${path}.lr`, `must be a positive number, got ${show(lr)}`);
+  for (const [k, v] of [
+    ['beta1', beta1],
+    ['beta2', beta2],
+  ] as const) {
+    if (typeof v !== 'number' || !(v >= 0 && v < 1))
+      fail(`${path}.${k}`, `must be in [0, 1), got ${show(v)}`);
   }
-  if (typeof epsilon !== 'number' || !(epsilon > 0) || !Number.isFinite(epsilon)) fail(`${path}.epsilon`, `must be a positive number, got ${show(epsilon)}`);
+  if (typeof epsilon !== 'number' || !(epsilon > 0) || !Number.isFinite(epsilon))
+    fail(`${path}.epsilon`, `must be a positive number, got ${show(epsilon)}`);
 }
 
 function checkInit(v: unknown, path: string): void {
@@ -327,26 +394,42 @@ function checkInit(v: unknown, path: string): void {
 }
 
 function checkWidths(v: unknown, path: string, allowEmpty: boolean): void {
-  if (!Array.isArray(v) || (!allowEmpty && v.length === 0)) fail(path, `must be an array of positive integers${allowEmpty ? '' : ' (at least one)'}, got ${show(v)}`);
+  if (!Array.isArray(v) || (!allowEmpty && v.length === 0))
+    fail(
+      path,
+      `must be an array of positive integers${allowEmpty ? '' : ' (at least one)'}, got ${show(v)}`,
+    );
   v.forEach((w, i) => posInt(w, `${path}[${i}]`));
 }
 
 /** Checks the model/input-shape fit; `inputShape` is the sequence's input shape. */
 function checkShapes(cfg: ExperimentConfig, inputShape: readonly number[]): void {
   const shapeStr = `[${inputShape.join(', ')}]`;
-  if (inputShape.length === 0 || inputShape.some((d) => !Number.isInteger(d) || d <= 0)) fail('inputShape', `the sequence's input shape ${shapeStr} is not a list of positive integers`);
+  if (inputShape.length === 0 || inputShape.some((d) => !Number.isInteger(d) || d <= 0))
+    fail('inputShape', `the sequence's input shape ${shapeStr} is not a list of positive integers`);
   if (cfg.solver.kind === 'cnn') {
     const [h, w, c] = inputShape;
     const down = 2 ** cfg.solver.channels.length;
-    if (inputShape.length !== 3 || c === undefined || (h as number) % down !== 0 || (w as number) % down !== 0) {
-      fail('solver', `a 'cnn' solver needs image inputs [H, W, C] with H and W divisible by ${down}; the sequence has ${shapeStr}. Use solver.kind 'mlp' for flat inputs`);
+    if (
+      inputShape.length !== 3 ||
+      c === undefined ||
+      (h as number) % down !== 0 ||
+      (w as number) % down !== 0
+    ) {
+      fail(
+        'solver',
+        `a 'cnn' solver needs image inputs [H, W, C] with H and W divisible by ${down}; the sequence has ${shapeStr}. Use solver.kind 'mlp' for flat inputs`,
+      );
     }
   }
   const g = cfg.generator;
   if (g !== null && g.kind === 'wgan-gp' && g.arch === 'dcgan') {
     const [h, w, c] = inputShape;
     if (inputShape.length !== 3 || c === undefined || h !== w || (h as number) % 4 !== 0) {
-      fail('generator.arch', `'dcgan' needs square image inputs [H, H, C] with H divisible by 4 (e.g. [28, 28, 1], [32, 32, 3]); the sequence has ${shapeStr}. Use arch 'mlp'`);
+      fail(
+        'generator.arch',
+        `'dcgan' needs square image inputs [H, H, C] with H divisible by 4 (e.g. [28, 28, 1], [32, 32, 3]); the sequence has ${shapeStr}. Use arch 'mlp'`,
+      );
     }
   }
 }
@@ -357,10 +440,18 @@ function checkShapes(cfg: ExperimentConfig, inputShape: readonly number[]): void
  * scenario, input shapes, task data shapes). Returns `cfg` when valid.
  */
 export function validateConfig(cfg: ExperimentConfig, sequence?: TaskSequence): ExperimentConfig {
-  if (!isPlainObject(cfg)) throw new ConfigError('config must be an ExperimentConfig object (start from a preset, e.g. presets.splitMnistGR())');
+  if (!isPlainObject(cfg))
+    throw new ConfigError(
+      'config must be an ExperimentConfig object (start from a preset, e.g. presets.splitMnistGR())',
+    );
   checkKeys(cfg, KEYS.config, '');
-  if (typeof cfg.seed !== 'number' || !Number.isInteger(cfg.seed)) fail('seed', `must be an integer, got ${show(cfg.seed)}`);
-  if (!SCENARIOS.includes(cfg.scenario)) fail('scenario', `unknown scenario ${show(cfg.scenario)}; use one of ${SCENARIOS.map((s) => `'${s}'`).join(', ')}`);
+  if (typeof cfg.seed !== 'number' || !Number.isInteger(cfg.seed))
+    fail('seed', `must be an integer, got ${show(cfg.seed)}`);
+  if (!SCENARIOS.includes(cfg.scenario))
+    fail(
+      'scenario',
+      `unknown scenario ${show(cfg.scenario)}; use one of ${SCENARIOS.map((s) => `'${s}'`).join(', ')}`,
+    );
   posInt(cfg.iterations, 'iterations');
   posInt(cfg.batchSize, 'batchSize');
 
@@ -374,13 +465,17 @@ export function validateConfig(cfg: ExperimentConfig, sequence?: TaskSequence): 
     checkWidths(s.channels, 'solver.channels', false);
     posInt(s.hidden, 'solver.hidden');
   } else {
-    fail('solver.kind', `unknown solver ${show((s as { kind: unknown }).kind)}; use 'mlp' or 'cnn'`);
+    fail(
+      'solver.kind',
+      `unknown solver ${show((s as { kind: unknown }).kind)}; use 'mlp' or 'cnn'`,
+    );
   }
   checkInit(s.init, 'solver.init');
   checkAdam(s.optimizer, 'solver.optimizer');
 
   const g = cfg.generator as GeneratorConfig | null | undefined;
-  if (g === undefined) fail('generator', "is required (null for no generator, or {kind: 'vae' | 'wgan-gp', ...})");
+  if (g === undefined)
+    fail('generator', "is required (null for no generator, or {kind: 'vae' | 'wgan-gp', ...})");
   if (g !== null) {
     if (!isPlainObject(g)) fail('generator', 'must be a generator config or null');
     if (g.kind === 'vae') {
@@ -391,53 +486,91 @@ export function validateConfig(cfg: ExperimentConfig, sequence?: TaskSequence): 
       checkAdam(g.optimizer, 'generator.optimizer');
     } else if (g.kind === 'wgan-gp') {
       checkKeys(g, KEYS.wgan, 'generator');
-      if (g.arch !== 'mlp' && g.arch !== 'dcgan') fail('generator.arch', `must be 'mlp' or 'dcgan', got ${show(g.arch)}`);
+      if (g.arch !== 'mlp' && g.arch !== 'dcgan')
+        fail('generator.arch', `must be 'mlp' or 'dcgan', got ${show(g.arch)}`);
       checkWidths(g.hidden, 'generator.hidden', false);
-      if (g.arch === 'dcgan' && g.hidden.length !== 2) fail('generator.hidden', `'dcgan' takes two conv widths [c1, c2], got ${show(g.hidden)}`);
+      if (g.arch === 'dcgan' && g.hidden.length !== 2)
+        fail('generator.hidden', `'dcgan' takes two conv widths [c1, c2], got ${show(g.hidden)}`);
       posInt(g.latent, 'generator.latent');
       posInt(g.criticSteps, 'generator.criticSteps');
-      if (typeof g.gpWeight !== 'number' || !(g.gpWeight >= 0) || !Number.isFinite(g.gpWeight)) fail('generator.gpWeight', `must be a non-negative number, got ${show(g.gpWeight)}`);
+      if (typeof g.gpWeight !== 'number' || !(g.gpWeight >= 0) || !Number.isFinite(g.gpWeight))
+        fail('generator.gpWeight', `must be a non-negative number, got ${show(g.gpWeight)}`);
       checkInit(g.init, 'generator.init');
       checkAdam(g.generatorOptimizer, 'generator.generatorOptimizer');
       checkAdam(g.criticOptimizer, 'generator.criticOptimizer');
     } else {
-      fail('generator.kind', `unknown generator ${show((g as { kind: unknown }).kind)}; use 'vae', 'wgan-gp' or null`);
+      fail(
+        'generator.kind',
+        `unknown generator ${show((g as { kind: unknown }).kind)}; use 'vae', 'wgan-gp' or null`,
+      );
     }
   }
 
   const r = cfg.replay as ReplayConfig | undefined;
   if (!isPlainObject(r)) fail('replay', 'is required');
   checkKeys(r, KEYS.replay, 'replay');
-  if (!(REPLAY_MODES as readonly string[]).includes(r.mode)) fail('replay.mode', `unknown replay mode ${show(r.mode)}; use one of ${REPLAY_MODES.map((m) => `'${m}'`).join(', ')}`);
-  if (r.ratio !== 'inverse-task' && (typeof r.ratio !== 'number' || !(r.ratio >= 0 && r.ratio <= 1))) {
-    fail('replay.ratio', `r must be a number in [0, 1] or 'inverse-task' (r = 1/t), got ${show(r.ratio)}`);
+  if (!(REPLAY_MODES as readonly string[]).includes(r.mode))
+    fail(
+      'replay.mode',
+      `unknown replay mode ${show(r.mode)}; use one of ${REPLAY_MODES.map((m) => `'${m}'`).join(', ')}`,
+    );
+  if (
+    r.ratio !== 'inverse-task' &&
+    (typeof r.ratio !== 'number' || !(r.ratio >= 0 && r.ratio <= 1))
+  ) {
+    fail(
+      'replay.ratio',
+      `r must be a number in [0, 1] or 'inverse-task' (r = 1/t), got ${show(r.ratio)}`,
+    );
   }
   posInt(r.batchSize, 'replay.batchSize');
-  if (r.targets !== 'hard' && r.targets !== 'soft') fail('replay.targets', `must be 'hard' or 'soft', got ${show(r.targets)}`);
-  if (typeof r.temperature !== 'number' || !(r.temperature > 0) || !Number.isFinite(r.temperature)) fail('replay.temperature', `must be a positive number, got ${show(r.temperature)}`);
-  if (r.mode === 'generative' && g === null) fail('generator', "generative replay needs a generator (e.g. presets.splitMnistGR().generator); it is null");
+  if (r.targets !== 'hard' && r.targets !== 'soft')
+    fail('replay.targets', `must be 'hard' or 'soft', got ${show(r.targets)}`);
+  if (typeof r.temperature !== 'number' || !(r.temperature > 0) || !Number.isFinite(r.temperature))
+    fail('replay.temperature', `must be a positive number, got ${show(r.temperature)}`);
+  if (r.mode === 'generative' && g === null)
+    fail(
+      'generator',
+      'generative replay needs a generator (e.g. presets.splitMnistGR().generator); it is null',
+    );
   checkRegularization(cfg); // issue 12
 
   if (sequence !== undefined) {
     if (sequence.scenario !== cfg.scenario) {
-      fail('scenario', `is '${cfg.scenario}' but the task sequence '${sequence.name}' was built for '${sequence.scenario}'; build the sequence for '${cfg.scenario}' or change config.scenario`);
+      fail(
+        'scenario',
+        `is '${cfg.scenario}' but the task sequence '${sequence.name}' was built for '${sequence.scenario}'; build the sequence for '${cfg.scenario}' or change config.scenario`,
+      );
     }
     checkShapes(cfg, sequence.inputShape);
-    if (!Number.isInteger(sequence.numOutputs) || sequence.numOutputs < 2) fail('numOutputs', `the sequence has ${sequence.numOutputs} outputs; need at least 2`);
-    if (sequence.tasks.length === 0) throw new ConfigError(`task sequence '${sequence.name}' has no tasks`);
+    if (!Number.isInteger(sequence.numOutputs) || sequence.numOutputs < 2)
+      fail('numOutputs', `the sequence has ${sequence.numOutputs} outputs; need at least 2`);
+    if (sequence.tasks.length === 0)
+      throw new ConfigError(`task sequence '${sequence.name}' has no tasks`);
     const want = sequence.inputShape.join(',');
     for (const t of sequence.tasks) {
       for (const split of ['train', 'test'] as const) {
         const d = t[split];
         const got = d.x.shape.slice(1).join(',');
         if (got !== want) {
-          throw new ConfigError(`task ${t.index} (${t.name}) ${split}.x has example shape [${got}] but the sequence's inputShape is [${want}]; the models are built for [${want}]`);
+          throw new ConfigError(
+            `task ${t.index} (${t.name}) ${split}.x has example shape [${got}] but the sequence's inputShape is [${want}]; the models are built for [${want}]`,
+          );
         }
-        if (d.y.shape[0] !== d.x.shape[0]) throw new ConfigError(`task ${t.index} (${t.name}) ${split}: ${d.x.shape[0]} inputs but ${d.y.shape[0]} labels`);
+        if (d.y.shape[0] !== d.x.shape[0])
+          throw new ConfigError(
+            `task ${t.index} (${t.name}) ${split}: ${d.x.shape[0]} inputs but ${d.y.shape[0]} labels`,
+          );
       }
-      if (t.train.count < 1) throw new ConfigError(`task ${t.index} (${t.name}) has no training examples`);
-      const badClass = t.classes.find((c) => !Number.isInteger(c) || c < 0 || c >= sequence.numOutputs);
-      if (badClass !== undefined) throw new ConfigError(`task ${t.index} (${t.name}) uses output ${badClass}, outside 0..${sequence.numOutputs - 1}`);
+      if (t.train.count < 1)
+        throw new ConfigError(`task ${t.index} (${t.name}) has no training examples`);
+      const badClass = t.classes.find(
+        (c) => !Number.isInteger(c) || c < 0 || c >= sequence.numOutputs,
+      );
+      if (badClass !== undefined)
+        throw new ConfigError(
+          `task ${t.index} (${t.name}) uses output ${badClass}, outside 0..${sequence.numOutputs - 1}`,
+        );
     }
   }
   return cfg;

@@ -33,17 +33,28 @@ export interface EvaluateOptions {
  * Runs in batches inside tf.tidy; correct counts stay on the device and are read once, at the end.
  * Returns one accuracy in [0, 1] per evaluated task (NaN for a task with no examples).
  */
-export async function evaluate(classifier: Classifier, sequence: TaskSequence, opts: EvaluateOptions = {}): Promise<number[]> {
+export async function evaluate(
+  classifier: Classifier,
+  sequence: TaskSequence,
+  opts: EvaluateOptions = {},
+): Promise<number[]> {
   const T = sequence.tasks.length;
   const upToTask = opts.upToTask ?? T - 1;
   const trainedUpTo = opts.trainedUpTo ?? (opts.upToTask !== undefined ? opts.upToTask : T - 1);
   const batchSize = opts.batchSize ?? 1000;
   const split = opts.split ?? 'test';
-  if (!Number.isInteger(upToTask) || upToTask < 0 || upToTask >= T) throw new RangeError(`evaluate: upToTask ${upToTask} is not a task index (0..${T - 1})`);
-  if (!Number.isInteger(trainedUpTo) || trainedUpTo < 0 || trainedUpTo >= T) throw new RangeError(`evaluate: trainedUpTo ${trainedUpTo} is not a task index (0..${T - 1})`);
-  if (!Number.isInteger(batchSize) || batchSize < 1) throw new RangeError(`evaluate: batchSize must be a positive integer, got ${batchSize}`);
-  if (split !== 'train' && split !== 'test') throw new RangeError(`evaluate: split must be 'train' or 'test', got ${String(split)}`);
-  if (opts.maxPerTask !== undefined && (!Number.isInteger(opts.maxPerTask) || opts.maxPerTask < 1)) {
+  if (!Number.isInteger(upToTask) || upToTask < 0 || upToTask >= T)
+    throw new RangeError(`evaluate: upToTask ${upToTask} is not a task index (0..${T - 1})`);
+  if (!Number.isInteger(trainedUpTo) || trainedUpTo < 0 || trainedUpTo >= T)
+    throw new RangeError(`evaluate: trainedUpTo ${trainedUpTo} is not a task index (0..${T - 1})`);
+  if (!Number.isInteger(batchSize) || batchSize < 1)
+    throw new RangeError(`evaluate: batchSize must be a positive integer, got ${batchSize}`);
+  if (split !== 'train' && split !== 'test')
+    throw new RangeError(`evaluate: split must be 'train' or 'test', got ${String(split)}`);
+  if (
+    opts.maxPerTask !== undefined &&
+    (!Number.isInteger(opts.maxPerTask) || opts.maxPerTask < 1)
+  ) {
     throw new RangeError(`evaluate: maxPerTask must be a positive integer, got ${opts.maxPerTask}`);
   }
 
@@ -64,10 +75,19 @@ export async function evaluate(classifier: Classifier, sequence: TaskSequence, o
           const x = data.x.slice(start, size);
           const y = data.y.slice(start, size);
           const logits = classifier.predict(x);
-          if (logits.rank !== 2 || logits.shape[0] !== size || logits.shape[1] !== sequence.numOutputs) {
-            throw new RangeError(`evaluate: classifier.predict returned shape [${logits.shape.join(', ')}], expected [${size}, ${sequence.numOutputs}]`);
+          if (
+            logits.rank !== 2 ||
+            logits.shape[0] !== size ||
+            logits.shape[1] !== sequence.numOutputs
+          ) {
+            throw new RangeError(
+              `evaluate: classifier.predict returned shape [${logits.shape.join(', ')}], expected [${size}, ${sequence.numOutputs}]`,
+            );
           }
-          const hits = tf.equal(tf.argMax(maskLogits(logits, active), 1).toInt(), y.toInt()).toInt().sum() as Scalar;
+          const hits = tf
+            .equal(tf.argMax(maskLogits(logits, active), 1).toInt(), y.toInt())
+            .toInt()
+            .sum() as Scalar;
           return tf.add(total, hits) as Scalar;
         });
         total.dispose();
@@ -101,18 +121,26 @@ export function checkAccuracyMatrix(R: AccuracyMatrix, where = 'accuracy matrix'
   if (!Array.isArray(R) || R.length === 0) throw new RangeError(`${where}: needs at least one row`);
   const T = (R[0] as readonly number[]).length;
   if (T === 0) throw new RangeError(`${where}: rows are empty`);
-  if (R.length > T) throw new RangeError(`${where}: ${R.length} rows but only ${T} tasks (columns)`);
+  if (R.length > T)
+    throw new RangeError(`${where}: ${R.length} rows but only ${T} tasks (columns)`);
   R.forEach((row, i) => {
-    if (!Array.isArray(row) || row.length !== T) throw new RangeError(`${where}: row ${i} has ${Array.isArray(row) ? row.length : 'no'} entries, expected ${T}`);
+    if (!Array.isArray(row) || row.length !== T)
+      throw new RangeError(
+        `${where}: row ${i} has ${Array.isArray(row) ? row.length : 'no'} entries, expected ${T}`,
+      );
     row.forEach((v, j) => {
-      if (typeof v !== 'number' || (!Number.isNaN(v) && (v < 0 || v > 1))) throw new RangeError(`${where}: R[${i}][${j}] = ${String(v)} is not an accuracy in [0, 1]`);
+      if (typeof v !== 'number' || (!Number.isNaN(v) && (v < 0 || v > 1)))
+        throw new RangeError(`${where}: R[${i}][${j}] = ${String(v)} is not an accuracy in [0, 1]`);
     });
   });
 }
 
 /** A new matrix with row `i` set (rows before it must exist): R is never mutated. */
 export function withRow(R: AccuracyMatrix, i: number, row: readonly number[]): AccuracyMatrix {
-  if (!Number.isInteger(i) || i < 0 || i > R.length) throw new RangeError(`withRow: row ${i} cannot be set on a matrix with ${R.length} rows (rows are filled in order)`);
+  if (!Number.isInteger(i) || i < 0 || i > R.length)
+    throw new RangeError(
+      `withRow: row ${i} cannot be set on a matrix with ${R.length} rows (rows are filled in order)`,
+    );
   const next = R.map((r) => Object.freeze([...r]));
   next[i] = Object.freeze([...row]);
   const out = Object.freeze(next);
@@ -125,8 +153,10 @@ function lastRow(R: AccuracyMatrix, where: string): number {
   return R.length - 1;
 }
 
-const mean = (xs: readonly number[]): number => (xs.length === 0 ? Number.NaN : xs.reduce((a, b) => a + b, 0) / xs.length);
-const at = (R: AccuracyMatrix, i: number, j: number): number => (R[i] as readonly number[])[j] as number;
+const mean = (xs: readonly number[]): number =>
+  xs.length === 0 ? Number.NaN : xs.reduce((a, b) => a + b, 0) / xs.length;
+const at = (R: AccuracyMatrix, i: number, j: number): number =>
+  (R[i] as readonly number[])[j] as number;
 
 /**
  * Average accuracy after training on task L (default: the last row):
@@ -135,7 +165,8 @@ const at = (R: AccuracyMatrix, i: number, j: number): number => (R[i] as readonl
 export function averageAccuracy(R: AccuracyMatrix, afterTask?: number): number {
   const L = lastRow(R, 'averageAccuracy');
   const i = afterTask ?? L;
-  if (!Number.isInteger(i) || i < 0 || i > L) throw new RangeError(`averageAccuracy: afterTask ${i} is not a row of R (0..${L})`);
+  if (!Number.isInteger(i) || i < 0 || i > L)
+    throw new RangeError(`averageAccuracy: afterTask ${i} is not a row of R (0..${L})`);
   return mean(Array.from({ length: i + 1 }, (_, j) => at(R, i, j)));
 }
 
@@ -163,7 +194,9 @@ export function forwardTransfer(R: AccuracyMatrix, baseline: readonly number[]):
   const L = lastRow(R, 'forwardTransfer');
   const T = (R[0] as readonly number[]).length;
   if (!Array.isArray(baseline) || baseline.length !== T) {
-    throw new RangeError(`forwardTransfer: baseline needs one accuracy per task (${T}), got ${Array.isArray(baseline) ? baseline.length : String(baseline)}`);
+    throw new RangeError(
+      `forwardTransfer: baseline needs one accuracy per task (${T}), got ${Array.isArray(baseline) ? baseline.length : String(baseline)}`,
+    );
   }
   return mean(Array.from({ length: L }, (_, k) => at(R, k, k + 1) - (baseline[k + 1] as number)));
 }

@@ -21,8 +21,30 @@
 import { tf } from '../tf';
 import type { Scalar, Tensor, Tensor1D, Tensor2D, Tensor4D } from '@tensorflow/tfjs-node';
 import type { GeneratorConfig, VaeConfig, WganGpConfig } from './config';
-import { Adam, ParamSet, ParamSpec, cloneParams, convSpecs, createAdam, createParams, dense, denseMacs, denseSpecs, leakyRelu } from './nn';
-import { biasAdd, biasAddGrad, concat, ew, matMul, reluGrad, split, statelessNormal, statelessUniform } from './native';
+import {
+  Adam,
+  ParamSet,
+  ParamSpec,
+  cloneParams,
+  convSpecs,
+  createAdam,
+  createParams,
+  dense,
+  denseMacs,
+  denseSpecs,
+  leakyRelu,
+} from './nn';
+import {
+  biasAdd,
+  biasAddGrad,
+  concat,
+  ew,
+  matMul,
+  reluGrad,
+  split,
+  statelessNormal,
+  statelessUniform,
+} from './native';
 import { conv2d, conv2dBackpropFilter, conv2dBackpropInput, leakyReluGrad } from './native';
 import { leakyRelu as nLeakyRelu, reshape, sigmoidGrad, sqrt, sum } from './native';
 import { deriveSeed } from '../rng';
@@ -69,13 +91,18 @@ function noise(n: number, dim: number, seed: number): Tensor2D {
 }
 
 function checkN(n: number): void {
-  if (!Number.isInteger(n) || n <= 0) throw new Error(`Generator.sample: n must be a positive integer, got ${n}`);
+  if (!Number.isInteger(n) || n <= 0)
+    throw new Error(`Generator.sample: n must be a positive integer, got ${n}`);
 }
 
 function checkBatch(x: Tensor, inputShape: readonly number[], what: string): void {
   const want = inputShape.join(',');
-  const ok = x.shape.slice(1).join(',') === want || (x.rank === 2 && x.shape[1] === flatSize(inputShape));
-  if (!ok) throw new Error(`${what}: batch shape [${x.shape.join(', ')}] does not match the model's input shape [${want}]`);
+  const ok =
+    x.shape.slice(1).join(',') === want || (x.rank === 2 && x.shape[1] === flatSize(inputShape));
+  if (!ok)
+    throw new Error(
+      `${what}: batch shape [${x.shape.join(', ')}] does not match the model's input shape [${want}]`,
+    );
 }
 
 // ---------------------------------------------------------------------------------------------- VAE
@@ -85,17 +112,29 @@ function checkBatch(x: Tensor, inputShape: readonly number[], what: string): voi
  * with tf.js ops (differentiable): the reference the hand-written backward
  * pass is tested against.
  */
-export function vaeLossPerExample(encW: readonly Tensor[], decW: readonly Tensor[], x2: Tensor2D, eps: Tensor2D): Tensor1D {
+export function vaeLossPerExample(
+  encW: readonly Tensor[],
+  decW: readonly Tensor[],
+  x2: Tensor2D,
+  eps: Tensor2D,
+): Tensor1D {
   const nEnc = encW.length / 2 - 1;
   const nDec = decW.length / 2;
   const latent = eps.shape[1];
   let h: Tensor = x2;
-  for (let l = 0; l < nEnc; l++) h = dense(h, encW[2 * l] as Tensor, encW[2 * l + 1] as Tensor, 'relu');
+  for (let l = 0; l < nEnc; l++)
+    h = dense(h, encW[2 * l] as Tensor, encW[2 * l + 1] as Tensor, 'relu');
   const stats = dense(h, encW[2 * nEnc] as Tensor, encW[2 * nEnc + 1] as Tensor, 'linear');
   const [mu, logvar] = tf.split(stats, [latent, latent], 1) as [Tensor2D, Tensor2D];
   const z = tf.add(mu, tf.mul(eps, tf.exp(tf.mul(logvar, 0.5))));
   let a: Tensor = z;
-  for (let l = 0; l < nDec; l++) a = dense(a, decW[2 * l] as Tensor, decW[2 * l + 1] as Tensor, l === nDec - 1 ? 'linear' : 'relu');
+  for (let l = 0; l < nDec; l++)
+    a = dense(
+      a,
+      decW[2 * l] as Tensor,
+      decW[2 * l + 1] as Tensor,
+      l === nDec - 1 ? 'linear' : 'relu',
+    );
   return vaeLossTerms(x2, a, mu, logvar);
 }
 
@@ -104,7 +143,10 @@ function vaeLossTerms(x2: Tensor, a: Tensor, mu: Tensor, logvar: Tensor): Tensor
   const d = x2.shape[1] as number;
   // BCE(sigmoid(a), x) = softplus(a) − x·a, averaged over pixels
   const recon = tf.mean(tf.sub(tf.softplus(a), tf.mul(x2, a)), 1);
-  const kl = tf.mul(tf.sum(tf.sub(tf.add(tf.exp(logvar), tf.square(mu)), tf.add(logvar, 1)), 1), 0.5 / d);
+  const kl = tf.mul(
+    tf.sum(tf.sub(tf.add(tf.exp(logvar), tf.square(mu)), tf.add(logvar, 1)), 1),
+    0.5 / d,
+  );
   return tf.add(recon, kl) as Tensor1D;
 }
 
@@ -125,7 +167,14 @@ function decodeFast(decW: readonly Tensor[], z: Tensor): Tensor2D {
  *   ∂/∂a = w/D·(sigmoid(a) − x);  ∂/∂μ = ∂z + w/D·μ;  ∂/∂logσ² = ½·∂z·ε·σ + ½·w/D·(σ² − 1).
  * `wcol` [B, 1] holds the row weights w_i.
  */
-function vaeBackprop(encW: readonly Tensor[], decW: readonly Tensor[], x2: Tensor2D, eps: Tensor2D, wcol: Tensor2D, needLoss: boolean): { loss: Scalar | null; enc: Tensor[]; dec: Tensor[] } {
+function vaeBackprop(
+  encW: readonly Tensor[],
+  decW: readonly Tensor[],
+  x2: Tensor2D,
+  eps: Tensor2D,
+  wcol: Tensor2D,
+  needLoss: boolean,
+): { loss: Scalar | null; enc: Tensor[]; dec: Tensor[] } {
   const nEnc = encW.length / 2 - 1;
   const nDec = decW.length / 2;
   const latent = eps.shape[1];
@@ -150,7 +199,9 @@ function vaeBackprop(encW: readonly Tensor[], decW: readonly Tensor[], x2: Tenso
     gs.push(g);
   }
   const a = g;
-  const loss = needLoss ? (tf.sum(tf.mul(vaeLossTerms(x2, a, mu, logvar), tf.reshape(wcol, [-1]))) as Scalar) : null;
+  const loss = needLoss
+    ? (tf.sum(tf.mul(vaeLossTerms(x2, a, mu, logvar), tf.reshape(wcol, [-1]))) as Scalar)
+    : null;
   const wD = ew('RealDiv', wcol, tf.scalar(d));
   const dec: Tensor[] = new Array<Tensor>(2 * nDec);
   let dc: Tensor = ew('Mul', ew('Sub', ew('Sigmoid', a), x2), wD);
@@ -163,7 +214,11 @@ function vaeBackprop(encW: readonly Tensor[], decW: readonly Tensor[], x2: Tenso
     else dz = back;
   }
   const dmu = ew('AddV2', dz, ew('Mul', mu, wD));
-  const dlogvar = ew('AddV2', ew('Mul', ew('Mul', dz, epsStd), half), ew('Mul', ew('Sub', ew('Square', std), one), ew('Mul', wD, half)));
+  const dlogvar = ew(
+    'AddV2',
+    ew('Mul', ew('Mul', dz, epsStd), half),
+    ew('Mul', ew('Sub', ew('Square', std), one), ew('Mul', wD, half)),
+  );
   let dh: Tensor = concat([dmu, dlogvar], 1);
   const enc: Tensor[] = new Array<Tensor>(2 * (nEnc + 1));
   for (let l = nEnc; l >= 0; l--) {
@@ -174,7 +229,12 @@ function vaeBackprop(encW: readonly Tensor[], decW: readonly Tensor[], x2: Tenso
   return { loss, enc, dec };
 }
 
-function makeVae(config: VaeConfig, inputShape: readonly number[], params: Record<string, ParamSet>, trainable: boolean): Generator {
+function makeVae(
+  config: VaeConfig,
+  inputShape: readonly number[],
+  params: Record<string, ParamSet>,
+  trainable: boolean,
+): Generator {
   const d = flatSize(inputShape);
   const encSizes = [d, ...config.hidden];
   const decSizes = [config.latent, ...[...config.hidden].reverse(), d];
@@ -185,7 +245,12 @@ function makeVae(config: VaeConfig, inputShape: readonly number[], params: Recor
     inputShape: Object.freeze([...inputShape]),
     trainable,
     params: Object.freeze(params),
-    macs: Object.freeze({ encoder: denseMacs(encSizes) + (config.hidden[config.hidden.length - 1] as number) * 2 * config.latent, decoder: denseMacs(decSizes) }),
+    macs: Object.freeze({
+      encoder:
+        denseMacs(encSizes) +
+        (config.hidden[config.hidden.length - 1] as number) * 2 * config.latent,
+      decoder: denseMacs(decSizes),
+    }),
     sample(n: number, seed: number): Tensor {
       checkN(n);
       return tf.tidy(() => {
@@ -201,26 +266,57 @@ function makeVae(config: VaeConfig, inputShape: readonly number[], params: Recor
 }
 
 /** VAE: encoder D → hidden… → (μ, log σ²) ∈ R^latent; decoder latent → reversed hidden… → D (sigmoid). */
-export function buildVae(config: VaeConfig, inputShape: readonly number[], seed: number): Generator {
+export function buildVae(
+  config: VaeConfig,
+  inputShape: readonly number[],
+  seed: number,
+): Generator {
   const d = flatSize(inputShape);
   const enc: ParamSpec[] = [];
   const encSizes = [d, ...config.hidden];
-  for (let i = 1; i < encSizes.length; i++) enc.push(...denseSpecs(`enc${i}`, encSizes[i - 1] as number, encSizes[i] as number, config.init));
-  enc.push(...denseSpecs('toZ', config.hidden[config.hidden.length - 1] as number, 2 * config.latent, config.init));
+  for (let i = 1; i < encSizes.length; i++)
+    enc.push(
+      ...denseSpecs(`enc${i}`, encSizes[i - 1] as number, encSizes[i] as number, config.init),
+    );
+  enc.push(
+    ...denseSpecs(
+      'toZ',
+      config.hidden[config.hidden.length - 1] as number,
+      2 * config.latent,
+      config.init,
+    ),
+  );
   const decSizes = [config.latent, ...[...config.hidden].reverse(), d];
   const dec: ParamSpec[] = [];
-  for (let i = 1; i < decSizes.length; i++) dec.push(...denseSpecs(`dec${i}`, decSizes[i - 1] as number, decSizes[i] as number, config.init));
-  return makeVae(config, inputShape, { encoder: createParams(enc, deriveSeed(seed, 'encoder')), decoder: createParams(dec, deriveSeed(seed, 'decoder')) }, true);
+  for (let i = 1; i < decSizes.length; i++)
+    dec.push(
+      ...denseSpecs(`dec${i}`, decSizes[i - 1] as number, decSizes[i] as number, config.init),
+    );
+  return makeVae(
+    config,
+    inputShape,
+    {
+      encoder: createParams(enc, deriveSeed(seed, 'encoder')),
+      decoder: createParams(dec, deriveSeed(seed, 'decoder')),
+    },
+    true,
+  );
 }
 
 /** A VAE trainer, plus the gradient computation by hand or by autodiff (for tests). */
 export interface VaeTrainer extends GeneratorTrainer {
   /** Loss and gradients {encoder, decoder} for batch x with noise from `seed`; nothing is updated. */
-  gradients(x: Tensor, weights: Tensor1D | null, seed: number, method: 'manual' | 'autodiff'): { loss: Scalar; encoder: Tensor[]; decoder: Tensor[] };
+  gradients(
+    x: Tensor,
+    weights: Tensor1D | null,
+    seed: number,
+    method: 'manual' | 'autodiff',
+  ): { loss: Scalar; encoder: Tensor[]; decoder: Tensor[] };
 }
 
 export function createVaeTrainer(gen: Generator): VaeTrainer {
-  if (gen.config.kind !== 'vae') throw new Error(`createVaeTrainer: generator is a '${gen.config.kind}', not 'vae'`);
+  if (gen.config.kind !== 'vae')
+    throw new Error(`createVaeTrainer: generator is a '${gen.config.kind}', not 'vae'`);
   if (!gen.trainable) throw new Error('createVaeTrainer: this generator is a frozen snapshot');
   const config = gen.config;
   const encoder = gen.params.encoder as ParamSet;
@@ -235,7 +331,10 @@ export function createVaeTrainer(gen: Generator): VaeTrainer {
     const k = weights ?? b;
     if (k !== key || wcol === null || wcol.isDisposed) {
       wcol?.dispose();
-      wcol = weights === null ? (tf.fill([b, 1], 1 / b) as Tensor2D) : (tf.reshape(weights, [b, 1]) as Tensor2D);
+      wcol =
+        weights === null
+          ? (tf.fill([b, 1], 1 / b) as Tensor2D)
+          : (tf.reshape(weights, [b, 1]) as Tensor2D);
       key = k;
     }
     return wcol;
@@ -243,13 +342,21 @@ export function createVaeTrainer(gen: Generator): VaeTrainer {
   const prepare = (x: Tensor, weights: Tensor1D | null): { b: number; col: Tensor2D } => {
     checkBatch(x, gen.inputShape, 'VAE step');
     const b = x.shape[0];
-    if (weights !== null && weights.shape[0] !== b) throw new Error(`VAE step: ${b} inputs but ${weights.shape[0]} weights`);
+    if (weights !== null && weights.shape[0] !== b)
+      throw new Error(`VAE step: ${b} inputs but ${weights.shape[0]} weights`);
     return { b, col: colOf(weights, b) };
   };
   const manual = (x: Tensor, col: Tensor2D, b: number, seed: number, needLoss: boolean): Tensor[] =>
     tf.tidy(() => {
       const x2 = (x.rank === 2 ? x : tf.reshape(x, [b, d])) as Tensor2D;
-      const r = vaeBackprop(encoder.read(), decoder.read(), x2, noise(b, config.latent, seed), col, needLoss);
+      const r = vaeBackprop(
+        encoder.read(),
+        decoder.read(),
+        x2,
+        noise(b, config.latent, seed),
+        col,
+        needLoss,
+      );
       return r.loss === null ? [...r.enc, ...r.dec] : [r.loss, ...r.enc, ...r.dec];
     });
   const nE = encoder.variables.length;
@@ -265,19 +372,33 @@ export function createVaeTrainer(gen: Generator): VaeTrainer {
       tf.dispose(g);
       return needLoss ? { loss: out[0] as Scalar } : {};
     },
-    gradients(x: Tensor, weights: Tensor1D | null, seed: number, method: 'manual' | 'autodiff'): { loss: Scalar; encoder: Tensor[]; decoder: Tensor[] } {
+    gradients(
+      x: Tensor,
+      weights: Tensor1D | null,
+      seed: number,
+      method: 'manual' | 'autodiff',
+    ): { loss: Scalar; encoder: Tensor[]; decoder: Tensor[] } {
       const { b, col } = prepare(x, weights);
       if (method === 'manual') {
         const out = manual(x, col, b, seed, true);
-        return { loss: out[0] as Scalar, encoder: out.slice(1, 1 + nE), decoder: out.slice(1 + nE) };
+        return {
+          loss: out[0] as Scalar,
+          encoder: out.slice(1, 1 + nE),
+          decoder: out.slice(1 + nE),
+        };
       }
       return tf.tidy(() => {
         const x2 = (x.rank === 2 ? x : tf.reshape(x, [b, d])) as Tensor2D;
         const eps = noise(b, config.latent, seed);
-        const { value, grads } = tf.valueAndGrads((...w: Tensor[]) => tf.sum(tf.mul(vaeLossPerExample(w.slice(0, nE), w.slice(nE), x2, eps), tf.reshape(col, [-1]))) as Scalar)([
-          ...encoder.read(),
-          ...decoder.read(),
-        ]);
+        const { value, grads } = tf.valueAndGrads(
+          (...w: Tensor[]) =>
+            tf.sum(
+              tf.mul(
+                vaeLossPerExample(w.slice(0, nE), w.slice(nE), x2, eps),
+                tf.reshape(col, [-1]),
+              ),
+            ) as Scalar,
+        )([...encoder.read(), ...decoder.read()]);
         return { loss: value, encoder: grads.slice(0, nE), decoder: grads.slice(nE) };
       });
     },
@@ -513,8 +634,14 @@ function mlpGan(config: WganGpConfig, inputShape: readonly number[]): GanNets {
   const cSizes = [d, ...[...config.hidden].reverse(), 1];
   const genSpecs: ParamSpec[] = [];
   const criticSpecs: ParamSpec[] = [];
-  for (let i = 1; i < gSizes.length; i++) genSpecs.push(...denseSpecs(`g${i}`, gSizes[i - 1] as number, gSizes[i] as number, config.init));
-  for (let i = 1; i < cSizes.length; i++) criticSpecs.push(...denseSpecs(`c${i}`, cSizes[i - 1] as number, cSizes[i] as number, config.init));
+  for (let i = 1; i < gSizes.length; i++)
+    genSpecs.push(
+      ...denseSpecs(`g${i}`, gSizes[i - 1] as number, gSizes[i] as number, config.init),
+    );
+  for (let i = 1; i < cSizes.length; i++)
+    criticSpecs.push(
+      ...denseSpecs(`c${i}`, cSizes[i - 1] as number, cSizes[i] as number, config.init),
+    );
   const nG = gSizes.length - 1;
   const nC = cSizes.length - 1;
   const genLayers: NativeLayer[] = [];
@@ -535,12 +662,19 @@ function mlpGan(config: WganGpConfig, inputShape: readonly number[]): GanNets {
     macs: { generator: denseMacs(gSizes), critic: denseMacs(cSizes) },
     gen: (w, z) => {
       let h = z;
-      for (let l = 0; l < nG; l++) h = dense(h, w[2 * l] as Tensor, w[2 * l + 1] as Tensor, l === nG - 1 ? 'sigmoid' : 'relu');
+      for (let l = 0; l < nG; l++)
+        h = dense(h, w[2 * l] as Tensor, w[2 * l + 1] as Tensor, l === nG - 1 ? 'sigmoid' : 'relu');
       return tf.reshape(h, [-1, ...inputShape]);
     },
     critic: (w, x) => {
       let h: Tensor = tf.reshape(x, [-1, d]);
-      for (let l = 0; l < nC; l++) h = dense(h, w[2 * l] as Tensor, w[2 * l + 1] as Tensor, l === nC - 1 ? 'linear' : 'leakyRelu');
+      for (let l = 0; l < nC; l++)
+        h = dense(
+          h,
+          w[2 * l] as Tensor,
+          w[2 * l + 1] as Tensor,
+          l === nC - 1 ? 'linear' : 'leakyRelu',
+        );
       return tf.reshape(h, [-1]) as Tensor1D;
     },
   };
@@ -576,20 +710,38 @@ function dcgan(config: WganGpConfig, inputShape: readonly number[]): GanNets {
       denseLayer([s4, s4, c2], [1]),
     ],
     macs: {
-      generator: config.latent * s4 * s4 * c2 + half * half * k * k * c2 * c1 + s * s * k * k * c1 * c,
+      generator:
+        config.latent * s4 * s4 * c2 + half * half * k * k * c2 * c1 + s * s * k * k * c1 * c,
       critic: half * half * k * k * c * c1 + s4 * s4 * k * k * c1 * c2 + s4 * s4 * c2,
     },
     gen: (w, z) => {
       const n = z.shape[0];
-      const h0 = tf.reshape(dense(z, w[0] as Tensor, w[1] as Tensor, 'relu'), [n, s4, s4, c2]) as Tensor4D;
-      const h1 = tf.relu(tf.add(tf.conv2dTranspose(h0, w[2] as Tensor4D, [n, half, half, c1], 2, 'same'), w[3] as Tensor)) as Tensor4D;
-      return tf.sigmoid(tf.add(tf.conv2dTranspose(h1, w[4] as Tensor4D, [n, s, s, c], 2, 'same'), w[5] as Tensor));
+      const h0 = tf.reshape(dense(z, w[0] as Tensor, w[1] as Tensor, 'relu'), [
+        n,
+        s4,
+        s4,
+        c2,
+      ]) as Tensor4D;
+      const h1 = tf.relu(
+        tf.add(
+          tf.conv2dTranspose(h0, w[2] as Tensor4D, [n, half, half, c1], 2, 'same'),
+          w[3] as Tensor,
+        ),
+      ) as Tensor4D;
+      return tf.sigmoid(
+        tf.add(tf.conv2dTranspose(h1, w[4] as Tensor4D, [n, s, s, c], 2, 'same'), w[5] as Tensor),
+      );
     },
     critic: (w, x) => {
       const x4 = (x.rank === 4 ? x : tf.reshape(x, [-1, s, s, c])) as Tensor4D;
-      const h1 = leakyRelu(tf.add(tf.conv2d(x4, w[0] as Tensor4D, 2, 'same'), w[1] as Tensor)) as Tensor4D;
+      const h1 = leakyRelu(
+        tf.add(tf.conv2d(x4, w[0] as Tensor4D, 2, 'same'), w[1] as Tensor),
+      ) as Tensor4D;
       const h2 = leakyRelu(tf.add(tf.conv2d(h1, w[2] as Tensor4D, 2, 'same'), w[3] as Tensor));
-      return tf.reshape(dense(tf.reshape(h2, [-1, s4 * s4 * c2]), w[4] as Tensor, w[5] as Tensor, 'linear'), [-1]) as Tensor1D;
+      return tf.reshape(
+        dense(tf.reshape(h2, [-1, s4 * s4 * c2]), w[4] as Tensor, w[5] as Tensor, 'linear'),
+        [-1],
+      ) as Tensor1D;
     },
   };
 }
@@ -598,12 +750,19 @@ function ganNets(config: WganGpConfig, inputShape: readonly number[]): GanNets {
   if (config.arch === 'mlp') return mlpGan(config, inputShape);
   const [h, w, c] = inputShape;
   if (inputShape.length !== 3 || c === undefined || h !== w || (h as number) % 4 !== 0) {
-    throw new Error(`buildWganGp: arch 'dcgan' needs square images [H, H, C] with H divisible by 4, got [${inputShape.join(', ')}]`);
+    throw new Error(
+      `buildWganGp: arch 'dcgan' needs square images [H, H, C] with H divisible by 4, got [${inputShape.join(', ')}]`,
+    );
   }
   return dcgan(config, inputShape);
 }
 
-function makeWgan(config: WganGpConfig, inputShape: readonly number[], params: Record<string, ParamSet>, trainable: boolean): Generator {
+function makeWgan(
+  config: WganGpConfig,
+  inputShape: readonly number[],
+  params: Record<string, ParamSet>,
+  trainable: boolean,
+): Generator {
   const nets = ganNets(config, inputShape);
   const g = params.generator as ParamSet;
   const frozenW = trainable ? null : tf.tidy(() => g.read());
@@ -629,9 +788,21 @@ function makeWgan(config: WganGpConfig, inputShape: readonly number[], params: R
 }
 
 /** WGAN-GP with an MLP or DCGAN-style generator and critic (Gulrajani et al. 2017; Shin et al. 2017 §4). */
-export function buildWganGp(config: WganGpConfig, inputShape: readonly number[], seed: number): Generator {
+export function buildWganGp(
+  config: WganGpConfig,
+  inputShape: readonly number[],
+  seed: number,
+): Generator {
   const nets = ganNets(config, inputShape);
-  return makeWgan(config, inputShape, { generator: createParams(nets.genSpecs, deriveSeed(seed, 'generator')), critic: createParams(nets.criticSpecs, deriveSeed(seed, 'critic')) }, true);
+  return makeWgan(
+    config,
+    inputShape,
+    {
+      generator: createParams(nets.genSpecs, deriveSeed(seed, 'generator')),
+      critic: createParams(nets.criticSpecs, deriveSeed(seed, 'critic')),
+    },
+    true,
+  );
 }
 
 /** The parts of a WGAN-GP trainer, exposed separately for the benchmark and tests. */
@@ -661,7 +832,8 @@ export interface WganGpTrainer extends GeneratorTrainer {
 }
 
 export function createWganGpTrainer(gen: Generator): WganGpTrainer {
-  if (gen.config.kind !== 'wgan-gp') throw new Error(`createWganGpTrainer: generator is a '${gen.config.kind}', not 'wgan-gp'`);
+  if (gen.config.kind !== 'wgan-gp')
+    throw new Error(`createWganGpTrainer: generator is a '${gen.config.kind}', not 'wgan-gp'`);
   if (!gen.trainable) throw new Error('createWganGpTrainer: this generator is a frozen snapshot');
   const config = gen.config;
   const nets = ganNets(config, gen.inputShape);
@@ -680,12 +852,14 @@ export function createWganGpTrainer(gen: Generator): WganGpTrainer {
     const k = weights ?? b;
     if (k !== key || consts === null || consts.w.isDisposed || consts.ones.shape[0] !== b) {
       if (consts !== null) tf.dispose(Object.values(consts));
-      const t = tf.tidy(() => {
-        const w = weights === null ? tf.fill([b, 1], 1 / b) : tf.reshape(weights, [b, 1]);
-        const dy = tf.concat([tf.neg(w), tf.fill([b, 1], 1 / b)], 0);
-        const scalars = [tf.scalar(lambda), tf.scalar(1), tf.scalar(1e-12)];
-        return [tf.ones([b, 1]), dy, w, tf.mul(w, 2 * lambda), ...scalars];
-      }).map((x) => tf.keep(x));
+      const t = tf
+        .tidy(() => {
+          const w = weights === null ? tf.fill([b, 1], 1 / b) : tf.reshape(weights, [b, 1]);
+          const dy = tf.concat([tf.neg(w), tf.fill([b, 1], 1 / b)], 0);
+          const scalars = [tf.scalar(lambda), tf.scalar(1), tf.scalar(1e-12)];
+          return [tf.ones([b, 1]), dy, w, tf.mul(w, 2 * lambda), ...scalars];
+        })
+        .map((x) => tf.keep(x));
       const at = (i: number): Tensor => t[i] as Tensor;
       consts = {
         ones: at(0),
@@ -766,7 +940,9 @@ export function createWganGpTrainer(gen: Generator): WganGpTrainer {
     tf.tidy(() => {
       const z = noise(n, config.latent, seed);
       const cw = cP.read();
-      const { value, grads } = tf.valueAndGrads((...gw: Tensor[]) => tf.neg(tf.mean(nets.critic(cw, nets.gen(gw, z)))) as Scalar)(gP.read());
+      const { value, grads } = tf.valueAndGrads(
+        (...gw: Tensor[]) => tf.neg(tf.mean(nets.critic(cw, nets.gen(gw, z)))) as Scalar,
+      )(gP.read());
       return [value, ...grads];
     });
 
@@ -818,20 +994,29 @@ export function createWganGpTrainer(gen: Generator): WganGpTrainer {
 }
 
 /** Builds the generator `config` describes, for samples of shape `inputShape`. */
-export function buildGenerator(config: GeneratorConfig, inputShape: readonly number[], seed: number): Generator {
+export function buildGenerator(
+  config: GeneratorConfig,
+  inputShape: readonly number[],
+  seed: number,
+): Generator {
   switch (config.kind) {
     case 'vae':
       return buildVae(config, inputShape, seed);
     case 'wgan-gp':
       return buildWganGp(config, inputShape, seed);
     default:
-      throw new Error(`buildGenerator: unknown generator kind ${JSON.stringify((config as { kind: unknown }).kind)}; use 'vae' or 'wgan-gp'`);
+      throw new Error(
+        `buildGenerator: unknown generator kind ${JSON.stringify((config as { kind: unknown }).kind)}; use 'vae' or 'wgan-gp'`,
+      );
   }
 }
 
 /** The trainer (optimiser state + step) for a live generator. */
 export function createGeneratorTrainer(gen: Generator): GeneratorTrainer {
-  if (!gen.trainable) throw new Error('createGeneratorTrainer: this generator is a frozen snapshot; train the live generator instead');
+  if (!gen.trainable)
+    throw new Error(
+      'createGeneratorTrainer: this generator is a frozen snapshot; train the live generator instead',
+    );
   return gen.config.kind === 'vae' ? createVaeTrainer(gen) : createWganGpTrainer(gen);
 }
 
@@ -842,7 +1027,17 @@ export function createGeneratorTrainer(gen: Generator): GeneratorTrainer {
  */
 export function snapshotGenerator(gen: Generator): Generator {
   if (gen.config.kind === 'vae') {
-    return makeVae(gen.config, gen.inputShape, { decoder: cloneParams(gen.params.decoder as ParamSet, false) }, false);
+    return makeVae(
+      gen.config,
+      gen.inputShape,
+      { decoder: cloneParams(gen.params.decoder as ParamSet, false) },
+      false,
+    );
   }
-  return makeWgan(gen.config, gen.inputShape, { generator: cloneParams(gen.params.generator as ParamSet, false) }, false);
+  return makeWgan(
+    gen.config,
+    gen.inputShape,
+    { generator: cloneParams(gen.params.generator as ParamSet, false) },
+    false,
+  );
 }

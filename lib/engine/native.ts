@@ -41,20 +41,39 @@ interface Binding {
 interface NodeBackend {
   readonly binding: Binding;
   executeSingleOutput(name: string, attrs: readonly Attr[], inputs: readonly Tensor[]): Tensor;
-  executeMultipleOutputs(name: string, attrs: readonly Attr[], inputs: readonly Tensor[], numOutputs: number): Tensor[];
+  executeMultipleOutputs(
+    name: string,
+    attrs: readonly Attr[],
+    inputs: readonly Tensor[],
+    numOutputs: number,
+  ): Tensor[];
 }
 
 function backend(): NodeBackend {
   const b = tf.backend() as unknown as Partial<NodeBackend>;
   if (typeof b.executeSingleOutput !== 'function' || b.binding === undefined) {
-    throw new Error(`engine/native: needs the native 'tensorflow' backend, the active backend is '${tf.getBackend()}'`);
+    throw new Error(
+      `engine/native: needs the native 'tensorflow' backend, the active backend is '${tf.getBackend()}'`,
+    );
   }
   return b as NodeBackend;
 }
 
-const tFloat = (b: Binding, name = 'T'): Attr => ({ name, type: b.TF_ATTR_TYPE, value: b.TF_FLOAT });
-const bool = (b: Binding, name: string, value: boolean): Attr => ({ name, type: b.TF_ATTR_BOOL, value });
-const str = (b: Binding, name: string, value: string): Attr => ({ name, type: b.TF_ATTR_STRING, value });
+const tFloat = (b: Binding, name = 'T'): Attr => ({
+  name,
+  type: b.TF_ATTR_TYPE,
+  value: b.TF_FLOAT,
+});
+const bool = (b: Binding, name: string, value: boolean): Attr => ({
+  name,
+  type: b.TF_ATTR_BOOL,
+  value,
+});
+const str = (b: Binding, name: string, value: string): Attr => ({
+  name,
+  type: b.TF_ATTR_STRING,
+  value,
+});
 
 function checkFloat(t: Tensor, what: string): void {
   if (t.dtype !== 'float32') throw new Error(`${what}: expected a float32 tensor, got ${t.dtype}`);
@@ -65,19 +84,35 @@ function checkFloat(t: Tensor, what: string): void {
 /** a [m, k] · b [k, n] (or with transposes) → [m, n]. */
 export function matMul(a: Tensor, b: Tensor, transposeA = false, transposeB = false): Tensor2D {
   const be = backend();
-  return be.executeSingleOutput('MatMul', [tFloat(be.binding), bool(be.binding, 'transpose_a', transposeA), bool(be.binding, 'transpose_b', transposeB)], [a, b]) as Tensor2D;
+  return be.executeSingleOutput(
+    'MatMul',
+    [
+      tFloat(be.binding),
+      bool(be.binding, 'transpose_a', transposeA),
+      bool(be.binding, 'transpose_b', transposeB),
+    ],
+    [a, b],
+  ) as Tensor2D;
 }
 
 /** value [..., c] + bias [c]. */
 export function biasAdd(value: Tensor, bias: Tensor): Tensor {
   const be = backend();
-  return be.executeSingleOutput('BiasAdd', [tFloat(be.binding), str(be.binding, 'data_format', 'NHWC')], [value, bias]);
+  return be.executeSingleOutput(
+    'BiasAdd',
+    [tFloat(be.binding), str(be.binding, 'data_format', 'NHWC')],
+    [value, bias],
+  );
 }
 
 /** Sum of dy [..., c] over all but the last axis → [c] (the bias gradient). */
 export function biasAddGrad(dy: Tensor): Tensor1D {
   const be = backend();
-  return be.executeSingleOutput('BiasAddGrad', [tFloat(be.binding), str(be.binding, 'data_format', 'NHWC')], [dy]) as Tensor1D;
+  return be.executeSingleOutput(
+    'BiasAddGrad',
+    [tFloat(be.binding), str(be.binding, 'data_format', 'NHWC')],
+    [dy],
+  ) as Tensor1D;
 }
 
 /** dy where features > 0, else 0 (the ReLU gradient; `features` may be the ReLU's input or output). */
@@ -92,7 +127,12 @@ export function reluGrad(dy: Tensor, features: Tensor): Tensor {
  */
 export function softmaxCrossEntropy(logits: Tensor2D, labels: Tensor2D): [Tensor1D, Tensor2D] {
   const be = backend();
-  const [loss, backprop] = be.executeMultipleOutputs('SoftmaxCrossEntropyWithLogits', [tFloat(be.binding)], [logits, labels], 2);
+  const [loss, backprop] = be.executeMultipleOutputs(
+    'SoftmaxCrossEntropyWithLogits',
+    [tFloat(be.binding)],
+    [logits, labels],
+    2,
+  );
   return [loss as Tensor1D, backprop as Tensor2D];
 }
 
@@ -119,14 +159,22 @@ export function resourceVariable(initial: Tensor): ResourceVariable {
   const shape = Object.freeze([...initial.shape]);
   const handle = be.executeSingleOutput(
     'VarHandleOp',
-    [str(b, 'container', ''), str(b, 'shared_name', `dgr_${randomUUID()}`), tFloat(b, 'dtype'), { name: 'shape', type: b.TF_ATTR_SHAPE, value: [...shape] }],
+    [
+      str(b, 'container', ''),
+      str(b, 'shared_name', `dgr_${randomUUID()}`),
+      tFloat(b, 'dtype'),
+      { name: 'shape', type: b.TF_ATTR_SHAPE, value: [...shape] },
+    ],
     [],
   );
   // Keep the handle out of any enclosing tf.tidy: it lives as long as the variable.
   tf.keep(handle);
   const assign = (value: Tensor): void => {
     checkFloat(value, 'ResourceVariable.assign');
-    if (value.shape.join(',') !== shape.join(',')) throw new Error(`ResourceVariable.assign: value shape [${value.shape.join(', ')}] does not match the variable's [${shape.join(', ')}]`);
+    if (value.shape.join(',') !== shape.join(','))
+      throw new Error(
+        `ResourceVariable.assign: value shape [${value.shape.join(', ')}] does not match the variable's [${shape.join(', ')}]`,
+      );
     be.executeMultipleOutputs('AssignVariableOp', [tFloat(b, 'dtype')], [handle, value], 0);
   };
   assign(initial);
@@ -142,7 +190,12 @@ export function resourceVariable(initial: Tensor): ResourceVariable {
     dispose(): void {
       if (disposed) return;
       disposed = true;
-      be.executeMultipleOutputs('DestroyResourceOp', [bool(b, 'ignore_lookup_error', true)], [handle], 0);
+      be.executeMultipleOutputs(
+        'DestroyResourceOp',
+        [bool(b, 'ignore_lookup_error', true)],
+        [handle],
+        0,
+      );
       handle.dispose();
     },
   };
@@ -163,13 +216,30 @@ export interface AdamScalars {
  *   m ← β1·m + (1−β1)·g;  v ← β2·v + (1−β2)·g²;
  *   w ← w − lr·sqrt(1−β2^t)/(1−β1^t) · m / (sqrt(v) + ε̂)
  */
-export function resourceApplyAdam(w: ResourceVariable, m: ResourceVariable, v: ResourceVariable, s: AdamScalars, grad: Tensor): void {
+export function resourceApplyAdam(
+  w: ResourceVariable,
+  m: ResourceVariable,
+  v: ResourceVariable,
+  s: AdamScalars,
+  grad: Tensor,
+): void {
   const be = backend();
   const b = be.binding;
   be.executeMultipleOutputs(
     'ResourceApplyAdam',
     [tFloat(b), bool(b, 'use_locking', false), bool(b, 'use_nesterov', false)],
-    [w.handle, m.handle, v.handle, s.beta1Power, s.beta2Power, s.lr, s.beta1, s.beta2, s.epsilon, grad],
+    [
+      w.handle,
+      m.handle,
+      v.handle,
+      s.beta1Power,
+      s.beta2Power,
+      s.lr,
+      s.beta1,
+      s.beta2,
+      s.epsilon,
+      grad,
+    ],
     0,
   );
 }
@@ -184,7 +254,15 @@ function stateless(op: string, shape: readonly number[], seed: number): Tensor {
     const shapeT = tf.tensor1d(shape as number[], 'int32');
     const seedT = tf.tensor1d([seed | 0, 0x5eed], 'int32');
     const int32 = (b as unknown as { TF_INT32: number }).TF_INT32;
-    return be.executeSingleOutput(op, [tFloat(b, 'dtype'), { name: 'T', type: b.TF_ATTR_TYPE, value: int32 }, { name: 'Tseed', type: b.TF_ATTR_TYPE, value: int32 }], [shapeT, seedT]);
+    return be.executeSingleOutput(
+      op,
+      [
+        tFloat(b, 'dtype'),
+        { name: 'T', type: b.TF_ATTR_TYPE, value: int32 },
+        { name: 'Tseed', type: b.TF_ATTR_TYPE, value: int32 },
+      ],
+      [shapeT, seedT],
+    );
   });
 }
 
@@ -207,10 +285,17 @@ export function statelessUniform(shape: readonly number[], seed: number): Tensor
 // broadcasting checks, autodiff tape): measured ~3× cheaper per call. For hand-written passes only.
 
 const int32Of = (b: Binding): number => (b as unknown as { TF_INT32: number }).TF_INT32;
-const intAttr = (name: string, value: number): Attr => ({ name, type: (backend().binding as unknown as { TF_ATTR_INT: number }).TF_ATTR_INT, value });
+const intAttr = (name: string, value: number): Attr => ({
+  name,
+  type: (backend().binding as unknown as { TF_ATTR_INT: number }).TF_ATTR_INT,
+  value,
+});
 
 /** An elementwise float op: 'Relu', 'Sigmoid', 'Exp', 'Square', 'Neg' (one input) or 'AddV2', 'Sub', 'Mul', 'RealDiv' (two, broadcasting). */
-export function ew(op: 'Relu' | 'Sigmoid' | 'Exp' | 'Square' | 'Neg' | 'AddV2' | 'Sub' | 'Mul' | 'RealDiv', ...inputs: Tensor[]): Tensor {
+export function ew(
+  op: 'Relu' | 'Sigmoid' | 'Exp' | 'Square' | 'Neg' | 'AddV2' | 'Sub' | 'Mul' | 'RealDiv',
+  ...inputs: Tensor[]
+): Tensor {
   const be = backend();
   return be.executeSingleOutput(op, [tFloat(be.binding)], inputs);
 }
@@ -221,7 +306,15 @@ export function concat(tensors: readonly Tensor[], axis: number): Tensor {
   const b = be.binding;
   const axisT = tf.scalar(axis, 'int32');
   try {
-    return be.executeSingleOutput('ConcatV2', [tFloat(b), intAttr('N', tensors.length), { name: 'Tidx', type: b.TF_ATTR_TYPE, value: int32Of(b) }], [...tensors, axisT]);
+    return be.executeSingleOutput(
+      'ConcatV2',
+      [
+        tFloat(b),
+        intAttr('N', tensors.length),
+        { name: 'Tidx', type: b.TF_ATTR_TYPE, value: int32Of(b) },
+      ],
+      [...tensors, axisT],
+    );
   } finally {
     axisT.dispose();
   }
@@ -234,7 +327,16 @@ export function split(x: Tensor, sizes: readonly number[], axis: number): Tensor
   const sizesT = tf.tensor1d(sizes as number[], 'int32');
   const axisT = tf.scalar(axis, 'int32');
   try {
-    return be.executeMultipleOutputs('SplitV', [tFloat(b), intAttr('num_split', sizes.length), { name: 'Tlen', type: b.TF_ATTR_TYPE, value: int32Of(b) }], [x, sizesT, axisT], sizes.length);
+    return be.executeMultipleOutputs(
+      'SplitV',
+      [
+        tFloat(b),
+        intAttr('num_split', sizes.length),
+        { name: 'Tlen', type: b.TF_ATTR_TYPE, value: int32Of(b) },
+      ],
+      [x, sizesT, axisT],
+      sizes.length,
+    );
   } finally {
     tf.dispose([sizesT, axisT]);
   }
@@ -249,7 +351,12 @@ export function gatherRows(x: Tensor, indices: Tensor): Tensor {
   try {
     return be.executeSingleOutput(
       'GatherV2',
-      [tFloat(b, 'Tparams'), { name: 'Tindices', type: b.TF_ATTR_TYPE, value: i32 }, { name: 'Taxis', type: b.TF_ATTR_TYPE, value: i32 }, intAttr('batch_dims', 0)],
+      [
+        tFloat(b, 'Tparams'),
+        { name: 'Tindices', type: b.TF_ATTR_TYPE, value: i32 },
+        { name: 'Taxis', type: b.TF_ATTR_TYPE, value: i32 },
+        intAttr('batch_dims', 0),
+      ],
       [x, indices, axisT],
     );
   } finally {
@@ -265,9 +372,21 @@ export function argMaxOneHot(logits: Tensor2D): Tensor2D {
   const depth = logits.shape[1];
   const consts = [tf.scalar(1, 'int32'), tf.scalar(depth, 'int32'), tf.scalar(1), tf.scalar(0)];
   try {
-    const idx = be.executeSingleOutput('ArgMax', [tFloat(b), { name: 'Tidx', type: b.TF_ATTR_TYPE, value: i32 }, { name: 'output_type', type: b.TF_ATTR_TYPE, value: i32 }], [logits, consts[0] as Tensor]);
+    const idx = be.executeSingleOutput(
+      'ArgMax',
+      [
+        tFloat(b),
+        { name: 'Tidx', type: b.TF_ATTR_TYPE, value: i32 },
+        { name: 'output_type', type: b.TF_ATTR_TYPE, value: i32 },
+      ],
+      [logits, consts[0] as Tensor],
+    );
     try {
-      return be.executeSingleOutput('OneHot', [tFloat(b), { name: 'TI', type: b.TF_ATTR_TYPE, value: i32 }, intAttr('axis', -1)], [idx, consts[1] as Tensor, consts[2] as Tensor, consts[3] as Tensor]) as Tensor2D;
+      return be.executeSingleOutput(
+        'OneHot',
+        [tFloat(b), { name: 'TI', type: b.TF_ATTR_TYPE, value: i32 }, intAttr('axis', -1)],
+        [idx, consts[1] as Tensor, consts[2] as Tensor, consts[3] as Tensor],
+      ) as Tensor2D;
     } finally {
       idx.dispose();
     }

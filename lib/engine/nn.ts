@@ -51,21 +51,45 @@ export interface ParamSet {
 }
 
 /** Spec of a dense layer's weight [fanIn, fanOut] and bias [fanOut]. */
-export function denseSpecs(name: string, fanIn: number, fanOut: number, init: InitKind): ParamSpec[] {
+export function denseSpecs(
+  name: string,
+  fanIn: number,
+  fanOut: number,
+  init: InitKind,
+): ParamSpec[] {
   return [
     { name: `${name}/kernel`, shape: [fanIn, fanOut], init, fanIn, fanOut },
-    { name: `${name}/bias`, shape: [fanOut], init: init === 'torch' ? 'torch' : 'zeros', fanIn, fanOut },
+    {
+      name: `${name}/bias`,
+      shape: [fanOut],
+      init: init === 'torch' ? 'torch' : 'zeros',
+      fanIn,
+      fanOut,
+    },
   ];
 }
 
 /** Spec of a conv layer's filter [k, k, inC, outC] and bias [outC] (for transposed convs pass transposed=true: [k, k, outC, inC]). */
-export function convSpecs(name: string, k: number, inC: number, outC: number, init: InitKind, transposed = false): ParamSpec[] {
+export function convSpecs(
+  name: string,
+  k: number,
+  inC: number,
+  outC: number,
+  init: InitKind,
+  transposed = false,
+): ParamSpec[] {
   const fanIn = k * k * inC;
   const fanOut = k * k * outC;
   const shape = transposed ? [k, k, outC, inC] : [k, k, inC, outC];
   return [
     { name: `${name}/filter`, shape, init, fanIn, fanOut },
-    { name: `${name}/bias`, shape: [outC], init: init === 'torch' ? 'torch' : 'zeros', fanIn, fanOut },
+    {
+      name: `${name}/bias`,
+      shape: [outC],
+      init: init === 'torch' ? 'torch' : 'zeros',
+      fanIn,
+      fanOut,
+    },
   ];
 }
 
@@ -90,7 +114,11 @@ export function initialValues(specs: readonly ParamSpec[], seed: number): Float3
   return out;
 }
 
-function makeParamSet(specs: readonly ParamSpec[], variables: ResourceVariable[], trainable: boolean): ParamSet {
+function makeParamSet(
+  specs: readonly ParamSpec[],
+  variables: ResourceVariable[],
+  trainable: boolean,
+): ParamSet {
   const sizes = specs.map((sp) => sizeOf(sp.shape));
   const size = sizes.reduce((a, b) => a + b, 0);
   const read = (): Tensor[] => variables.map((v) => v.read());
@@ -109,11 +137,17 @@ function makeParamSet(specs: readonly ParamSpec[], variables: ResourceVariable[]
     },
     assignFlat(flat: Tensor, what = 'ParamSet.assignFlat'): void {
       if (flat.rank !== 1 || flat.size !== size || flat.dtype !== 'float32') {
-        throw new Error(`${what}: expected float32 [${size}] parameters, got ${flat.dtype} [${flat.shape.join(', ')}]`);
+        throw new Error(
+          `${what}: expected float32 [${size}] parameters, got ${flat.dtype} [${flat.shape.join(', ')}]`,
+        );
       }
       tf.tidy(() => {
         const parts = variables.length === 1 ? [flat] : tf.split(flat, sizes);
-        parts.forEach((p, i) => (variables[i] as ResourceVariable).assign(tf.reshape(p, (specs[i] as ParamSpec).shape as number[])));
+        parts.forEach((p, i) =>
+          (variables[i] as ResourceVariable).assign(
+            tf.reshape(p, (specs[i] as ParamSpec).shape as number[]),
+          ),
+        );
       });
     },
     dispose(): void {
@@ -129,7 +163,11 @@ function variableOf(value: Tensor): ResourceVariable {
 }
 
 /** New parameters for `specs`, seeded. */
-export function createParams(specs: readonly ParamSpec[], seed: number, trainable = true): ParamSet {
+export function createParams(
+  specs: readonly ParamSpec[],
+  seed: number,
+  trainable = true,
+): ParamSet {
   const values = initialValues(specs, seed);
   let off = 0;
   const variables = specs.map((sp) => {
@@ -143,12 +181,20 @@ export function createParams(specs: readonly ParamSpec[], seed: number, trainabl
 
 /** A separate copy of `p` (its own variables: training `p` afterwards cannot change it). */
 export function cloneParams(p: ParamSet, trainable = false): ParamSet {
-  return makeParamSet(p.specs, p.variables.map((v) => variableOf(v.read())), trainable);
+  return makeParamSet(
+    p.specs,
+    p.variables.map((v) => variableOf(v.read())),
+    trainable,
+  );
 }
 
 /** Zero-initialised variables shaped like `p` (optimiser moments). */
 function zerosLike(p: ParamSet): ParamSet {
-  return makeParamSet(p.specs, p.specs.map((sp) => variableOf(tf.zeros(sp.shape as number[]))), false);
+  return makeParamSet(
+    p.specs,
+    p.specs.map((sp) => variableOf(tf.zeros(sp.shape as number[]))),
+    false,
+  );
 }
 
 export interface AdamConfig {
@@ -181,7 +227,11 @@ export function createAdam(params: ParamSet, config: AdamConfig): Adam {
   if (!params.trainable) throw new Error('createAdam: these parameters are frozen');
   const m = zerosLike(params);
   const v = zerosLike(params);
-  const consts = { lr: tf.scalar(config.lr), beta1: tf.scalar(config.beta1), beta2: tf.scalar(config.beta2) };
+  const consts = {
+    lr: tf.scalar(config.lr),
+    beta1: tf.scalar(config.beta1),
+    beta2: tf.scalar(config.beta2),
+  };
   let t = 0;
   return {
     config,
@@ -189,14 +239,30 @@ export function createAdam(params: ParamSet, config: AdamConfig): Adam {
     v,
     steps: () => t,
     apply(grads: readonly Tensor[]): void {
-      if (grads.length !== params.variables.length) throw new Error(`Adam.apply: ${grads.length} gradients for ${params.variables.length} parameter tensors`);
+      if (grads.length !== params.variables.length)
+        throw new Error(
+          `Adam.apply: ${grads.length} gradients for ${params.variables.length} parameter tensors`,
+        );
       t += 1;
       const b1p = Math.pow(config.beta1, t);
       const b2p = Math.pow(config.beta2, t);
       // TensorFlow adds ε̂ to sqrt(v) before bias correction; ε̂ = ε·sqrt(1−β2^t) gives PyTorch's update.
-      const s = { ...consts, beta1Power: tf.scalar(b1p), beta2Power: tf.scalar(b2p), epsilon: tf.scalar(config.epsilon * Math.sqrt(1 - b2p)) };
+      const s = {
+        ...consts,
+        beta1Power: tf.scalar(b1p),
+        beta2Power: tf.scalar(b2p),
+        epsilon: tf.scalar(config.epsilon * Math.sqrt(1 - b2p)),
+      };
       try {
-        grads.forEach((g, i) => resourceApplyAdam(params.variables[i] as ResourceVariable, m.variables[i] as ResourceVariable, v.variables[i] as ResourceVariable, s, g));
+        grads.forEach((g, i) =>
+          resourceApplyAdam(
+            params.variables[i] as ResourceVariable,
+            m.variables[i] as ResourceVariable,
+            v.variables[i] as ResourceVariable,
+            s,
+            g,
+          ),
+        );
       } finally {
         tf.dispose([s.beta1Power, s.beta2Power, s.epsilon]);
       }
@@ -224,7 +290,12 @@ export function leakyRelu(x: Tensor): Tensor {
 }
 
 /** Dense layer: x [n, in] · W [in, out] + b [out], then the activation. */
-export function dense(x: Tensor, w: Tensor, b: Tensor, act: 'relu' | 'leakyRelu' | 'sigmoid' | 'linear'): Tensor {
+export function dense(
+  x: Tensor,
+  w: Tensor,
+  b: Tensor,
+  act: 'relu' | 'leakyRelu' | 'sigmoid' | 'linear',
+): Tensor {
   const y = tf.add(tf.matMul(x as Tensor2D, w as Tensor2D), b);
   switch (act) {
     case 'relu':

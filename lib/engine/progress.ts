@@ -70,10 +70,13 @@ function formatLoss(v: number): string {
  */
 export function createProgress(opts: ProgressOptions): ProgressReporter {
   const { total } = opts;
-  if (!Number.isInteger(total) || total < 1) throw new RangeError(`createProgress: total must be a positive integer, got ${String(total)}`);
-  const live = opts.live !== undefined ? opts.live : opts.write === undefined ? newLiveText() : null;
+  if (!Number.isInteger(total) || total < 1)
+    throw new RangeError(`createProgress: total must be a positive integer, got ${String(total)}`);
+  const live =
+    opts.live !== undefined ? opts.live : opts.write === undefined ? newLiveText() : null;
   const every = live !== null ? (opts.liveEverySeconds ?? 1) : (opts.everySeconds ?? 10);
-  if (!(every >= 0)) throw new RangeError(`createProgress: everySeconds must be >= 0, got ${String(every)}`);
+  if (!(every >= 0))
+    throw new RangeError(`createProgress: everySeconds must be >= 0, got ${String(every)}`);
   const write = opts.write ?? ((line: string) => console.log(line));
   const now = opts.now ?? (() => performance.now() / 1000);
   const prefix = opts.label === undefined ? '' : `[${opts.label}] `;
@@ -84,7 +87,8 @@ export function createProgress(opts: ProgressOptions): ProgressReporter {
   let lines = 0;
 
   const due = (it: number): boolean => {
-    if (!Number.isInteger(it) || it < 1 || it > total) throw new RangeError(`progress: iteration ${String(it)} is outside 1..${total}`);
+    if (!Number.isInteger(it) || it < 1 || it > total)
+      throw new RangeError(`progress: iteration ${String(it)} is outside 1..${total}`);
     if (it <= lastIt) return false;
     return lines === 0 || it === total || now() - lastTime >= every;
   };
@@ -97,12 +101,20 @@ export function createProgress(opts: ProgressOptions): ProgressReporter {
       const elapsed = t - start;
       const rate = elapsed > 0 ? it / elapsed : Number.NaN;
       const left = it === total ? 0 : (total - it) / rate;
-      const parts = [`${prefix}iter ${String(it).padStart(width)}/${total} (${((100 * it) / total).toFixed(0).padStart(3)}%)`];
-      const lossText = Object.entries(losses).map(([k, v]) => `${k} ${formatLoss(v)}`).join(' ');
+      const parts = [
+        `${prefix}iter ${String(it).padStart(width)}/${total} (${((100 * it) / total).toFixed(0).padStart(3)}%)`,
+      ];
+      const lossText = Object.entries(losses)
+        .map(([k, v]) => `${k} ${formatLoss(v)}`)
+        .join(' ');
       const rateText = `${Number.isFinite(rate) ? rate.toPrecision(3) : '?'} it/s`;
       if (lossText.length > 0) parts.push(lossText);
       parts.push(rateText);
-      parts.push(it === total ? `done in ${formatDuration(elapsed)}` : `elapsed ${formatDuration(elapsed)}, left ${formatDuration(left)}`);
+      parts.push(
+        it === total
+          ? `done in ${formatDuration(elapsed)}`
+          : `elapsed ${formatDuration(elapsed)}, left ${formatDuration(left)}`,
+      );
       let line = parts.join(' | ');
       if (live !== null && it === total) {
         // The line the saved notebook keeps: what ran, how long, how fast, where the losses ended.

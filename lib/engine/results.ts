@@ -41,25 +41,37 @@ const KEY = /^[A-Za-z][A-Za-z0-9_]*$/;
 
 function checkWord(name: string, v: unknown): string {
   if (typeof v !== 'string' || !WORD.test(v) || v.startsWith('.')) {
-    throw new TypeError(`runName: ${name} must be letters, digits, '_' or '.' (not starting with '.'), got ${JSON.stringify(v)}`);
+    throw new TypeError(
+      `runName: ${name} must be letters, digits, '_' or '.' (not starting with '.'), got ${JSON.stringify(v)}`,
+    );
   }
   return v;
 }
 
 /** Numbers as text without '-' (which separates fields): '-' becomes 'm' (String(n) never contains 'm'). */
 function encodeNumber(name: string, n: number): string {
-  if (typeof n !== 'number' || !Number.isFinite(n)) throw new TypeError(`runName: ${name} must be a finite number, got ${String(n)}`);
+  if (typeof n !== 'number' || !Number.isFinite(n))
+    throw new TypeError(`runName: ${name} must be a finite number, got ${String(n)}`);
   return String(n).replace(/-/g, 'm');
 }
 const decodeNumber = (s: string): number => Number(s.replace(/m/g, '-'));
 
 /** The run-name settings (results.ts `runName`) of a config on a sequence. */
-export function runNameParts(config: ExperimentConfig, sequence: Pick<TaskSequence, 'name' | 'scenario'>): RunNameParts {
+export function runNameParts(
+  config: ExperimentConfig,
+  sequence: Pick<TaskSequence, 'name' | 'scenario'>,
+): RunNameParts {
   const mode = config.replay.mode;
   const replayMethod = { none: 'none', noise: 'noise', exact: 'er', generative: 'gr' }[mode];
-  const generator = mode === 'generative' && config.generator !== null ? (config.generator.kind === 'vae' ? 'vae' : `wgangp_${config.generator.arch}`) : undefined;
+  const generator =
+    mode === 'generative' && config.generator !== null
+      ? config.generator.kind === 'vae'
+        ? 'vae'
+        : `wgangp_${config.generator.arch}`
+      : undefined;
   const extra: Record<string, string | number | boolean> = { iters: config.iterations };
-  if (mode !== 'none' && config.replay.targets === 'soft') extra.distillT = config.replay.temperature;
+  if (mode !== 'none' && config.replay.targets === 'soft')
+    extra.distillT = config.replay.temperature;
   // issue 12: LwF and the regulariser join the method ('ewc', 'oewc', 'si', 'lwf', 'gr_ewc', …).
   const added = regularizationNameParts(config, extra);
   const words = mode === 'none' && added.length > 0 ? added : [replayMethod, ...added];
@@ -109,20 +121,33 @@ function regularizationNameParts(
  */
 export function runName(parts: RunNameParts): string {
   const fields = [checkWord('sequence', parts.sequence)];
-  if (!(SCENARIOS as readonly unknown[]).includes(parts.scenario)) throw new TypeError(`runName: scenario must be one of ${SCENARIOS.join(', ')}, got ${String(parts.scenario)}`);
+  if (!(SCENARIOS as readonly unknown[]).includes(parts.scenario))
+    throw new TypeError(
+      `runName: scenario must be one of ${SCENARIOS.join(', ')}, got ${String(parts.scenario)}`,
+    );
   fields.push(parts.scenario, checkWord('method', parts.method));
   if (parts.generator !== undefined) fields.push(checkWord('generator', parts.generator));
   if (parts.ratio === '1/t') fields.push('r1overt');
   else {
-    if (typeof parts.ratio !== 'number' || !(parts.ratio >= 0 && parts.ratio <= 1)) throw new RangeError(`runName: ratio must be in [0, 1] or '1/t', got ${String(parts.ratio)}`);
+    if (typeof parts.ratio !== 'number' || !(parts.ratio >= 0 && parts.ratio <= 1))
+      throw new RangeError(`runName: ratio must be in [0, 1] or '1/t', got ${String(parts.ratio)}`);
     fields.push(`r${encodeNumber('ratio', parts.ratio)}`);
   }
-  if (!Number.isInteger(parts.seed) || parts.seed < 0) throw new RangeError(`runName: seed must be an integer >= 0, got ${String(parts.seed)}`);
+  if (!Number.isInteger(parts.seed) || parts.seed < 0)
+    throw new RangeError(`runName: seed must be an integer >= 0, got ${String(parts.seed)}`);
   fields.push(`s${parts.seed}`);
   for (const key of Object.keys(parts.extra ?? {}).sort()) {
-    if (!KEY.test(key)) throw new TypeError(`runName: extra key ${JSON.stringify(key)} must start with a letter and hold letters, digits or '_'`);
+    if (!KEY.test(key))
+      throw new TypeError(
+        `runName: extra key ${JSON.stringify(key)} must start with a letter and hold letters, digits or '_'`,
+      );
     const v = (parts.extra as Record<string, string | number | boolean>)[key];
-    const text = typeof v === 'number' ? encodeNumber(`extra.${key}`, v) : typeof v === 'boolean' ? String(v) : checkWord(`extra.${key}`, v);
+    const text =
+      typeof v === 'number'
+        ? encodeNumber(`extra.${key}`, v)
+        : typeof v === 'boolean'
+          ? String(v)
+          : checkWord(`extra.${key}`, v);
     fields.push(`${key}=${text}`);
   }
   return fields.join('-');
@@ -136,7 +161,8 @@ export function parseRunName(name: string): RunNameParts {
   const bad = (why: string): never => {
     throw new TypeError(`parseRunName: ${JSON.stringify(name)} is not a run name (${why})`);
   };
-  if (main.length !== 5 && main.length !== 6) bad(`expected 5 or 6 fields before the extras, found ${main.length}`);
+  if (main.length !== 5 && main.length !== 6)
+    bad(`expected 5 or 6 fields before the extras, found ${main.length}`);
   if (tokens.slice(0, main.length).some((t) => t.includes('='))) bad('extras must come last');
   const [sequence, scenario, method] = main as [string, string, string];
   const generator = main.length === 6 ? main[3] : undefined;
@@ -174,7 +200,9 @@ export function danfo(): DanfoModule {
   // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded on first use: importing danfojs takes seconds
   const mod = require('danfojs-node') as DanfoModule;
   if (tf.getBackend() !== 'tensorflow') {
-    throw new Error(`loading danfojs-node switched the TensorFlow backend to '${tf.getBackend()}'; it must share the native 'tensorflow' backend (one copy of @tensorflow/tfjs-node in node_modules)`);
+    throw new Error(
+      `loading danfojs-node switched the TensorFlow backend to '${tf.getBackend()}'; it must share the native 'tensorflow' backend (one copy of @tensorflow/tfjs-node in node_modules)`,
+    );
   }
   return mod;
 }
@@ -196,11 +224,15 @@ function uniqueNames(names: readonly string[]): string[] {
  * R as a DataFrame: one row per training stage i (column `after`: index of the last task trained,
  * `after_task`: its name), one column per evaluated task j (named by task), values R[i][j].
  */
-export function accuracyDataFrame(R: AccuracyMatrix, taskNames?: readonly string[]): Danfo.DataFrame {
+export function accuracyDataFrame(
+  R: AccuracyMatrix,
+  taskNames?: readonly string[],
+): Danfo.DataFrame {
   checkAccuracyMatrix(R, 'accuracyDataFrame');
   const T = (R[0] as readonly number[]).length;
   const names = uniqueNames(taskNames ?? Array.from({ length: T }, (_, j) => `task ${j}`));
-  if (names.length !== T) throw new RangeError(`accuracyDataFrame: ${names.length} task names for ${T} tasks`);
+  if (names.length !== T)
+    throw new RangeError(`accuracyDataFrame: ${names.length} task names for ${T} tasks`);
   const columns: Record<string, (number | string)[]> = {
     after: R.map((_, i) => i),
     after_task: R.map((_, i) => names[i] as string),
@@ -217,7 +249,13 @@ export interface MetricsRow extends Metrics {
 /** Metrics of several runs as a DataFrame: columns run, averageAccuracy, backwardTransfer, forwardTransfer, forgetting. */
 export function metricsDataFrame(rows: readonly MetricsRow[]): Danfo.DataFrame {
   if (rows.length === 0) throw new RangeError('metricsDataFrame: no runs given');
-  const keys = ['run', 'averageAccuracy', 'backwardTransfer', 'forwardTransfer', 'forgetting'] as const;
+  const keys = [
+    'run',
+    'averageAccuracy',
+    'backwardTransfer',
+    'forwardTransfer',
+    'forgetting',
+  ] as const;
   const columns: Record<string, (number | string)[]> = {};
   for (const k of keys) columns[k] = rows.map((r) => r[k]);
   return new (danfo().DataFrame)(columns);
@@ -279,11 +317,15 @@ const nullToNaN = (v: unknown): number => (v === null ? Number.NaN : (v as numbe
  * Saves a run under `<root>/<runName>/` (results.json, accuracy.csv, metrics.csv), each file
  * atomically, results.json last. Metrics are computed here from accuracy and baseline. Returns the directory.
  */
-export async function saveResults(run: RunResultsInput, opts: { readonly root?: string } = {}): Promise<string> {
+export async function saveResults(
+  run: RunResultsInput,
+  opts: { readonly root?: string } = {},
+): Promise<string> {
   const dir = resultsDir(run.runName, opts.root);
   checkAccuracyMatrix(run.accuracy, 'saveResults: accuracy');
   const T = (run.accuracy[0] as readonly number[]).length;
-  if (run.taskNames.length !== T) throw new RangeError(`saveResults: ${run.taskNames.length} task names for ${T} tasks`);
+  if (run.taskNames.length !== T)
+    throw new RangeError(`saveResults: ${run.taskNames.length} task names for ${T} tasks`);
   const metrics = computeMetrics(run.accuracy, run.baseline);
   let parts: RunNameParts | undefined;
   try {
@@ -305,8 +347,14 @@ export async function saveResults(run: RunResultsInput, opts: { readonly root?: 
     savedAt: new Date().toISOString(),
   };
   const d = danfo();
-  writeFileAtomic(path.join(dir, 'accuracy.csv'), d.toCSV(accuracyDataFrame(run.accuracy, run.taskNames)) as string);
-  writeFileAtomic(path.join(dir, 'metrics.csv'), d.toCSV(metricsDataFrame([{ run: run.runName, ...metrics }])) as string);
+  writeFileAtomic(
+    path.join(dir, 'accuracy.csv'),
+    d.toCSV(accuracyDataFrame(run.accuracy, run.taskNames)) as string,
+  );
+  writeFileAtomic(
+    path.join(dir, 'metrics.csv'),
+    d.toCSV(metricsDataFrame([{ run: run.runName, ...metrics }])) as string,
+  );
   writeFileAtomic(path.join(dir, 'results.json'), JSON.stringify(doc, null, 1));
   return dir;
 }
@@ -320,7 +368,10 @@ export function loadResults(name: string, opts: { readonly root?: string } = {})
     text = fs.readFileSync(file, 'utf8');
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
-      throw new ResultsError(file, `no results for run ${name}; run the experiment that writes them (or check the name and the results folder ${path.dirname(dir)})`);
+      throw new ResultsError(
+        file,
+        `no results for run ${name}; run the experiment that writes them (or check the name and the results folder ${path.dirname(dir)})`,
+      );
     }
     throw new ResultsError(file, `cannot read: ${(err as Error).message}`);
   }
@@ -328,28 +379,45 @@ export function loadResults(name: string, opts: { readonly root?: string } = {})
   try {
     doc = JSON.parse(text) as Record<string, unknown>;
   } catch (err) {
-    throw new ResultsError(file, `not valid JSON (${(err as Error).message}); the file is corrupt — delete the run folder and rerun it`);
+    throw new ResultsError(
+      file,
+      `not valid JSON (${(err as Error).message}); the file is corrupt — delete the run folder and rerun it`,
+    );
   }
   const bad = (why: string): never => {
-    throw new ResultsError(file, `${why}; the file is corrupt or from another program — delete the run folder and rerun it`);
+    throw new ResultsError(
+      file,
+      `${why}; the file is corrupt or from another program — delete the run folder and rerun it`,
+    );
   };
   if (typeof doc !== 'object' || doc === null) bad('not an object');
-  if (doc.format !== RESULTS_FORMAT) bad(`format is ${JSON.stringify(doc.format)}, expected "${RESULTS_FORMAT}"`);
-  if (doc.version !== RESULTS_VERSION) bad(`version ${String(doc.version)} is not supported (this code reads ${RESULTS_VERSION})`);
+  if (doc.format !== RESULTS_FORMAT)
+    bad(`format is ${JSON.stringify(doc.format)}, expected "${RESULTS_FORMAT}"`);
+  if (doc.version !== RESULTS_VERSION)
+    bad(`version ${String(doc.version)} is not supported (this code reads ${RESULTS_VERSION})`);
   if (doc.runName !== name) bad(`it holds run ${JSON.stringify(doc.runName)}, not ${name}`);
-  if (!Array.isArray(doc.accuracy) || !(doc.accuracy as unknown[]).every((r) => Array.isArray(r))) bad('accuracy is not a matrix');
-  const accuracy: AccuracyMatrix = Object.freeze((doc.accuracy as unknown[][]).map((r) => Object.freeze(r.map(nullToNaN))));
+  if (!Array.isArray(doc.accuracy) || !(doc.accuracy as unknown[]).every((r) => Array.isArray(r)))
+    bad('accuracy is not a matrix');
+  const accuracy: AccuracyMatrix = Object.freeze(
+    (doc.accuracy as unknown[][]).map((r) => Object.freeze(r.map(nullToNaN))),
+  );
   try {
     checkAccuracyMatrix(accuracy, 'accuracy');
   } catch (err) {
     bad((err as Error).message);
   }
-  if (!Array.isArray(doc.taskNames) || !(doc.taskNames as unknown[]).every((n) => typeof n === 'string')) bad('taskNames is not a list of names');
+  if (
+    !Array.isArray(doc.taskNames) ||
+    !(doc.taskNames as unknown[]).every((n) => typeof n === 'string')
+  )
+    bad('taskNames is not a list of names');
   const T = (accuracy[0] as readonly number[]).length;
-  if ((doc.taskNames as string[]).length !== T) bad(`${(doc.taskNames as string[]).length} task names for ${T} tasks`);
+  if ((doc.taskNames as string[]).length !== T)
+    bad(`${(doc.taskNames as string[]).length} task names for ${T} tasks`);
   let baseline: number[] | undefined;
   if (doc.baseline !== null && doc.baseline !== undefined) {
-    if (!Array.isArray(doc.baseline) || doc.baseline.length !== T) bad('baseline is not one accuracy per task');
+    if (!Array.isArray(doc.baseline) || doc.baseline.length !== T)
+      bad('baseline is not one accuracy per task');
     baseline = (doc.baseline as unknown[]).map(nullToNaN);
   }
   const metrics = computeMetrics(accuracy, baseline);
@@ -361,7 +429,9 @@ export function loadResults(name: string, opts: { readonly root?: string } = {})
     ...(baseline !== undefined ? { baseline: Object.freeze(baseline) } : {}),
     metrics,
     ...(doc.config !== null && doc.config !== undefined ? { config: doc.config as Json } : {}),
-    ...(doc.curves !== null && doc.curves !== undefined ? { curves: doc.curves as Record<string, (number | null)[]> } : {}),
+    ...(doc.curves !== null && doc.curves !== undefined
+      ? { curves: doc.curves as Record<string, (number | null)[]> }
+      : {}),
     savedAt: String(doc.savedAt),
   });
 }
@@ -371,7 +441,12 @@ export function listResults(root: string = defaultResultsRoot()): string[] {
   if (!fs.existsSync(root)) return [];
   return fs
     .readdirSync(root, { withFileTypes: true })
-    .filter((e) => e.isDirectory() && !e.name.startsWith('.') && fs.existsSync(path.join(root, e.name, 'results.json')))
+    .filter(
+      (e) =>
+        e.isDirectory() &&
+        !e.name.startsWith('.') &&
+        fs.existsSync(path.join(root, e.name, 'results.json')),
+    )
     .map((e) => e.name)
     .sort();
 }

@@ -49,7 +49,9 @@ export interface Scholar {
 /** ⟨G, S⟩ from a generator (or null) and a solver whose input shapes agree. */
 export function createScholar(generator: Generator | null, solver: Solver): Scholar {
   if (generator !== null && generator.inputShape.join(',') !== solver.inputShape.join(',')) {
-    throw new Error(`createScholar: generator input shape [${generator.inputShape.join(', ')}] does not match the solver's [${solver.inputShape.join(', ')}]`);
+    throw new Error(
+      `createScholar: generator input shape [${generator.inputShape.join(', ')}] does not match the solver's [${solver.inputShape.join(', ')}]`,
+    );
   }
   const frozen = !solver.trainable && (generator === null || !generator.trainable);
   return Object.freeze({
@@ -57,14 +59,15 @@ export function createScholar(generator: Generator | null, solver: Solver): Scho
     solver,
     frozen,
     sample(n: number, opts: SampleOptions): ReplaySample {
-      if (generator === null) throw new Error('Scholar.sample: this scholar has no generator (replay mode without one)');
+      if (generator === null)
+        throw new Error('Scholar.sample: this scholar has no generator (replay mode without one)');
       const x = generator.sample(n, opts.seed);
       const [y, probs] = tf.tidy(() => {
         const z = maskedLogits(solver, x, logitMask(solver.numOutputs, opts.activeUnits));
         const yy = tf.cast(tf.argMax(z, 1), 'int32') as Tensor1D;
         return opts.temperature === undefined ? [yy] : [yy, targetsFromLogits(z, opts.temperature)];
       });
-      return { x, y: y, probs: (probs) ?? null };
+      return { x, y: y, probs: probs ?? null };
     },
     dispose(): void {
       generator?.dispose();
@@ -75,7 +78,10 @@ export function createScholar(generator: Generator | null, solver: Solver): Scho
 
 /** A frozen copy of `s` (separate variables; sampling networks only). */
 export function snapshotScholar(s: Scholar): Scholar {
-  return createScholar(s.generator === null ? null : snapshotGenerator(s.generator), snapshotSolver(s.solver));
+  return createScholar(
+    s.generator === null ? null : snapshotGenerator(s.generator),
+    snapshotSolver(s.solver),
+  );
 }
 
 // ------------------------------------------------------------------------------------ save / load
@@ -88,20 +94,22 @@ const SCHOLAR_KIND = 'dgr-scholar';
  */
 export async function saveScholar(dir: string, scholar: Scholar, meta: Json = null): Promise<void> {
   const tensors: Record<string, Tensor> = { 'solver/params': scholar.solver.params.readFlat() };
-  if (scholar.generator !== null) for (const [name, p] of Object.entries(scholar.generator.params)) tensors[`generator/${name}/params`] = p.readFlat();
+  if (scholar.generator !== null)
+    for (const [name, p] of Object.entries(scholar.generator.params))
+      tensors[`generator/${name}/params`] = p.readFlat();
   try {
-  await saveCheckpoint(dir, {
-    meta: {
-      kind: SCHOLAR_KIND,
-      frozen: scholar.frozen,
-      inputShape: [...scholar.solver.inputShape],
-      numOutputs: scholar.solver.numOutputs,
-      solver: scholar.solver.config as unknown as Json,
-      generator: (scholar.generator?.config ?? null) as unknown as Json,
-      user: meta,
-    },
-    tensors,
-  });
+    await saveCheckpoint(dir, {
+      meta: {
+        kind: SCHOLAR_KIND,
+        frozen: scholar.frozen,
+        inputShape: [...scholar.solver.inputShape],
+        numOutputs: scholar.solver.numOutputs,
+        solver: scholar.solver.config as unknown as Json,
+        generator: (scholar.generator?.config ?? null) as unknown as Json,
+        user: meta,
+      },
+      tensors,
+    });
   } finally {
     tf.dispose(Object.values(tensors));
   }
@@ -129,11 +137,22 @@ export async function loadScholar(dir: string): Promise<{ scholar: Scholar; meta
   const file = ck.readFrom;
   const take = (name: string, p: ParamSet): void => {
     const t = ck.tensors[name];
-    if (t === undefined) throw new CheckpointError(file, `tensor ${name} is missing; the checkpoint does not match its own model config`);
-    if (t.size !== p.size || t.dtype !== 'float32') throw new CheckpointError(file, `tensor ${name} has ${t.size} ${t.dtype} values, the model needs ${p.size} float32`);
+    if (t === undefined)
+      throw new CheckpointError(
+        file,
+        `tensor ${name} is missing; the checkpoint does not match its own model config`,
+      );
+    if (t.size !== p.size || t.dtype !== 'float32')
+      throw new CheckpointError(
+        file,
+        `tensor ${name} has ${t.size} ${t.dtype} values, the model needs ${p.size} float32`,
+      );
     p.assignFlat(t, `loadScholar(${name})`);
   };
-  const built: { solver: Solver | null; generator: Generator | null } = { solver: null, generator: null };
+  const built: { solver: Solver | null; generator: Generator | null } = {
+    solver: null,
+    generator: null,
+  };
   try {
     const solver = buildSolver(m.solver, m.inputShape, m.numOutputs, 0);
     built.solver = solver;
@@ -142,7 +161,8 @@ export async function loadScholar(dir: string): Promise<{ scholar: Scholar; meta
       const gen = buildGenerator(m.generator, m.inputShape, 0);
       built.generator = gen;
       for (const [name, p] of Object.entries(gen.params)) {
-        if (ck.tensors[`generator/${name}/params`] !== undefined || !m.frozen) take(`generator/${name}/params`, p);
+        if (ck.tensors[`generator/${name}/params`] !== undefined || !m.frozen)
+          take(`generator/${name}/params`, p);
       }
     }
     const live = createScholar(built.generator, solver);

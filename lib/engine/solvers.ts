@@ -13,7 +13,19 @@ import { tf } from '../tf';
 import type { Scalar, Tensor, Tensor1D, Tensor2D, Tensor4D } from '@tensorflow/tfjs-node';
 import type { Classifier } from './types';
 import type { CnnSolverConfig, MlpSolverConfig, SolverConfig } from './config';
-import { Adam, AdamConfig, ParamSet, ParamSpec, cloneParams, convSpecs, createAdam, createParams, dense, denseMacs, denseSpecs } from './nn';
+import {
+  Adam,
+  AdamConfig,
+  ParamSet,
+  ParamSpec,
+  cloneParams,
+  convSpecs,
+  createAdam,
+  createParams,
+  dense,
+  denseMacs,
+  denseSpecs,
+} from './nn';
 import {
   biasAdd,
   biasAddGrad,
@@ -50,7 +62,12 @@ function inputSize(shape: readonly number[]): number {
  * Gradients of {@link solverLoss} w.r.t. the parameter tensors `w`, by hand.
  * `rowScale` [B, 1] = weights · invTemperature. Returns the loss only if asked.
  */
-export type BackpropFn = (w: readonly Tensor[], batch: SolverBatch, rowScale: Tensor2D, needLoss: boolean) => { loss: Scalar | null; grads: Tensor[] };
+export type BackpropFn = (
+  w: readonly Tensor[],
+  batch: SolverBatch,
+  rowScale: Tensor2D,
+  needLoss: boolean,
+) => { loss: Scalar | null; grads: Tensor[] };
 
 interface SolverParts {
   readonly config: SolverConfig;
@@ -88,21 +105,38 @@ function makeSolver(parts: SolverParts, params: ParamSet): Solver {
 
 function checkArgs(inputShape: readonly number[], numOutputs: number, what: string): void {
   if (inputShape.length === 0 || inputShape.some((d) => !Number.isInteger(d) || d <= 0)) {
-    throw new Error(`${what}: inputShape must be positive integers, got [${inputShape.join(', ')}]`);
+    throw new Error(
+      `${what}: inputShape must be positive integers, got [${inputShape.join(', ')}]`,
+    );
   }
-  if (!Number.isInteger(numOutputs) || numOutputs < 1) throw new Error(`${what}: numOutputs must be a positive integer, got ${numOutputs}`);
+  if (!Number.isInteger(numOutputs) || numOutputs < 1)
+    throw new Error(`${what}: numOutputs must be a positive integer, got ${numOutputs}`);
 }
 
 /**
  * MLP solver: flatten → [Linear → ReLU] × hidden → Linear(numOutputs).
  * x [n, ...inputShape] → logits [n, numOutputs].
  */
-export function buildMlpSolver(config: MlpSolverConfig, inputShape: readonly number[], numOutputs: number, seed: number): Solver {
+export function buildMlpSolver(
+  config: MlpSolverConfig,
+  inputShape: readonly number[],
+  numOutputs: number,
+  seed: number,
+): Solver {
   checkArgs(inputShape, numOutputs, 'buildMlpSolver');
   const sizes = [inputSize(inputShape), ...config.hidden, numOutputs];
   const specs: ParamSpec[] = [];
-  for (let i = 1; i < sizes.length; i++) specs.push(...denseSpecs(`fc${i}`, sizes[i - 1] as number, sizes[i] as number, config.init));
-  const parts: SolverParts = { config, inputShape, numOutputs, forward: mlpForward(sizes), infer: mlpInfer(sizes), backprop: mlpBackprop(sizes), macsPerExample: denseMacs(sizes) };
+  for (let i = 1; i < sizes.length; i++)
+    specs.push(...denseSpecs(`fc${i}`, sizes[i - 1] as number, sizes[i] as number, config.init));
+  const parts: SolverParts = {
+    config,
+    inputShape,
+    numOutputs,
+    forward: mlpForward(sizes),
+    infer: mlpInfer(sizes),
+    backprop: mlpBackprop(sizes),
+    macsPerExample: denseMacs(sizes),
+  };
   return makeSolver(parts, createParams(specs, seed));
 }
 
@@ -165,7 +199,13 @@ function mlpForward(sizes: readonly number[]): (w: readonly Tensor[], x: Tensor)
   const inSize = sizes[0] as number;
   return (w, x) => {
     let h: Tensor = x.rank === 2 ? x : tf.reshape(x, [-1, inSize]);
-    for (let l = 0; l < nLayers; l++) h = dense(h, w[2 * l] as Tensor, w[2 * l + 1] as Tensor, l === nLayers - 1 ? 'linear' : 'relu');
+    for (let l = 0; l < nLayers; l++)
+      h = dense(
+        h,
+        w[2 * l] as Tensor,
+        w[2 * l + 1] as Tensor,
+        l === nLayers - 1 ? 'linear' : 'relu',
+      );
     return h as Tensor2D;
   };
 }
@@ -174,12 +214,19 @@ function mlpForward(sizes: readonly number[]): (w: readonly Tensor[], x: Tensor)
  * CNN solver for images [H, W, C]: [Conv3×3 (same) → ReLU → MaxPool 2×2] per
  * entry of `channels`, flatten, Linear(hidden) → ReLU → Linear(numOutputs).
  */
-export function buildCnnSolver(config: CnnSolverConfig, inputShape: readonly number[], numOutputs: number, seed: number): Solver {
+export function buildCnnSolver(
+  config: CnnSolverConfig,
+  inputShape: readonly number[],
+  numOutputs: number,
+  seed: number,
+): Solver {
   checkArgs(inputShape, numOutputs, 'buildCnnSolver');
   const [h0, w0, c0] = inputShape as [number, number, number];
   const down = 2 ** config.channels.length;
   if (inputShape.length !== 3 || h0 % down !== 0 || w0 % down !== 0) {
-    throw new Error(`buildCnnSolver: needs image inputs [H, W, C] with H and W divisible by ${down}, got [${inputShape.join(', ')}]`);
+    throw new Error(
+      `buildCnnSolver: needs image inputs [H, W, C] with H and W divisible by ${down}, got [${inputShape.join(', ')}]`,
+    );
   }
   const specs: ParamSpec[] = [];
   let c = c0;
@@ -194,31 +241,54 @@ export function buildCnnSolver(config: CnnSolverConfig, inputShape: readonly num
     ww /= 2;
   });
   const flat = hh * ww * c;
-  specs.push(...denseSpecs('fc1', flat, config.hidden, config.init), ...denseSpecs('fc2', config.hidden, numOutputs, config.init));
+  specs.push(
+    ...denseSpecs('fc1', flat, config.hidden, config.init),
+    ...denseSpecs('fc2', config.hidden, numOutputs, config.init),
+  );
   macs += denseMacs([flat, config.hidden, numOutputs]);
   const nConv = config.channels.length;
   const forward = (w: readonly Tensor[], x: Tensor): Tensor2D => {
     let h = (x.rank === 4 ? x : tf.reshape(x, [-1, h0, w0, c0])) as Tensor4D;
     for (let i = 0; i < nConv; i++) {
-      h = tf.relu(tf.add(tf.conv2d(h, w[2 * i] as Tensor4D, 1, 'same'), w[2 * i + 1] as Tensor)) as Tensor4D;
+      h = tf.relu(
+        tf.add(tf.conv2d(h, w[2 * i] as Tensor4D, 1, 'same'), w[2 * i + 1] as Tensor),
+      ) as Tensor4D;
       h = tf.maxPool(h, 2, 2, 'valid');
     }
     const f = tf.reshape(h, [-1, flat]);
     const z = dense(f, w[2 * nConv] as Tensor, w[2 * nConv + 1] as Tensor, 'relu');
     return dense(z, w[2 * nConv + 2] as Tensor, w[2 * nConv + 3] as Tensor, 'linear') as Tensor2D;
   };
-  return makeSolver({ config, inputShape, numOutputs, forward, infer: forward, backprop: null, macsPerExample: macs }, createParams(specs, seed));
+  return makeSolver(
+    {
+      config,
+      inputShape,
+      numOutputs,
+      forward,
+      infer: forward,
+      backprop: null,
+      macsPerExample: macs,
+    },
+    createParams(specs, seed),
+  );
 }
 
 /** Builds the solver `config` describes. */
-export function buildSolver(config: SolverConfig, inputShape: readonly number[], numOutputs: number, seed: number): Solver {
+export function buildSolver(
+  config: SolverConfig,
+  inputShape: readonly number[],
+  numOutputs: number,
+  seed: number,
+): Solver {
   switch (config.kind) {
     case 'mlp':
       return buildMlpSolver(config, inputShape, numOutputs, seed);
     case 'cnn':
       return buildCnnSolver(config, inputShape, numOutputs, seed);
     default:
-      throw new Error(`buildSolver: unknown solver kind ${JSON.stringify((config as { kind: unknown }).kind)}; use 'mlp' or 'cnn'`);
+      throw new Error(
+        `buildSolver: unknown solver kind ${JSON.stringify((config as { kind: unknown }).kind)}; use 'mlp' or 'cnn'`,
+      );
   }
 }
 
@@ -281,14 +351,26 @@ export interface SolverTrainer {
   dispose(): void;
 }
 
-export function createSolverTrainer(solver: Solver, optimizer: AdamConfig = solver.config.optimizer): SolverTrainer {
-  if (!solver.trainable) throw new Error('createSolverTrainer: this solver is a frozen snapshot; train the live solver instead');
+export function createSolverTrainer(
+  solver: Solver,
+  optimizer: AdamConfig = solver.config.optimizer,
+): SolverTrainer {
+  if (!solver.trainable)
+    throw new Error(
+      'createSolverTrainer: this solver is a frozen snapshot; train the live solver instead',
+    );
   const opt = createAdam(solver.params, optimizer);
   // rowScale = weights · invTemperature as [B, 1]; constant while the batch's weights are (per task), so cached.
   let cacheKey: [Tensor, Tensor | null] | null = null;
   let rowScale: Tensor2D | null = null;
   const scaleOf = (batch: SolverBatch): Tensor2D => {
-    if (cacheKey === null || cacheKey[0] !== batch.weights || cacheKey[1] !== batch.invTemperature || rowScale === null || rowScale.isDisposed) {
+    if (
+      cacheKey === null ||
+      cacheKey[0] !== batch.weights ||
+      cacheKey[1] !== batch.invTemperature ||
+      rowScale === null ||
+      rowScale.isDisposed
+    ) {
       rowScale?.dispose();
       rowScale = tf.tidy(() => {
         const w = tf.reshape(batch.weights, [-1, 1]) as Tensor2D;
@@ -298,11 +380,18 @@ export function createSolverTrainer(solver: Solver, optimizer: AdamConfig = solv
     }
     return rowScale;
   };
-  const compute = (batch: SolverBatch, needLoss: boolean): { loss: Scalar | null; grads: Tensor[] } => {
+  const compute = (
+    batch: SolverBatch,
+    needLoss: boolean,
+  ): { loss: Scalar | null; grads: Tensor[] } => {
     const repeated = batch.repeatFirst ?? 0;
     const rowsOfX = batch.x.shape[0] + repeated;
     const targetRows = batch.targets.shape[0];
-    if (rowsOfX !== targetRows || batch.weights.shape[0] !== rowsOfX || repeated > batch.x.shape[0]) {
+    if (
+      rowsOfX !== targetRows ||
+      batch.weights.shape[0] !== rowsOfX ||
+      repeated > batch.x.shape[0]
+    ) {
       throw new Error(
         `SolverTrainer: batch of ${batch.x.shape[0]} inputs (+ ${repeated} repeated), ` +
           `${batch.targets.shape[0]} targets and ${batch.weights.shape[0]} weights`,
@@ -315,10 +404,14 @@ export function createSolverTrainer(solver: Solver, optimizer: AdamConfig = solv
         const r = bp(solver.params.read(), batch, scale, needLoss);
         return r.loss === null ? r.grads : [r.loss, ...r.grads];
       });
-      return needLoss ? { loss: out[0] as Scalar, grads: out.slice(1) } : { loss: null, grads: out };
+      return needLoss
+        ? { loss: out[0] as Scalar, grads: out.slice(1) }
+        : { loss: null, grads: out };
     }
     return tf.tidy(() => {
-      const { value, grads } = tf.valueAndGrads((...w: Tensor[]) => solverLoss(solver, w, batch))(solver.params.read());
+      const { value, grads } = tf.valueAndGrads((...w: Tensor[]) => solverLoss(solver, w, batch))(
+        solver.params.read(),
+      );
       return { loss: value, grads };
     });
   };

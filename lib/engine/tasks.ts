@@ -53,7 +53,9 @@ function checkInt(name: string, v: unknown, min: number): asserts v is number {
 
 function checkScenario(where: string, s: unknown): asserts s is Scenario {
   if (!(SCENARIOS as readonly unknown[]).includes(s)) {
-    throw new RangeError(`${where}: scenario must be one of ${SCENARIOS.join(', ')}, got ${String(s)}`);
+    throw new RangeError(
+      `${where}: scenario must be one of ${SCENARIOS.join(', ')}, got ${String(s)}`,
+    );
   }
 }
 
@@ -65,10 +67,14 @@ function checkSubsample(where: string, s: Subsample): void {
 function checkSplit(where: string, split: ImageSplit): void {
   const [h, w, c] = split.shape;
   if (split.images.length !== split.count * h * w * c) {
-    throw new RangeError(`${where}: images has ${split.images.length} bytes, expected count*h*w*c = ${split.count * h * w * c}`);
+    throw new RangeError(
+      `${where}: images has ${split.images.length} bytes, expected count*h*w*c = ${split.count * h * w * c}`,
+    );
   }
   if (split.labels.length !== split.count) {
-    throw new RangeError(`${where}: labels has ${split.labels.length} entries, expected count = ${split.count}`);
+    throw new RangeError(
+      `${where}: labels has ${split.labels.length} entries, expected count = ${split.count}`,
+    );
   }
 }
 
@@ -93,7 +99,12 @@ function floatRows(split: ImageSplit, rows: Int32Array | null): Tensor2D {
 }
 
 /** A seeded subset of `size` of the given indices, kept in ascending order; all if size undefined/too big. */
-function subset(indices: Int32Array, size: number | undefined, seed: number, ...path: readonly (string | number)[]): Int32Array {
+function subset(
+  indices: Int32Array,
+  size: number | undefined,
+  seed: number,
+  ...path: readonly (string | number)[]
+): Int32Array {
   if (size === undefined || size >= indices.length) return indices;
   const perm = permutationOf(indices.length, seed, ...path);
   const chosen = new Int32Array(size);
@@ -162,7 +173,13 @@ function finish<C extends object>(
  * domain-IL keeps the class c (C outputs); task- and class-IL give task t its own block,
  * c + C*t (C*T outputs), as in van de Ven & Tolias (2019).
  */
-function domainLabels(scenario: Scenario, numClasses: number, t: number, labels: Uint8Array, rows: Int32Array): Int32Array {
+function domainLabels(
+  scenario: Scenario,
+  numClasses: number,
+  t: number,
+  labels: Uint8Array,
+  rows: Int32Array,
+): Int32Array {
   const offset = scenario === 'domain' ? 0 : numClasses * t;
   const y = new Int32Array(rows.length);
   for (let i = 0; i < rows.length; i++) y[i] = (labels[rows[i] as number] as number) + offset;
@@ -194,7 +211,9 @@ export interface PermutedMnistConfig extends Subsample {
 }
 
 /** The complete config for permuted MNIST (defaults: seed 0, domain, flatten, every task permuted). */
-export function permutedMnistConfig(c: Partial<PermutedMnistConfig> & Pick<PermutedMnistConfig, 'numTasks'>): PermutedMnistConfig {
+export function permutedMnistConfig(
+  c: Partial<PermutedMnistConfig> & Pick<PermutedMnistConfig, 'numTasks'>,
+): PermutedMnistConfig {
   const full: PermutedMnistConfig = {
     seed: 0,
     scenario: 'domain',
@@ -205,14 +224,20 @@ export function permutedMnistConfig(c: Partial<PermutedMnistConfig> & Pick<Permu
   checkInt('permutedMnist: numTasks', full.numTasks, 1);
   checkInt('permutedMnist: seed', full.seed, 0);
   checkScenario('permutedMnist', full.scenario);
-  if (typeof full.flatten !== 'boolean') throw new TypeError('permutedMnist: flatten must be true or false');
-  if (typeof full.permuteFirst !== 'boolean') throw new TypeError('permutedMnist: permuteFirst must be true or false');
+  if (typeof full.flatten !== 'boolean')
+    throw new TypeError('permutedMnist: flatten must be true or false');
+  if (typeof full.permuteFirst !== 'boolean')
+    throw new TypeError('permutedMnist: permuteFirst must be true or false');
   checkSubsample('permutedMnist', full);
   return Object.freeze(full);
 }
 
 /** The pixel permutation of task `t` (identity for task 0 when `permuteFirst` is false). */
-export function pixelPermutation(config: Pick<PermutedMnistConfig, 'seed' | 'permuteFirst'>, t: number, numPixels = 784): Int32Array {
+export function pixelPermutation(
+  config: Pick<PermutedMnistConfig, 'seed' | 'permuteFirst'>,
+  t: number,
+  numPixels = 784,
+): Int32Array {
   if (t === 0 && !config.permuteFirst) return range(numPixels);
   return permutationOf(numPixels, config.seed, PURPOSE_PIXELS, t);
 }
@@ -222,7 +247,10 @@ export function pixelPermutation(config: Pick<PermutedMnistConfig, 'seed' | 'per
  * train and test alike (a single gather per task). Inputs float32 in [0, 1], [count, 784] when
  * `flatten`, else [count, 28, 28, 1]; labels int32 per `scenario`.
  */
-export function permutedMnist(mnist: Mnist, config: Partial<PermutedMnistConfig> & Pick<PermutedMnistConfig, 'numTasks'>): BuiltSequence<PermutedMnistConfig> {
+export function permutedMnist(
+  mnist: Mnist,
+  config: Partial<PermutedMnistConfig> & Pick<PermutedMnistConfig, 'numTasks'>,
+): BuiltSequence<PermutedMnistConfig> {
   const cfg = permutedMnistConfig(config);
   checkSplit('permutedMnist: mnist.train', mnist.train);
   checkSplit('permutedMnist: mnist.test', mnist.test);
@@ -238,17 +266,35 @@ export function permutedMnist(mnist: Mnist, config: Partial<PermutedMnistConfig>
     for (let t = 0; t < cfg.numTasks; t++) {
       const perm = pixelPermutation(cfg, t, numPixels);
       const identity = t === 0 && !cfg.permuteFirst;
-      const part = (split: ImageSplit, base: Tensor2D | null, size: number | undefined, purpose: string): TaskData => {
+      const part = (
+        split: ImageSplit,
+        base: Tensor2D | null,
+        size: number | undefined,
+        purpose: string,
+      ): TaskData => {
         const rows = subset(range(split.count), size, cfg.seed, purpose, t);
         const x2d = tf.tidy(() => {
           const src = base ?? floatRows(split, rows);
-          return identity ? src.clone() : (tf.gather(src, tf.tensor1d(perm, 'int32'), 1) as Tensor2D);
+          return identity
+            ? src.clone()
+            : (tf.gather(src, tf.tensor1d(perm, 'int32'), 1) as Tensor2D);
         });
-        return makeTaskData(shapeX(x2d, imageShape, cfg.flatten), domainLabels(cfg.scenario, numClasses, t, split.labels, rows));
+        return makeTaskData(
+          shapeX(x2d, imageShape, cfg.flatten),
+          domainLabels(cfg.scenario, numClasses, t, split.labels, rows),
+        );
       };
       const train = part(mnist.train, baseTrain, cfg.trainPerTask, PURPOSE_TRAIN_SUBSET);
       const test = part(mnist.test, baseTest, cfg.testPerTask, PURPOSE_TEST_SUBSET);
-      tasks.push(Object.freeze({ index: t, name: identity ? 'MNIST' : `permutation ${t}`, classes: domainClasses(cfg.scenario, numClasses, t), train, test }));
+      tasks.push(
+        Object.freeze({
+          index: t,
+          name: identity ? 'MNIST' : `permutation ${t}`,
+          classes: domainClasses(cfg.scenario, numClasses, t),
+          train,
+          test,
+        }),
+      );
     }
   } catch (err) {
     for (const t of tasks) tf.dispose([t.train.x, t.train.y, t.test.x, t.test.y]);
@@ -259,7 +305,12 @@ export function permutedMnist(mnist: Mnist, config: Partial<PermutedMnistConfig>
   const inputShape = cfg.flatten ? [numPixels] : [...imageShape];
   const numOutputs = cfg.scenario === 'domain' ? numClasses : numClasses * cfg.numTasks;
   const splits = [mnist.train, mnist.test];
-  const identity = identityOf('permutedMnist', cfg, tasks.map(() => 'MNIST'), splits);
+  const identity = identityOf(
+    'permutedMnist',
+    cfg,
+    tasks.map(() => 'MNIST'),
+    splits,
+  );
   return finish('permMNIST', cfg.scenario, inputShape, numOutputs, tasks, cfg, identity);
 }
 
@@ -284,30 +335,54 @@ export interface SplitMnistConfig extends Subsample {
 }
 
 /** The complete config for split MNIST (defaults: seed 0, identity order, 2 classes per task, flatten). */
-export function splitMnistConfig(c: Partial<SplitMnistConfig> & Pick<SplitMnistConfig, 'scenario'>): SplitMnistConfig {
-  const full: SplitMnistConfig = { seed: 0, classOrder: 'identity', classesPerTask: 2, flatten: true, ...c };
+export function splitMnistConfig(
+  c: Partial<SplitMnistConfig> & Pick<SplitMnistConfig, 'scenario'>,
+): SplitMnistConfig {
+  const full: SplitMnistConfig = {
+    seed: 0,
+    classOrder: 'identity',
+    classesPerTask: 2,
+    flatten: true,
+    ...c,
+  };
   checkScenario('splitMnist', full.scenario);
   checkInt('splitMnist: seed', full.seed, 0);
   checkInt('splitMnist: classesPerTask', full.classesPerTask, 1);
-  if (typeof full.flatten !== 'boolean') throw new TypeError('splitMnist: flatten must be true or false');
+  if (typeof full.flatten !== 'boolean')
+    throw new TypeError('splitMnist: flatten must be true or false');
   const order = full.classOrder;
   if (order !== 'identity' && order !== 'random') {
-    if (!Array.isArray(order)) throw new TypeError(`splitMnist: classOrder must be 'identity', 'random' or a permutation of the classes`);
+    if (!Array.isArray(order))
+      throw new TypeError(
+        `splitMnist: classOrder must be 'identity', 'random' or a permutation of the classes`,
+      );
     const sorted = [...order].sort((a, b) => a - b);
     if (!sorted.every((v, i) => v === i)) {
-      throw new RangeError(`splitMnist: classOrder [${order.join(', ')}] is not a permutation of 0..${order.length - 1}`);
+      throw new RangeError(
+        `splitMnist: classOrder [${order.join(', ')}] is not a permutation of 0..${order.length - 1}`,
+      );
     }
   }
   checkSubsample('splitMnist', full);
-  return Object.freeze({ ...full, classOrder: Array.isArray(order) ? Object.freeze([...order]) : order });
+  return Object.freeze({
+    ...full,
+    classOrder: Array.isArray(order) ? Object.freeze([...order]) : order,
+  });
 }
 
 /** The digit of each output unit: `order[k]` is the original class shown by output k. */
-export function splitClassOrder(config: Pick<SplitMnistConfig, 'classOrder' | 'seed'>, numClasses = 10): readonly number[] {
+export function splitClassOrder(
+  config: Pick<SplitMnistConfig, 'classOrder' | 'seed'>,
+  numClasses = 10,
+): readonly number[] {
   const o = config.classOrder;
   if (o === 'identity') return Object.freeze(Array.from(range(numClasses)));
-  if (o === 'random') return Object.freeze(Array.from(permutationOf(numClasses, config.seed, PURPOSE_CLASS_ORDER)));
-  if (o.length !== numClasses) throw new RangeError(`splitMnist: classOrder has ${o.length} entries but the data has ${numClasses} classes`);
+  if (o === 'random')
+    return Object.freeze(Array.from(permutationOf(numClasses, config.seed, PURPOSE_CLASS_ORDER)));
+  if (o.length !== numClasses)
+    throw new RangeError(
+      `splitMnist: classOrder has ${o.length} entries but the data has ${numClasses} classes`,
+    );
   return o;
 }
 
@@ -320,20 +395,31 @@ export function splitClassOrder(config: Pick<SplitMnistConfig, 'classOrder' | 's
  * - `domain`: the position within the task's pair (y mod 2 for the identity order), 2 outputs.
  * Inputs float32 in [0, 1], [count, 784] or [count, 28, 28, 1]; labels int32.
  */
-export function splitMnist(mnist: Mnist, config: Partial<SplitMnistConfig> & Pick<SplitMnistConfig, 'scenario'>): BuiltSequence<SplitMnistConfig> {
+export function splitMnist(
+  mnist: Mnist,
+  config: Partial<SplitMnistConfig> & Pick<SplitMnistConfig, 'scenario'>,
+): BuiltSequence<SplitMnistConfig> {
   const cfg = splitMnistConfig(config);
   checkSplit('splitMnist: mnist.train', mnist.train);
   checkSplit('splitMnist: mnist.test', mnist.test);
   const numClasses = mnist.train.numClasses;
   const k = cfg.classesPerTask;
-  if (numClasses % k !== 0) throw new RangeError(`splitMnist: classesPerTask ${k} does not divide the ${numClasses} classes`);
+  if (numClasses % k !== 0)
+    throw new RangeError(
+      `splitMnist: classesPerTask ${k} does not divide the ${numClasses} classes`,
+    );
   const order = splitClassOrder(cfg, numClasses);
   const unitOf = new Int32Array(numClasses); // digit -> output unit
   order.forEach((digit, unit) => (unitOf[digit] = unit));
   const numTasks = numClasses / k;
   const imageShape = mnist.train.shape;
 
-  const part = (split: ImageSplit, t: number, size: number | undefined, purpose: string): TaskData => {
+  const part = (
+    split: ImageSplit,
+    t: number,
+    size: number | undefined,
+    purpose: string,
+  ): TaskData => {
     const members: number[] = [];
     for (let i = 0; i < split.count; i++) {
       const unit = unitOf[split.labels[i] as number] as number;
@@ -352,19 +438,37 @@ export function splitMnist(mnist: Mnist, config: Partial<SplitMnistConfig> & Pic
   try {
     for (let t = 0; t < numTasks; t++) {
       const digits = order.slice(t * k, t * k + k);
-      const classes = cfg.scenario === 'domain' ? Array.from(range(k)) : Array.from({ length: k }, (_, i) => t * k + i);
+      const classes =
+        cfg.scenario === 'domain'
+          ? Array.from(range(k))
+          : Array.from({ length: k }, (_, i) => t * k + i);
       const train = part(mnist.train, t, cfg.trainPerTask, PURPOSE_TRAIN_SUBSET);
       const test = part(mnist.test, t, cfg.testPerTask, PURPOSE_TEST_SUBSET);
-      tasks.push(Object.freeze({ index: t, name: `digits ${digits.join('/')}`, classes: Object.freeze(classes), train, test }));
+      tasks.push(
+        Object.freeze({
+          index: t,
+          name: `digits ${digits.join('/')}`,
+          classes: Object.freeze(classes),
+          train,
+          test,
+        }),
+      );
     }
   } catch (err) {
     for (const t of tasks) tf.dispose([t.train.x, t.train.y, t.test.x, t.test.y]);
     throw err;
   }
-  const inputShape = cfg.flatten ? [imageShape[0] * imageShape[1] * imageShape[2]] : [...imageShape];
+  const inputShape = cfg.flatten
+    ? [imageShape[0] * imageShape[1] * imageShape[2]]
+    : [...imageShape];
   const spec = { ...cfg, classOrder: order };
   const splits = [mnist.train, mnist.test];
-  const identity = identityOf('splitMnist', spec, tasks.map(() => 'MNIST'), splits);
+  const identity = identityOf(
+    'splitMnist',
+    spec,
+    tasks.map(() => 'MNIST'),
+    splits,
+  );
   const numOutputs = cfg.scenario === 'domain' ? k : numClasses;
   return finish('splitMNIST', cfg.scenario, inputShape, numOutputs, tasks, cfg, identity);
 }
@@ -394,24 +498,44 @@ export interface DomainSequenceConfig extends Subsample {
  * In the domain scenario every task uses the same `numClasses` outputs (10 for digits).
  * Inputs float32 in [0, 1], [count, h, w, c] (or flattened); labels int32.
  */
-export function domainSequence(domains: readonly Domain[], config: Partial<DomainSequenceConfig> & Pick<DomainSequenceConfig, 'name'>): BuiltSequence<DomainSequenceConfig> {
-  const cfg: DomainSequenceConfig = Object.freeze({ scenario: 'domain', seed: 0, flatten: false, ...config });
-  if (typeof cfg.name !== 'string' || !/^[A-Za-z0-9_.]+$/.test(cfg.name)) throw new TypeError(`domainSequence: name must be letters, digits, '_' or '.', got ${String(cfg.name)}`);
+export function domainSequence(
+  domains: readonly Domain[],
+  config: Partial<DomainSequenceConfig> & Pick<DomainSequenceConfig, 'name'>,
+): BuiltSequence<DomainSequenceConfig> {
+  const cfg: DomainSequenceConfig = Object.freeze({
+    scenario: 'domain',
+    seed: 0,
+    flatten: false,
+    ...config,
+  });
+  if (typeof cfg.name !== 'string' || !/^[A-Za-z0-9_.]+$/.test(cfg.name))
+    throw new TypeError(
+      `domainSequence: name must be letters, digits, '_' or '.', got ${String(cfg.name)}`,
+    );
   checkScenario('domainSequence', cfg.scenario);
   checkInt('domainSequence: seed', cfg.seed, 0);
   checkSubsample('domainSequence', cfg);
-  if (domains.length === 0) throw new RangeError('domainSequence: domains is empty; pass at least one domain');
+  if (domains.length === 0)
+    throw new RangeError('domainSequence: domains is empty; pass at least one domain');
   const first = domains[0] as Domain;
   const imageShape = first.train.shape;
   const numClasses = first.train.numClasses;
   domains.forEach((d, i) => {
-    for (const [which, split] of [['train', d.train], ['test', d.test]] as const) {
+    for (const [which, split] of [
+      ['train', d.train],
+      ['test', d.test],
+    ] as const) {
       const where = `domainSequence: domains[${i}] (${d.name}).${which}`;
       checkSplit(where, split);
       if (split.shape.join('x') !== imageShape.join('x')) {
-        throw new RangeError(`${where} has images ${split.shape.join('x')}, but domain 0 has ${imageShape.join('x')}; convert first (e.g. mnistTo32x32x3)`);
+        throw new RangeError(
+          `${where} has images ${split.shape.join('x')}, but domain 0 has ${imageShape.join('x')}; convert first (e.g. mnistTo32x32x3)`,
+        );
       }
-      if (split.numClasses !== numClasses) throw new RangeError(`${where} has ${split.numClasses} classes, domain 0 has ${numClasses}`);
+      if (split.numClasses !== numClasses)
+        throw new RangeError(
+          `${where} has ${split.numClasses} classes, domain 0 has ${numClasses}`,
+        );
     }
   });
   const tasks: Task[] = [];
@@ -419,20 +543,38 @@ export function domainSequence(domains: readonly Domain[], config: Partial<Domai
     domains.forEach((d, t) => {
       const part = (split: ImageSplit, size: number | undefined, purpose: string): TaskData => {
         const rows = subset(range(split.count), size, cfg.seed, purpose, t);
-        return makeTaskData(shapeX(floatRows(split, rows), imageShape, cfg.flatten), domainLabels(cfg.scenario, numClasses, t, split.labels, rows));
+        return makeTaskData(
+          shapeX(floatRows(split, rows), imageShape, cfg.flatten),
+          domainLabels(cfg.scenario, numClasses, t, split.labels, rows),
+        );
       };
       const train = part(d.train, cfg.trainPerTask, PURPOSE_TRAIN_SUBSET);
       const test = part(d.test, cfg.testPerTask, PURPOSE_TEST_SUBSET);
-      tasks.push(Object.freeze({ index: t, name: d.name, classes: domainClasses(cfg.scenario, numClasses, t), train, test }));
+      tasks.push(
+        Object.freeze({
+          index: t,
+          name: d.name,
+          classes: domainClasses(cfg.scenario, numClasses, t),
+          train,
+          test,
+        }),
+      );
     });
   } catch (err) {
     for (const t of tasks) tf.dispose([t.train.x, t.train.y, t.test.x, t.test.y]);
     throw err;
   }
-  const inputShape = cfg.flatten ? [imageShape[0] * imageShape[1] * imageShape[2]] : [...imageShape];
+  const inputShape = cfg.flatten
+    ? [imageShape[0] * imageShape[1] * imageShape[2]]
+    : [...imageShape];
   const numOutputs = cfg.scenario === 'domain' ? numClasses : numClasses * domains.length;
   const splits = domains.flatMap((d) => [d.train, d.test]);
-  const identity = identityOf('domainSequence', cfg, domains.map((d) => d.name), splits);
+  const identity = identityOf(
+    'domainSequence',
+    cfg,
+    domains.map((d) => d.name),
+    splits,
+  );
   return finish(cfg.name, cfg.scenario, inputShape, numOutputs, tasks, cfg, identity);
 }
 
@@ -441,19 +583,27 @@ export function domainSequence(domains: readonly Domain[], config: Partial<Domai
  * back to uint8) so MNIST can share a solver with SVHN (Shin et al. 2017, §4.2). Runs on the native
  * backend in chunks of `batchSize` images.
  */
-export function mnistTo32x32x3(split: ImageSplit, opts: { readonly size?: number; readonly batchSize?: number } = {}): ImageSplit {
+export function mnistTo32x32x3(
+  split: ImageSplit,
+  opts: { readonly size?: number; readonly batchSize?: number } = {},
+): ImageSplit {
   const size = opts.size ?? 32;
   const batchSize = opts.batchSize ?? 5000;
   checkInt('mnistTo32x32x3: size', size, 1);
   checkInt('mnistTo32x32x3: batchSize', batchSize, 1);
   checkSplit('mnistTo32x32x3: split', split);
   const [h, w, c] = split.shape;
-  if (c !== 1) throw new RangeError(`mnistTo32x32x3: expects grey images (1 channel), got ${split.shape.join('x')}`);
+  if (c !== 1)
+    throw new RangeError(
+      `mnistTo32x32x3: expects grey images (1 channel), got ${split.shape.join('x')}`,
+    );
   const out = new Uint8Array(split.count * size * size * 3);
   for (let start = 0; start < split.count; start += batchSize) {
     const n = Math.min(batchSize, split.count - start);
     const chunk = tf.tidy(() => {
-      const x = tf.tensor4d(split.images.subarray(start * h * w, (start + n) * h * w), [n, h, w, 1], 'int32').toFloat();
+      const x = tf
+        .tensor4d(split.images.subarray(start * h * w, (start + n) * h * w), [n, h, w, 1], 'int32')
+        .toFloat();
       const resized = tf.image.resizeBilinear(x, [size, size]);
       return tf.tile(resized, [1, 1, 1, 3]).round().clipByValue(0, 255).toInt();
     });

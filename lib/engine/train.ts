@@ -56,7 +56,8 @@ export interface TaskEndInfo {
 
 export interface TrainOptions {
   /** Progress lines: false = silent; otherwise options of the progress reporter (default every 10 s to console.log). */
-  readonly progress?: false | { readonly everySeconds?: number; readonly write?: (line: string) => void };
+  readonly progress?:
+    false | { readonly everySeconds?: number; readonly write?: (line: string) => void };
   /** Measure accuracy on all tasks every K iterations (learning curves); 0 or undefined = off. */
   readonly curveEvery?: number;
   /** Test examples per task for curve points (default 1000; the R matrix always uses the whole test set). */
@@ -116,20 +117,38 @@ function consolidate(
  * curves, losses and the final live scholar. Throws a ConfigError before any
  * training if the config is bad or does not fit the sequence.
  */
-export async function trainSequence(sequence: TaskSequence, config: ExperimentConfig, options: TrainOptions = {}): Promise<TrainResult> {
+export async function trainSequence(
+  sequence: TaskSequence,
+  config: ExperimentConfig,
+  options: TrainOptions = {},
+): Promise<TrainResult> {
   validateConfig(config, sequence);
   const numTasks = sequence.tasks.length;
   const lastTask = options.stopAfterTask ?? numTasks - 1;
-  if (!Number.isInteger(lastTask) || lastTask < 0 || lastTask >= numTasks) throw new RangeError(`trainSequence: stopAfterTask ${lastTask} is not a task index (0..${numTasks - 1})`);
+  if (!Number.isInteger(lastTask) || lastTask < 0 || lastTask >= numTasks)
+    throw new RangeError(
+      `trainSequence: stopAfterTask ${lastTask} is not a task index (0..${numTasks - 1})`,
+    );
   const curveEvery = options.curveEvery ?? 0;
-  if (!Number.isInteger(curveEvery) || curveEvery < 0) throw new RangeError(`trainSequence: curveEvery must be a non-negative integer, got ${curveEvery}`);
+  if (!Number.isInteger(curveEvery) || curveEvery < 0)
+    throw new RangeError(
+      `trainSequence: curveEvery must be a non-negative integer, got ${curveEvery}`,
+    );
   const t0 = performance.now();
   // The checkpoint folder is checked (and the run's identity computed) before any training.
   const dir = options.checkpointDir;
   const ckpt = dir === undefined ? null : openRunCheckpoint(dir, config, sequence);
 
-  const solver = buildSolver(config.solver, sequence.inputShape, sequence.numOutputs, deriveSeed(config.seed, 'solver'));
-  const generator = config.generator === null ? null : buildGenerator(config.generator, sequence.inputShape, deriveSeed(config.seed, 'generator'));
+  const solver = buildSolver(
+    config.solver,
+    sequence.inputShape,
+    sequence.numOutputs,
+    deriveSeed(config.seed, 'solver'),
+  );
+  const generator =
+    config.generator === null
+      ? null
+      : buildGenerator(config.generator, sequence.inputShape, deriveSeed(config.seed, 'generator'));
   const scholar = createScholar(generator, solver);
   const solverT = createSolverTrainer(solver);
   const genT = generator === null ? null : createGeneratorTrainer(generator);
@@ -162,13 +181,25 @@ export async function trainSequence(sequence: TaskSequence, config: ExperimentCo
       // Task i = k + 1. `prev` is the frozen scholar ⟨G_{i−1}, S_{i−1}⟩ that replays (null on task 1).
       const task = sequence.tasks[k] as Task;
       const plan = planTask(config, sequence, k, prev, trainsGenerator);
-      const progress = options.progress === false ? null : createProgress({ total: config.iterations, label: `task ${k + 1}/${numTasks} ${task.name}`, ...(options.progress ?? {}) });
+      const progress =
+        options.progress === false
+          ? null
+          : createProgress({
+              total: config.iterations,
+              label: `task ${k + 1}/${numTasks} ${task.name}`,
+              ...(options.progress ?? {}),
+            });
       const tStart = performance.now();
       let evalSeconds = 0;
       try {
         if (curveEvery > 0) {
           const te = performance.now();
-          curves.push({ task: k, iteration: 0, globalIteration: globalIt, accuracy: await evaluate(solver, sequence, { trainedUpTo: k, ...curveOpts }) });
+          curves.push({
+            task: k,
+            iteration: 0,
+            globalIteration: globalIt,
+            accuracy: await evaluate(solver, sequence, { trainedUpTo: k, ...curveOpts }),
+          });
           evalSeconds += (performance.now() - te) / 1000;
         }
         for (let it = 1; it <= config.iterations; it++) {
@@ -187,7 +218,12 @@ export async function trainSequence(sequence: TaskSequence, config: ExperimentCo
           }
           if (curveEvery > 0 && it % curveEvery === 0) {
             const te = performance.now();
-            curves.push({ task: k, iteration: it, globalIteration: globalIt, accuracy: await evaluate(solver, sequence, { trainedUpTo: k, ...curveOpts }) });
+            curves.push({
+              task: k,
+              iteration: it,
+              globalIteration: globalIt,
+              accuracy: await evaluate(solver, sequence, { trainedUpTo: k, ...curveOpts }),
+            });
             evalSeconds += (performance.now() - te) / 1000;
           }
         }
@@ -204,7 +240,8 @@ export async function trainSequence(sequence: TaskSequence, config: ExperimentCo
       prev = snapshotScholar(scholar);
       const record = { completedTasks: k + 1, accuracy: R, curves, losses, taskSeconds };
       await ckpt?.save({ solverT, genT, regularizer }, record);
-      if (options.onTaskEnd !== undefined) await options.onTaskEnd({ taskIndex: k, task, scholar, accuracy: R, seconds });
+      if (options.onTaskEnd !== undefined)
+        await options.onTaskEnd({ taskIndex: k, task, scholar, accuracy: R, seconds });
     }
     ok = true;
     return {

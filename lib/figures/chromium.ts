@@ -31,7 +31,11 @@ export const CHROMIUM_CANDIDATES: readonly string[] = Object.freeze([
 
 /** Program names looked up on the PATH. */
 export const CHROMIUM_COMMANDS: readonly string[] = Object.freeze([
-  'chromium', 'chromium-browser', 'google-chrome', 'google-chrome-stable', 'microsoft-edge',
+  'chromium',
+  'chromium-browser',
+  'google-chrome',
+  'google-chrome-stable',
+  'microsoft-edge',
 ]);
 
 /** The one command that installs Chromium for this project (Debian; see scripts/install-chromium.sh). */
@@ -46,8 +50,10 @@ export const CHROMIUM_INSTALL_HINT =
 /** Thrown when no Chromium binary can be found; the message says how to install one. */
 export class ChromiumMissingError extends Error {
   constructor(readonly looked: readonly string[]) {
-    super(`Static figure rendering (PNG/SVG export) needs headless Chromium, which was not found ` +
-      `(looked at: ${looked.join(', ')}).\n${CHROMIUM_INSTALL_HINT}`);
+    super(
+      `Static figure rendering (PNG/SVG export) needs headless Chromium, which was not found ` +
+        `(looked at: ${looked.join(', ')}).\n${CHROMIUM_INSTALL_HINT}`,
+    );
     this.name = 'ChromiumMissingError';
   }
 }
@@ -80,24 +86,33 @@ export function playwrightCacheCandidates(
   if (custom !== undefined && custom !== '' && custom !== '0') roots.push(custom);
   if (platform === 'darwin') roots.push(path.join(home, 'Library', 'Caches', 'ms-playwright'));
   else roots.push(path.join(env.XDG_CACHE_HOME || path.join(home, '.cache'), 'ms-playwright'));
-  const inside: Record<string, readonly string[]> = platform === 'darwin'
-    ? {
-      chromium: ['chrome-mac-arm64/Google Chrome for Testing.app/Contents/MacOS/Google Chrome for Testing',
-        'chrome-mac/Chromium.app/Contents/MacOS/Chromium'],
-      chromium_headless_shell: ['chrome-headless-shell-mac-arm64/chrome-headless-shell',
-        'chrome-mac/headless_shell'],
-    }
-    : {
-      chromium: ['chrome-linux64/chrome', 'chrome-linux/chrome'],
-      chromium_headless_shell: ['chrome-headless-shell-linux64/chrome-headless-shell',
-        'chrome-linux/headless_shell'],
-    };
+  const inside: Record<string, readonly string[]> =
+    platform === 'darwin'
+      ? {
+          chromium: [
+            'chrome-mac-arm64/Google Chrome for Testing.app/Contents/MacOS/Google Chrome for Testing',
+            'chrome-mac/Chromium.app/Contents/MacOS/Chromium',
+          ],
+          chromium_headless_shell: [
+            'chrome-headless-shell-mac-arm64/chrome-headless-shell',
+            'chrome-mac/headless_shell',
+          ],
+        }
+      : {
+          chromium: ['chrome-linux64/chrome', 'chrome-linux/chrome'],
+          chromium_headless_shell: [
+            'chrome-headless-shell-linux64/chrome-headless-shell',
+            'chrome-linux/headless_shell',
+          ],
+        };
   const revision = (d: string): number => Number(d.slice(d.lastIndexOf('-') + 1)) || 0;
   const out: string[] = [];
   for (const root of roots) {
     const dirs = listDir(root);
     for (const kind of ['chromium', 'chromium_headless_shell']) {
-      const mine = dirs.filter((d) => d.startsWith(`${kind}-`)).sort((a, b) => revision(b) - revision(a));
+      const mine = dirs
+        .filter((d) => d.startsWith(`${kind}-`))
+        .sort((a, b) => revision(b) - revision(a));
       for (const d of mine) for (const rel of inside[kind] ?? []) out.push(path.join(root, d, rel));
     }
   }
@@ -111,10 +126,15 @@ export function chromiumCandidates(
 ): string[] {
   const listDir = probe.listDir ?? listDirSafe;
   const platform = probe.platform ?? process.platform;
-  const onPath = (env.PATH ?? '').split(path.delimiter).filter((d) => d !== '')
+  const onPath = (env.PATH ?? '')
+    .split(path.delimiter)
+    .filter((d) => d !== '')
     .flatMap((d) => CHROMIUM_COMMANDS.map((c) => path.join(d, c)));
-  const all = [...onPath, ...CHROMIUM_CANDIDATES,
-    ...playwrightCacheCandidates(env, listDir, probe.home ?? os.homedir(), platform)];
+  const all = [
+    ...onPath,
+    ...CHROMIUM_CANDIDATES,
+    ...playwrightCacheCandidates(env, listDir, probe.home ?? os.homedir(), platform),
+  ];
   return [...new Set(all)];
 }
 
@@ -134,11 +154,17 @@ export function findChromium(
   const chosen = explicit ?? env.DGR_CHROMIUM;
   if (chosen !== undefined && chosen !== '') {
     if (exists(chosen)) return chosen;
-    throw new ChromiumMissingError([`${chosen} (${explicit !== undefined ? 'chromiumPath option' : '$DGR_CHROMIUM'})`]);
+    throw new ChromiumMissingError([
+      `${chosen} (${explicit !== undefined ? 'chromiumPath option' : '$DGR_CHROMIUM'})`,
+    ]);
   }
   const candidates = chromiumCandidates(env, probe);
   for (const c of candidates) if (exists(c)) return c;
-  throw new ChromiumMissingError([...CHROMIUM_CANDIDATES, 'the PATH', 'playwright\'s browser cache']);
+  throw new ChromiumMissingError([
+    ...CHROMIUM_CANDIDATES,
+    'the PATH',
+    "playwright's browser cache",
+  ]);
 }
 
 function listDirSafe(dir: string): string[] {
@@ -201,10 +227,16 @@ export function plotlyJsPath(): string {
 }
 
 /** CSS size of a figure's static image. */
-export function staticSize(figure: PlotlyFigure, opts: StaticImageOptions = {}): { width: number; height: number } {
+export function staticSize(
+  figure: PlotlyFigure,
+  opts: StaticImageOptions = {},
+): { width: number; height: number } {
   const width = opts.width ?? figure.layout?.width ?? 700;
   const height = opts.height ?? figure.layout?.height ?? 450;
-  for (const [name, v] of [['width', width], ['height', height]] as const) {
+  for (const [name, v] of [
+    ['width', width],
+    ['height', height],
+  ] as const) {
     if (!Number.isFinite(v) || v < 10 || v > 10000) {
       throw new RangeError(`${name}: expected a number of CSS pixels in [10, 10000], got ${v}`);
     }
@@ -240,7 +272,10 @@ export async function launchRenderer(opts: RendererOptions = {}): Promise<Static
     });
     const page: Page = await browser.newPage();
     await page.goto(pathToFileURL(pageFile).href, { waitUntil: 'load', timeout: 60_000 });
-    const ok = await page.evaluate(() => typeof (globalThis as { Plotly?: { toImage?: unknown } }).Plotly?.toImage === 'function');
+    const ok = await page.evaluate(
+      () =>
+        typeof (globalThis as { Plotly?: { toImage?: unknown } }).Plotly?.toImage === 'function',
+    );
     if (!ok) throw new Error(`plotly.js did not load in Chromium from ${plotly}`);
     return makeRenderer(browser, page, executablePath, Date.now() - t0, tmp);
   } catch (err) {
@@ -250,17 +285,36 @@ export async function launchRenderer(opts: RendererOptions = {}): Promise<Static
   }
 }
 
-function makeRenderer(browser: Browser, page: Page, executablePath: string, launchMs: number, tmp: string): StaticRenderer {
+function makeRenderer(
+  browser: Browser,
+  page: Page,
+  executablePath: string,
+  launchMs: number,
+  tmp: string,
+): StaticRenderer {
   let closed = false;
-  const toImage = async (figure: PlotlyFigure, format: 'png' | 'svg', opts: StaticImageOptions): Promise<string> => {
-    if (closed) throw new Error('This figure renderer is closed; create a new one (createFigures) to render again.');
+  const toImage = async (
+    figure: PlotlyFigure,
+    format: 'png' | 'svg',
+    opts: StaticImageOptions,
+  ): Promise<string> => {
+    if (closed)
+      throw new Error(
+        'This figure renderer is closed; create a new one (createFigures) to render again.',
+      );
     const { width, height } = staticSize(figure, opts);
     const scale = opts.scale ?? 1;
-    if (!(scale > 0 && scale <= 8)) throw new RangeError(`scale: expected a number in (0, 8], got ${scale}`);
+    if (!(scale > 0 && scale <= 8))
+      throw new RangeError(`scale: expected a number in (0, 8], got ${scale}`);
     return page.evaluate(
       async ({ fig, format, width, height, scale }) => {
-        const P = (globalThis as unknown as { Plotly: { toImage(f: unknown, o: unknown): Promise<string> } }).Plotly;
-        return P.toImage({ data: fig.data, layout: fig.layout ?? {}, config: fig.config ?? {} }, { format, width, height, scale });
+        const P = (
+          globalThis as unknown as { Plotly: { toImage(f: unknown, o: unknown): Promise<string> } }
+        ).Plotly;
+        return P.toImage(
+          { data: fig.data, layout: fig.layout ?? {}, config: fig.config ?? {} },
+          { format, width, height, scale },
+        );
       },
       { fig: figure, format, width, height, scale },
     );
@@ -271,15 +325,19 @@ function makeRenderer(browser: Browser, page: Page, executablePath: string, laun
     async renderPng(figure, opts = {}) {
       const url = await toImage(figure, 'png', opts);
       const comma = url.indexOf(',');
-      if (!url.startsWith('data:image/png;base64,')) throw new Error(`Plotly.toImage returned no PNG (got ${url.slice(0, 40)}...)`);
+      if (!url.startsWith('data:image/png;base64,'))
+        throw new Error(`Plotly.toImage returned no PNG (got ${url.slice(0, 40)}...)`);
       return new Uint8Array(Buffer.from(url.slice(comma + 1), 'base64'));
     },
     async renderSvg(figure, opts = {}) {
       const url = await toImage(figure, 'svg', opts);
       const comma = url.indexOf(',');
-      if (!url.startsWith('data:image/svg+xml')) throw new Error(`Plotly.toImage returned no SVG (got ${url.slice(0, 40)}...)`);
+      if (!url.startsWith('data:image/svg+xml'))
+        throw new Error(`Plotly.toImage returned no SVG (got ${url.slice(0, 40)}...)`);
       const body = url.slice(comma + 1);
-      return url.slice(0, comma).endsWith(';base64') ? Buffer.from(body, 'base64').toString('utf8') : decodeURIComponent(body);
+      return url.slice(0, comma).endsWith(';base64')
+        ? Buffer.from(body, 'base64').toString('utf8')
+        : decodeURIComponent(body);
     },
     async close() {
       if (closed) return;
@@ -312,16 +370,26 @@ export const CHROMIUM_OPT_OUT_VAR = 'DGR_INSTALL_CHROMIUM';
  * /etc/os-release), as root (no password prompt in the middle of `npm install`), with apt-get,
  * and unless {@link CHROMIUM_OPT_OUT_VAR} says no. `reason` says why not, for the log.
  */
-export function chromiumInstallPlan(ctx: InstallContext): { readonly install: boolean; readonly reason: string } {
+export function chromiumInstallPlan(ctx: InstallContext): {
+  readonly install: boolean;
+  readonly reason: string;
+} {
   const optOut = ctx.env[CHROMIUM_OPT_OUT_VAR];
   if (optOut !== undefined && /^(0|no|false|off)$/i.test(optOut.trim())) {
     return { install: false, reason: `${CHROMIUM_OPT_OUT_VAR}=${optOut} asks not to install it` };
   }
-  if (ctx.platform !== 'linux') return { install: false, reason: `automatic install is for Debian/Ubuntu, not ${ctx.platform}` };
-  const field = (k: string): string => (new RegExp(`^${k}=["']?([^"'\\n]*)`, 'm').exec(ctx.osRelease)?.[1] ?? '').toLowerCase();
+  if (ctx.platform !== 'linux')
+    return {
+      install: false,
+      reason: `automatic install is for Debian/Ubuntu, not ${ctx.platform}`,
+    };
+  const field = (k: string): string =>
+    (new RegExp(`^${k}=["']?([^"'\\n]*)`, 'm').exec(ctx.osRelease)?.[1] ?? '').toLowerCase();
   const family = `${field('ID')} ${field('ID_LIKE')}`;
-  if (!/\b(debian|ubuntu)\b/.test(family)) return { install: false, reason: 'automatic install is for Debian/Ubuntu only' };
-  if (ctx.uid !== 0) return { install: false, reason: 'not running as root (apt-get would need sudo)' };
+  if (!/\b(debian|ubuntu)\b/.test(family))
+    return { install: false, reason: 'automatic install is for Debian/Ubuntu only' };
+  if (ctx.uid !== 0)
+    return { install: false, reason: 'not running as root (apt-get would need sudo)' };
   if (!ctx.hasAptGet) return { install: false, reason: 'apt-get is not available' };
   return { install: true, reason: `Debian/Ubuntu as root; set ${CHROMIUM_OPT_OUT_VAR}=0 to skip` };
 }

@@ -11,7 +11,10 @@
 import { randomBytes } from 'node:crypto';
 import { PLOTLY_MIME, type DisplaySink, type MimeBundle, type PlotlyFigure } from './types';
 
-type DisplayWriter = (content: { data: unknown; metadata: unknown; transient: unknown }, update: boolean) => void;
+type DisplayWriter = (
+  content: { data: unknown; metadata: unknown; transient: unknown },
+  update: boolean,
+) => void;
 
 const TSLAB_JUPYTER_MODULE = /[\\/]tslab[\\/]dist[\\/]jupyter\.js$/;
 
@@ -52,7 +55,10 @@ export function newLiveText(): LiveText | null {
     update(text: string): void {
       const writer = currentTslabWriter();
       if (writer === null) return;
-      writer({ data: { 'text/plain': text }, metadata: {}, transient: { display_id: displayId } }, shown);
+      writer(
+        { data: { 'text/plain': text }, metadata: {}, transient: { display_id: displayId } },
+        shown,
+      );
       shown = true;
     },
   };
@@ -69,7 +75,9 @@ export const kernelDisplay: DisplaySink = (bundle: MimeBundle): void => {
     return;
   }
   const text = bundle.data['text/plain'];
-  process.stdout.write(`${typeof text === 'string' ? text : '[rich output: ' + Object.keys(bundle.data).join(', ') + ']'}\n`);
+  process.stdout.write(
+    `${typeof text === 'string' ? text : '[rich output: ' + Object.keys(bundle.data).join(', ') + ']'}\n`,
+  );
 };
 
 /** Base64 of binary data, as Jupyter expects for image/png. */
@@ -84,10 +92,14 @@ export function toBase64(bytes: Uint8Array): string {
  */
 export function toPlainFigure(figure: PlotlyFigure): PlotlyFigure {
   if (figure === null || typeof figure !== 'object' || !Array.isArray(figure.data)) {
-    throw new TypeError(`figure: expected a Plotly figure { data: Trace[], layout?: {...} }, got ${describe(figure)}`);
+    throw new TypeError(
+      `figure: expected a Plotly figure { data: Trace[], layout?: {...} }, got ${describe(figure)}`,
+    );
   }
   const json = JSON.stringify(figure, (_key, value: unknown) =>
-    ArrayBuffer.isView(value) && !(value instanceof DataView) ? Array.from(value as unknown as ArrayLike<number>) : value,
+    ArrayBuffer.isView(value) && !(value instanceof DataView)
+      ? Array.from(value as unknown as ArrayLike<number>)
+      : value,
   );
   return JSON.parse(json) as PlotlyFigure;
 }
@@ -130,17 +142,26 @@ export function figureSummary(figure: PlotlyFigure): string {
 export function figureBundle(
   figure: PlotlyFigure,
   png: Uint8Array | null,
-  opts: { readonly note?: string; readonly pngSize?: { readonly width: number; readonly height: number } } = {},
+  opts: {
+    readonly note?: string;
+    readonly pngSize?: { readonly width: number; readonly height: number };
+  } = {},
 ): MimeBundle {
   const plain = toPlainFigure(figure);
   const text = figureSummary(plain) + (opts.note ? `\n${opts.note}` : '');
   const data: Record<string, unknown> = {
-    [PLOTLY_MIME]: { data: plain.data, layout: plain.layout ?? {}, ...(plain.config ? { config: plain.config } : {}), ...(plain.frames ? { frames: plain.frames } : {}) },
+    [PLOTLY_MIME]: {
+      data: plain.data,
+      layout: plain.layout ?? {},
+      ...(plain.config ? { config: plain.config } : {}),
+      ...(plain.frames ? { frames: plain.frames } : {}),
+    },
   };
   const metadata: Record<string, unknown> = {};
   if (png !== null) {
     data['image/png'] = toBase64(png);
-    if (opts.pngSize) metadata['image/png'] = { width: opts.pngSize.width, height: opts.pngSize.height };
+    if (opts.pngSize)
+      metadata['image/png'] = { width: opts.pngSize.width, height: opts.pngSize.height };
   }
   data['text/plain'] = text;
   return { data, metadata };

@@ -80,7 +80,11 @@ export interface Figures {
    * Writes `<exportDir>/<name>.png`, `.svg` and a standalone `.html`.
    * @throws ChromiumMissingError (before writing anything) when Chromium is not installed
    */
-  exportFigure(figure: PlotlyFigure, name: string, opts?: StaticImageOptions): Promise<ExportedFigure>;
+  exportFigure(
+    figure: PlotlyFigure,
+    name: string,
+    opts?: StaticImageOptions,
+  ): Promise<ExportedFigure>;
   /** Writes an image grid ({@link imageGridPng}) to `<exportDir>/<name>.png`. */
   exportImageGrid(images: Tensor4D, name: string, opts?: ImageGridOptions): Promise<string>;
   /** Writes a table to `<exportDir>/<name>.csv`. */
@@ -110,7 +114,9 @@ export function checkExportName(name: string): string {
 
 /** Version of the installed plotly.js-dist. */
 function plotlyVersion(): string {
-  const pkg = JSON.parse(fs.readFileSync(path.join(path.dirname(plotlyJsPath()), 'package.json'), 'utf8')) as { version: string };
+  const pkg = JSON.parse(
+    fs.readFileSync(path.join(path.dirname(plotlyJsPath()), 'package.json'), 'utf8'),
+  ) as { version: string };
   return pkg.version;
 }
 
@@ -118,11 +124,17 @@ function plotlyVersion(): string {
  * A standalone HTML page showing the figure interactively.
  * @param script how plotly.js gets in: its source inline, or a URL
  */
-export function standaloneHtml(figure: PlotlyFigure, script: { readonly inline: string } | { readonly src: string }): string {
+export function standaloneHtml(
+  figure: PlotlyFigure,
+  script: { readonly inline: string } | { readonly src: string },
+): string {
   const plain = toPlainFigure(figure);
   const json = (v: unknown): string => JSON.stringify(v ?? {}).replace(/</g, '\\u003c');
   const title = figureTitle(plain) || 'figure';
-  const size = plain.layout?.width !== undefined || plain.layout?.height !== undefined ? '' : 'width:100%;height:95vh;';
+  const size =
+    plain.layout?.width !== undefined || plain.layout?.height !== undefined
+      ? ''
+      : 'width:100%;height:95vh;';
   const plotlyTag =
     'inline' in script
       ? `<script type="text/javascript">${script.inline.replace(/<\/script/gi, '<\\/script')}</script>`
@@ -151,14 +163,24 @@ export async function createFigures(opts: FiguresOptions = {}): Promise<Figures>
   const display = opts.display ?? kernelDisplay;
   const showScale = opts.showScale ?? 1;
   const exportScale = opts.exportScale ?? 2;
-  const autoExport = opts.autoExport !== undefined ? opts.autoExport : process.env.DGR_EXPORT_FIGURES ? (process.env.DGR_NOTEBOOK ?? 'figure') : null;
+  const autoExport =
+    opts.autoExport !== undefined
+      ? opts.autoExport
+      : process.env.DGR_EXPORT_FIGURES
+        ? (process.env.DGR_NOTEBOOK ?? 'figure')
+        : null;
   const htmlPlotlyJs = opts.htmlPlotlyJs ?? (autoExport !== null ? 'directory' : 'inline');
   let shown = 0;
-  for (const [k, v] of [['showScale', showScale], ['exportScale', exportScale]] as const) {
+  for (const [k, v] of [
+    ['showScale', showScale],
+    ['exportScale', exportScale],
+  ] as const) {
     if (!(v > 0 && v <= 8)) throw new RangeError(`${k}: expected a number in (0, 8], got ${v}`);
   }
   if (!['inline', 'directory', 'cdn'].includes(htmlPlotlyJs)) {
-    throw new RangeError(`htmlPlotlyJs: expected 'inline', 'directory' or 'cdn', got ${JSON.stringify(htmlPlotlyJs)}`);
+    throw new RangeError(
+      `htmlPlotlyJs: expected 'inline', 'directory' or 'cdn', got ${JSON.stringify(htmlPlotlyJs)}`,
+    );
   }
 
   let renderer: Promise<StaticRenderer> | null = null;
@@ -168,9 +190,14 @@ export async function createFigures(opts: FiguresOptions = {}): Promise<Figures>
 
   /** The running renderer, launching it if needed. A failed launch is retried next time. */
   const getRenderer = (): Promise<StaticRenderer> => {
-    if (closed) return Promise.reject(new Error('This figure session is closed; call createFigures() again.'));
+    if (closed)
+      return Promise.reject(
+        new Error('This figure session is closed; call createFigures() again.'),
+      );
     if (renderer === null) {
-      const attempt = launchRenderer(opts.chromiumPath !== undefined ? { chromiumPath: opts.chromiumPath } : {});
+      const attempt = launchRenderer(
+        opts.chromiumPath !== undefined ? { chromiumPath: opts.chromiumPath } : {},
+      );
       renderer = attempt.then(
         (r) => {
           launched = r;
@@ -197,17 +224,30 @@ export async function createFigures(opts: FiguresOptions = {}): Promise<Figures>
         r = await getRenderer();
       } catch (err) {
         if (closed) throw err;
-        const why = err instanceof ChromiumMissingError ? 'Chromium was not found.' : `Chromium failed to start: ${(err as Error).message.split('\n')[0]}`;
+        const why =
+          err instanceof ChromiumMissingError
+            ? 'Chromium was not found.'
+            : `Chromium failed to start: ${(err as Error).message.split('\n')[0]}`;
         note = `[static image missing: ${why} ${CHROMIUM_INSTALL_HINT}]`;
         if (!warned) {
           warned = true;
-          process.stderr.write(`Warning: figures are shown without a static PNG (invisible outside JupyterLab). ${why}\n${CHROMIUM_INSTALL_HINT}\n`);
+          process.stderr.write(
+            `Warning: figures are shown without a static PNG (invisible outside JupyterLab). ${why}\n${CHROMIUM_INSTALL_HINT}\n`,
+          );
         }
       }
-      const png = r === null ? null : await r.renderPng(plain, { ...size, scale: imgOpts.scale ?? showScale });
+      const png =
+        r === null
+          ? null
+          : await r.renderPng(plain, { ...size, scale: imgOpts.scale ?? showScale });
       display(figureBundle(plain, png, { ...(note ? { note } : {}), pngSize: size }));
       shown += 1;
-      if (autoExport !== null) await session.exportFigure(figure, autoExportName(autoExport, shown, figureTitle(plain)), imgOpts);
+      if (autoExport !== null)
+        await session.exportFigure(
+          figure,
+          autoExportName(autoExport, shown, figureTitle(plain)),
+          imgOpts,
+        );
     },
 
     async exportFigure(figure, name, imgOpts = {}) {
@@ -259,8 +299,16 @@ export async function createFigures(opts: FiguresOptions = {}): Promise<Figures>
 
 /** `<prefix>-<NN>-<slug of the title>`, a valid export name. */
 export function autoExportName(prefix: string, index: number, title: string): string {
-  const slug = (t: string): string => t.toLowerCase().replace(/<[^>]*>/g, '').replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 48);
-  return [slug(prefix) || 'figure', String(index).padStart(2, '0'), slug(title)].filter((p) => p !== '').join('-');
+  const slug = (t: string): string =>
+    t
+      .toLowerCase()
+      .replace(/<[^>]*>/g, '')
+      .replace(/[^a-z0-9]+/g, '-')
+      .replace(/^-+|-+$/g, '')
+      .slice(0, 48);
+  return [slug(prefix) || 'figure', String(index).padStart(2, '0'), slug(title)]
+    .filter((p) => p !== '')
+    .join('-');
 }
 
 /** The plotly.js part of an exported HTML file; 'directory' copies plotly.js once into the export folder. */
@@ -273,4 +321,3 @@ function htmlScript(exportDir: string, mode: HtmlPlotlyJs): { inline: string } |
   if (!fs.existsSync(dest)) writeFileAtomic(dest, fs.readFileSync(plotlyJsPath()));
   return { src: `./${file}` };
 }
-

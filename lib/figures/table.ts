@@ -55,12 +55,21 @@ export function normalizeTable(table: TableInput): NormalTable {
     return { columns, rows: rows.map((r) => columns.map((c) => r[c])) };
   }
   const df = table as DataFrameLike;
-  if (df === null || typeof df !== 'object' || !Array.isArray(df.columns) || !Array.isArray(df.values)) {
-    throw new TypeError('table: expected an array of row objects or a DataFrame (with .columns and .values)');
+  if (
+    df === null ||
+    typeof df !== 'object' ||
+    !Array.isArray(df.columns) ||
+    !Array.isArray(df.values)
+  ) {
+    throw new TypeError(
+      'table: expected an array of row objects or a DataFrame (with .columns and .values)',
+    );
   }
   const rows = df.values.map((r, i) => {
     if (!Array.isArray(r) || r.length !== df.columns.length) {
-      throw new TypeError(`table: DataFrame row ${i} has ${Array.isArray(r) ? r.length : 'no'} cells, expected ${df.columns.length}`);
+      throw new TypeError(
+        `table: DataFrame row ${i} has ${Array.isArray(r) ? r.length : 'no'} cells, expected ${df.columns.length}`,
+      );
     }
     return r as readonly unknown[];
   });
@@ -84,7 +93,12 @@ function displayCell(v: unknown, digits: number): string {
 
 /** HTML-escapes text. */
 export function escapeHtml(s: string): string {
-  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#39;');
+  return s
+    .replace(/&/g, '&amp;')
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;')
+    .replace(/"/g, '&quot;')
+    .replace(/'/g, '&#39;');
 }
 
 export interface TableDisplayOptions {
@@ -113,13 +127,18 @@ export interface ColumnKey {
  * a column qualifies when one of its texts is longer than `over` characters and it has fewer
  * distinct texts than rows. Returns the shortened table and the key of every shortened column.
  */
-export function abbreviateLongColumns(table: TableInput, over = 24): { table: NormalTable; keys: ColumnKey[] } {
+export function abbreviateLongColumns(
+  table: TableInput,
+  over = 24,
+): { table: NormalTable; keys: ColumnKey[] } {
   const { columns, rows } = normalizeTable(table);
-  if (!(Number.isInteger(over) && over >= 0)) throw new RangeError(`abbreviateOver: expected an integer >= 0, got ${over}`);
+  if (!(Number.isInteger(over) && over >= 0))
+    throw new RangeError(`abbreviateOver: expected an integer >= 0, got ${over}`);
   const keys: ColumnKey[] = [];
   const out = rows.map((r) => r.slice());
   if (over === 0) return { table: { columns, rows: out }, keys };
-  const letters = (k: number): string => (k < 26 ? String.fromCharCode(65 + k) : letters(Math.floor(k / 26) - 1) + letters(k % 26));
+  const letters = (k: number): string =>
+    k < 26 ? String.fromCharCode(65 + k) : letters(Math.floor(k / 26) - 1) + letters(k % 26);
   columns.forEach((column, j) => {
     const texts = rows.map((r) => r[j]).filter((v): v is string => typeof v === 'string');
     const distinct = [...new Set(texts)];
@@ -138,8 +157,10 @@ function keyLines(keys: readonly ColumnKey[]): string[] {
 function checkDisplayOptions(opts: TableDisplayOptions): { digits: number; maxRows: number } {
   const digits = opts.digits ?? 4;
   const maxRows = opts.maxRows ?? 60;
-  if (!Number.isInteger(digits) || digits < 1 || digits > 21) throw new RangeError(`digits: expected an integer in [1, 21], got ${digits}`);
-  if (!Number.isInteger(maxRows) || maxRows < 1) throw new RangeError(`maxRows: expected a positive integer, got ${maxRows}`);
+  if (!Number.isInteger(digits) || digits < 1 || digits > 21)
+    throw new RangeError(`digits: expected an integer in [1, 21], got ${digits}`);
+  if (!Number.isInteger(maxRows) || maxRows < 1)
+    throw new RangeError(`maxRows: expected a positive integer, got ${maxRows}`);
   return { digits, maxRows };
 }
 
@@ -155,18 +176,30 @@ export function tableToHtml(table: TableInput, opts: TableDisplayOptions = {}): 
   const out: string[] = ['<table class="dgr-table">'];
   if (opts.caption) out.push(`<caption>${escapeHtml(opts.caption)}</caption>`);
   // Long headers wrap instead of widening the table past the output area.
-  const th = (c: string): string => (c.length > 24 ? '<th style="white-space:normal;min-width:8em">' : '<th>') + escapeHtml(c) + '</th>';
+  const th = (c: string): string =>
+    (c.length > 24 ? '<th style="white-space:normal;min-width:8em">' : '<th>') +
+    escapeHtml(c) +
+    '</th>';
   out.push('<thead><tr>' + columns.map(th).join('') + '</tr></thead>');
   out.push('<tbody>');
   for (const r of shown) {
     out.push(
       '<tr>' +
-        r.map((v) => (typeof v === 'number' ? `<td style="text-align:right">` : '<td>') + escapeHtml(displayCell(v, digits)) + '</td>').join('') +
+        r
+          .map(
+            (v) =>
+              (typeof v === 'number' ? `<td style="text-align:right">` : '<td>') +
+              escapeHtml(displayCell(v, digits)) +
+              '</td>',
+          )
+          .join('') +
         '</tr>',
     );
   }
   if (rows.length > shown.length) {
-    out.push(`<tr><td colspan="${Math.max(1, columns.length)}">… ${rows.length - shown.length} more rows (${rows.length} in all)</td></tr>`);
+    out.push(
+      `<tr><td colspan="${Math.max(1, columns.length)}">… ${rows.length - shown.length} more rows (${rows.length} in all)</td></tr>`,
+    );
   }
   out.push('</tbody></table>');
   for (const line of keyLines(keys)) out.push(`<p>${escapeHtml(line)}</p>`);
@@ -178,10 +211,14 @@ export function tableToText(table: TableInput, opts: TableDisplayOptions = {}): 
   const { digits, maxRows } = checkDisplayOptions(opts);
   const { table: short, keys } = abbreviateLongColumns(table, opts.abbreviateOver ?? 24);
   const { columns, rows } = short;
-  const cells = [columns.slice(), ...rows.slice(0, maxRows).map((r) => r.map((v) => displayCell(v, digits)))];
+  const cells = [
+    columns.slice(),
+    ...rows.slice(0, maxRows).map((r) => r.map((v) => displayCell(v, digits))),
+  ];
   const widths = columns.map((_, j) => Math.max(...cells.map((r) => (r[j] ?? '').length)));
   const lines = cells.map((r) => r.map((c, j) => (c ?? '').padStart(widths[j] ?? 0)).join('  '));
-  if (rows.length > maxRows) lines.push(`... ${rows.length - maxRows} more rows (${rows.length} in all)`);
+  if (rows.length > maxRows)
+    lines.push(`... ${rows.length - maxRows} more rows (${rows.length} in all)`);
   lines.push(...keyLines(keys));
   return (opts.caption ? `${opts.caption}\n` : '') + lines.join('\n');
 }
@@ -210,11 +247,13 @@ export function writeTableCsv(table: TableInput, file: string): string {
   return abs;
 }
 
-
 /**
  * Shows a table in the notebook: HTML table, text fallback.
  * @param display where the output goes (default: the tslab kernel)
  */
-export function showTable(table: TableInput, opts: TableDisplayOptions & { readonly display?: DisplaySink } = {}): void {
+export function showTable(
+  table: TableInput,
+  opts: TableDisplayOptions & { readonly display?: DisplaySink } = {},
+): void {
   (opts.display ?? kernelDisplay)(htmlBundle(tableToHtml(table, opts), tableToText(table, opts)));
 }

@@ -25,7 +25,8 @@ export interface ReplayTrainingOptions {
   /** Position in the chain (2, 3, ...): part of every seed, so generations differ. */
   readonly generation: number;
   /** Progress lines (default: every 10 s to console.log); false = silent. */
-  readonly progress?: false | { readonly everySeconds?: number; readonly write?: (line: string) => void };
+  readonly progress?:
+    false | { readonly everySeconds?: number; readonly write?: (line: string) => void };
 }
 
 export interface ReplayTrainingResult {
@@ -42,34 +43,80 @@ export interface ReplayTrainingResult {
  * (x', y') and one generator step on x'. The teacher is not changed (pass a frozen snapshot).
  * Seeds derive from `config.seed` and `opts.generation`.
  */
-export async function trainScholarFromReplay(teacher: Scholar, config: ExperimentConfig, opts: ReplayTrainingOptions): Promise<ReplayTrainingResult> {
+export async function trainScholarFromReplay(
+  teacher: Scholar,
+  config: ExperimentConfig,
+  opts: ReplayTrainingOptions,
+): Promise<ReplayTrainingResult> {
   const g = opts.generation;
-  if (!Number.isInteger(g) || g < 2) throw new RangeError(`trainScholarFromReplay: generation must be an integer >= 2 (generation 1 learns from real data), got ${String(g)}`);
-  if (teacher.generator === null) throw new Error('trainScholarFromReplay: the teacher scholar has no generator, so it cannot replay');
-  if (config.generator === null) throw new Error('trainScholarFromReplay: config.generator is null; the new scholar needs a generator to pass knowledge on');
+  if (!Number.isInteger(g) || g < 2)
+    throw new RangeError(
+      `trainScholarFromReplay: generation must be an integer >= 2 (generation 1 learns from real data), got ${String(g)}`,
+    );
+  if (teacher.generator === null)
+    throw new Error(
+      'trainScholarFromReplay: the teacher scholar has no generator, so it cannot replay',
+    );
+  if (config.generator === null)
+    throw new Error(
+      'trainScholarFromReplay: config.generator is null; the new scholar needs a generator to pass knowledge on',
+    );
   const { inputShape, numOutputs } = teacher.solver;
   const B = config.batchSize;
   const t0 = performance.now();
-  const solver = buildSolver(config.solver, inputShape, numOutputs, deriveSeed(config.seed, 'chain-solver', g));
-  const generator = buildGenerator(config.generator, inputShape, deriveSeed(config.seed, 'chain-generator', g));
+  const solver = buildSolver(
+    config.solver,
+    inputShape,
+    numOutputs,
+    deriveSeed(config.seed, 'chain-solver', g),
+  );
+  const generator = buildGenerator(
+    config.generator,
+    inputShape,
+    deriveSeed(config.seed, 'chain-generator', g),
+  );
   const scholar = createScholar(generator, solver);
   const solverT = createSolverTrainer(solver);
   const genT = createGeneratorTrainer(generator);
   const weights = tf.fill([B], 1 / B) as Tensor1D;
-  const progress = opts.progress === false ? null : createProgress({ total: config.iterations, label: `scholar ${g} (replay of scholar ${g - 1})`, ...(opts.progress ?? {}) });
+  const progress =
+    opts.progress === false
+      ? null
+      : createProgress({
+          total: config.iterations,
+          label: `scholar ${g} (replay of scholar ${g - 1})`,
+          ...(opts.progress ?? {}),
+        });
   let ok = false;
   try {
     for (let it = 1; it <= config.iterations; it++) {
       const due = progress !== null && progress.due(it);
-      const { x, targets } = studentBatch(teacher, 'generator', B, deriveSeed(config.seed, 'chain-replay', g, it));
+      const { x, targets } = studentBatch(
+        teacher,
+        'generator',
+        B,
+        deriveSeed(config.seed, 'chain-replay', g, it),
+      );
       let losses: IterationLosses = { solver: null, generator: {} };
       try {
-        const solverLoss = solverT.step({ x, targets, weights, mask: null, invTemperature: null }, due);
-        losses = { solver: solverLoss, generator: genT.step(x, null, deriveSeed(config.seed, 'chain-generator-step', g, it), due) };
+        const solverLoss = solverT.step(
+          { x, targets, weights, mask: null, invTemperature: null },
+          due,
+        );
+        losses = {
+          solver: solverLoss,
+          generator: genT.step(
+            x,
+            null,
+            deriveSeed(config.seed, 'chain-generator-step', g, it),
+            due,
+          ),
+        };
       } finally {
         tf.dispose([x, targets]);
       }
-      if (progress !== null && due && losses.solver !== null) progress.report(it, await readLosses(losses));
+      if (progress !== null && due && losses.solver !== null)
+        progress.report(it, await readLosses(losses));
       else disposeLosses(losses);
     }
     ok = true;
@@ -107,22 +154,46 @@ export interface ChainOptions {
  * replay ({@link trainScholarFromReplay}). Every scholar uses `config` (iterations, batch size,
  * models). Returns frozen snapshots in order; the caller disposes them ({@link disposeChain}).
  */
-export async function runScholarChain(sequence: TaskSequence, config: ExperimentConfig, opts: ChainOptions): Promise<ChainGeneration[]> {
-  if (!Number.isInteger(opts.generations) || opts.generations < 1) throw new RangeError(`runScholarChain: generations must be a positive integer, got ${String(opts.generations)}`);
-  if (sequence.tasks.length !== 1) throw new RangeError(`runScholarChain: the sequence must hold exactly one task (all of MNIST, e.g. splitMnist with classesPerTask 10); it has ${sequence.tasks.length}`);
-  if (config.generator === null) throw new Error('runScholarChain: config.generator is null; every scholar needs a generator');
+export async function runScholarChain(
+  sequence: TaskSequence,
+  config: ExperimentConfig,
+  opts: ChainOptions,
+): Promise<ChainGeneration[]> {
+  if (!Number.isInteger(opts.generations) || opts.generations < 1)
+    throw new RangeError(
+      `runScholarChain: generations must be a positive integer, got ${String(opts.generations)}`,
+    );
+  if (sequence.tasks.length !== 1)
+    throw new RangeError(
+      `runScholarChain: the sequence must hold exactly one task (all of MNIST, e.g. splitMnist with classesPerTask 10); it has ${sequence.tasks.length}`,
+    );
+  if (config.generator === null)
+    throw new Error('runScholarChain: config.generator is null; every scholar needs a generator');
   validateConfig(config, sequence);
   const chain: ChainGeneration[] = [];
   let ok = false;
   try {
     const first = await trainSequence(sequence, config, { progress: opts.progress ?? {} });
-    chain.push({ generation: 1, source: 'real data', scholar: snapshotScholar(first.scholar), seconds: first.totalSeconds });
+    chain.push({
+      generation: 1,
+      source: 'real data',
+      scholar: snapshotScholar(first.scholar),
+      seconds: first.totalSeconds,
+    });
     first.scholar.dispose();
     await opts.onGeneration?.(chain[0] as ChainGeneration);
     for (let g = 2; g <= opts.generations; g++) {
       const teacher = (chain[g - 2] as ChainGeneration).scholar;
-      const r = await trainScholarFromReplay(teacher, config, { generation: g, progress: opts.progress ?? {} });
-      chain.push({ generation: g, source: 'generative replay', scholar: snapshotScholar(r.scholar), seconds: r.seconds });
+      const r = await trainScholarFromReplay(teacher, config, {
+        generation: g,
+        progress: opts.progress ?? {},
+      });
+      chain.push({
+        generation: g,
+        source: 'generative replay',
+        scholar: snapshotScholar(r.scholar),
+        seconds: r.seconds,
+      });
       r.scholar.dispose();
       await opts.onGeneration?.(chain[g - 1] as ChainGeneration);
     }
@@ -144,14 +215,19 @@ export function disposeChain(chain: readonly ChainGeneration[]): void {
  * Eigen-decomposition of a symmetric n×n matrix (row-major) by cyclic Jacobi rotations.
  * Returns eigenvalues and eigenvectors (columns of `vectors`, row-major n×n). For small n (≤ ~100).
  */
-export function symmetricEigen(a: ArrayLike<number>, n: number): { values: Float64Array; vectors: Float64Array } {
-  if (!Number.isInteger(n) || n < 1 || a.length !== n * n) throw new RangeError(`symmetricEigen: need an n×n matrix (n = ${n}), got ${a.length} values`);
+export function symmetricEigen(
+  a: ArrayLike<number>,
+  n: number,
+): { values: Float64Array; vectors: Float64Array } {
+  if (!Number.isInteger(n) || n < 1 || a.length !== n * n)
+    throw new RangeError(`symmetricEigen: need an n×n matrix (n = ${n}), got ${a.length} values`);
   const A = Float64Array.from(a);
   const V = new Float64Array(n * n);
   for (let i = 0; i < n; i++) V[i * n + i] = 1;
   for (let sweep = 0; sweep < 100; sweep++) {
     let off = 0;
-    for (let p = 0; p < n; p++) for (let q = p + 1; q < n; q++) off += (A[p * n + q] as number) ** 2;
+    for (let p = 0; p < n; p++)
+      for (let q = p + 1; q < n; q++) off += (A[p * n + q] as number) ** 2;
     if (off < 1e-22) break;
     for (let p = 0; p < n; p++) {
       for (let q = p + 1; q < n; q++) {
@@ -188,14 +264,21 @@ export function symmetricEigen(a: ArrayLike<number>, n: number): { values: Float
 }
 
 /** Mean [d] and covariance [d×d] (unbiased) of n rows of d features (row-major). */
-function meanCov(x: ArrayLike<number>, n: number, d: number): { mean: Float64Array; cov: Float64Array } {
+function meanCov(
+  x: ArrayLike<number>,
+  n: number,
+  d: number,
+): { mean: Float64Array; cov: Float64Array } {
   const mean = new Float64Array(d);
-  for (let i = 0; i < n; i++) for (let j = 0; j < d; j++) mean[j] = (mean[j] as number) + (x[i * d + j] as number) / n;
+  for (let i = 0; i < n; i++)
+    for (let j = 0; j < d; j++) mean[j] = (mean[j] as number) + (x[i * d + j] as number) / n;
   const cov = new Float64Array(d * d);
   for (let i = 0; i < n; i++) {
     for (let j = 0; j < d; j++) {
       const a = (x[i * d + j] as number) - (mean[j] as number);
-      for (let k = j; k < d; k++) cov[j * d + k] = (cov[j * d + k] as number) + a * ((x[i * d + k] as number) - (mean[k] as number));
+      for (let k = j; k < d; k++)
+        cov[j * d + k] =
+          (cov[j * d + k] as number) + a * ((x[i * d + k] as number) - (mean[k] as number));
     }
   }
   for (let j = 0; j < d; j++) {
@@ -217,7 +300,8 @@ function sqrtPsd(m: Float64Array, d: number): Float64Array {
     if (s === 0) continue;
     for (let i = 0; i < d; i++) {
       const vik = (vectors[i * d + k] as number) * s;
-      for (let j = 0; j < d; j++) out[i * d + j] = (out[i * d + j] as number) + vik * (vectors[j * d + k] as number);
+      for (let j = 0; j < d; j++)
+        out[i * d + j] = (out[i * d + j] as number) + vik * (vectors[j * d + k] as number);
     }
   }
   return out;
@@ -225,11 +309,13 @@ function sqrtPsd(m: Float64Array, d: number): Float64Array {
 
 function matmulSq(a: Float64Array, b: Float64Array, d: number): Float64Array {
   const out = new Float64Array(d * d);
-  for (let i = 0; i < d; i++) for (let k = 0; k < d; k++) {
-    const aik = a[i * d + k] as number;
-    if (aik === 0) continue;
-    for (let j = 0; j < d; j++) out[i * d + j] = (out[i * d + j] as number) + aik * (b[k * d + j] as number);
-  }
+  for (let i = 0; i < d; i++)
+    for (let k = 0; k < d; k++) {
+      const aik = a[i * d + k] as number;
+      if (aik === 0) continue;
+      for (let j = 0; j < d; j++)
+        out[i * d + j] = (out[i * d + j] as number) + aik * (b[k * d + j] as number);
+    }
   return out;
 }
 
@@ -238,9 +324,19 @@ function matmulSq(a: Float64Array, b: Float64Array, d: number): Float64Array {
  * (rows of `a` [na×d] and `b` [nb×d], row-major), as in FID (Heusel et al. 2017):
  * ‖μa − μb‖² + Tr(Σa + Σb − 2 (Σa^{1/2} Σb Σa^{1/2})^{1/2}). 0 for identical sets.
  */
-export function frechetDistance(a: ArrayLike<number>, na: number, b: ArrayLike<number>, nb: number, d: number): number {
-  if (!Number.isInteger(d) || d < 1) throw new RangeError(`frechetDistance: d must be a positive integer, got ${d}`);
-  if (a.length !== na * d || b.length !== nb * d) throw new RangeError(`frechetDistance: expected ${na}×${d} and ${nb}×${d} values, got ${a.length} and ${b.length}`);
+export function frechetDistance(
+  a: ArrayLike<number>,
+  na: number,
+  b: ArrayLike<number>,
+  nb: number,
+  d: number,
+): number {
+  if (!Number.isInteger(d) || d < 1)
+    throw new RangeError(`frechetDistance: d must be a positive integer, got ${d}`);
+  if (a.length !== na * d || b.length !== nb * d)
+    throw new RangeError(
+      `frechetDistance: expected ${na}×${d} and ${nb}×${d} values, got ${a.length} and ${b.length}`,
+    );
   if (na < 2 || nb < 2) throw new RangeError('frechetDistance: need at least 2 rows in each set');
   const A = meanCov(a, na, d);
   const B = meanCov(b, nb, d);
@@ -250,11 +346,12 @@ export function frechetDistance(a: ArrayLike<number>, na: number, b: ArrayLike<n
   for (let j = 0; j < d; j++) tr += (A.cov[j * d + j] as number) + (B.cov[j * d + j] as number);
   const sa = sqrtPsd(A.cov, d);
   const m = matmulSq(matmulSq(sa, B.cov, d), sa, d);
-  for (let i = 0; i < d; i++) for (let j = i + 1; j < d; j++) {
-    const v = ((m[i * d + j] as number) + (m[j * d + i] as number)) / 2;
-    m[i * d + j] = v;
-    m[j * d + i] = v;
-  }
+  for (let i = 0; i < d; i++)
+    for (let j = i + 1; j < d; j++) {
+      const v = ((m[i * d + j] as number) + (m[j * d + i] as number)) / 2;
+      m[i * d + j] = v;
+      m[j * d + i] = v;
+    }
   const { values } = symmetricEigen(m, d);
   let trSqrt = 0;
   for (const v of values) trSqrt += Math.sqrt(Math.max(0, v));
@@ -274,7 +371,10 @@ export interface SampleQuality {
 }
 
 /** Judge logits [n, C] read from the device. */
-async function logitsOf(judge: Classifier, x: Tensor): Promise<{ data: Float32Array; n: number; d: number }> {
+async function logitsOf(
+  judge: Classifier,
+  x: Tensor,
+): Promise<{ data: Float32Array; n: number; d: number }> {
   const z = judge.predict(x);
   try {
     const [n, d] = z.shape;
@@ -289,7 +389,11 @@ async function logitsOf(judge: Classifier, x: Tensor): Promise<{ data: Float32Ar
  * solver, trained on real data), against real inputs `real` [m, ...]. Reads the device a few times;
  * disposes nothing it was given.
  */
-export async function sampleQuality(judge: Classifier, samples: Tensor, real: Tensor): Promise<SampleQuality> {
+export async function sampleQuality(
+  judge: Classifier,
+  samples: Tensor,
+  real: Tensor,
+): Promise<SampleQuality> {
   const cls = await classifySamples(judge, samples);
   const n = samples.shape[0];
   const shares = cls.counts.map((c) => c / n);
@@ -307,7 +411,12 @@ export async function sampleQuality(judge: Classifier, samples: Tensor, real: Te
 
 /** Share of inputs x [n, ...] on which two classifiers give the same argmax. */
 export async function labelAgreement(a: Classifier, b: Classifier, x: Tensor): Promise<number> {
-  const same = tf.tidy(() => tf.mean(tf.cast(tf.equal(tf.argMax(a.predict(x), 1), tf.argMax(b.predict(x), 1)), 'float32')) as Scalar);
+  const same = tf.tidy(
+    () =>
+      tf.mean(
+        tf.cast(tf.equal(tf.argMax(a.predict(x), 1), tf.argMax(b.predict(x), 1)), 'float32'),
+      ) as Scalar,
+  );
   try {
     return ((await same.data()) as Float32Array)[0] as number;
   } finally {
@@ -320,4 +429,3 @@ export function generatorSamples(scholar: Scholar, n: number, seed: number): Ten
   if (scholar.generator === null) throw new Error('generatorSamples: the scholar has no generator');
   return scholar.generator.sample(n, seed);
 }
-

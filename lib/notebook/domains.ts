@@ -21,7 +21,8 @@ export const MNIST32_DOMAIN: DomainInfo = Object.freeze({
   id: 'mnist-32x32x3',
   name: 'MNIST-32x32x3',
   label: 'MNIST (resized to 32×32×3)',
-  description: 'MNIST digits bilinearly resized to 32×32 and copied to three channels, so one conv solver reads both domains',
+  description:
+    'MNIST digits bilinearly resized to 32×32 and copied to three channels, so one conv solver reads both domains',
   isStandIn: false,
 });
 
@@ -30,10 +31,18 @@ export const MNIST32_DOMAIN: DomainInfo = Object.freeze({
  * actually used, e.g. ['mnist-32x32x3', 'colour-mnist-32'] → 'mnist32x32x3_to_colourmnist32'.
  */
 export function domainSequenceName(domains: readonly Pick<DomainInfo, 'id'>[]): string {
-  if (domains.length === 0) throw new RangeError('domainSequenceName: domains is empty; pass the domains in training order');
+  if (domains.length === 0)
+    throw new RangeError(
+      'domainSequenceName: domains is empty; pass the domains in training order',
+    );
   const parts = domains.map((d, i) => {
-    const s = String(d.id).toLowerCase().replace(/[^a-z0-9]/g, '');
-    if (s === '') throw new RangeError(`domainSequenceName: domains[${i}].id ${JSON.stringify(d.id)} has no letters or digits`);
+    const s = String(d.id)
+      .toLowerCase()
+      .replace(/[^a-z0-9]/g, '');
+    if (s === '')
+      throw new RangeError(
+        `domainSequenceName: domains[${i}].id ${JSON.stringify(d.id)} has no letters or digits`,
+      );
     return s;
   });
   return parts.join('_to_');
@@ -46,20 +55,32 @@ export function domainSequenceName(domains: readonly Pick<DomainInfo, 'id'>[]): 
  * Accuracy (%) on each domain after each task, grouped by method (the bars of a two-domain
  * experiment, Shin et al. 2017 §4.2). `domainLabels[j]` names task j's domain.
  */
-export function domainAccuracyFigure(runs: readonly { readonly method: string; readonly accuracy: AccuracyMatrix }[], domainLabels: readonly string[], opts: { readonly title: string; readonly width?: number; readonly height?: number }): PlotlyFigure {
+export function domainAccuracyFigure(
+  runs: readonly { readonly method: string; readonly accuracy: AccuracyMatrix }[],
+  domainLabels: readonly string[],
+  opts: { readonly title: string; readonly width?: number; readonly height?: number },
+): PlotlyFigure {
   if (runs.length === 0) throw new RangeError('domainAccuracyFigure: no runs given');
   const x: string[] = [];
   const ys: number[][] = domainLabels.map(() => []);
   for (const r of runs) {
     checkAccuracyMatrix(r.accuracy, `domainAccuracyFigure(${r.method})`);
-    if ((r.accuracy[0] as readonly number[]).length !== domainLabels.length) throw new RangeError(`domainAccuracyFigure: run ${r.method} has ${(r.accuracy[0] as readonly number[]).length} tasks, ${domainLabels.length} domain labels given`);
+    if ((r.accuracy[0] as readonly number[]).length !== domainLabels.length)
+      throw new RangeError(
+        `domainAccuracyFigure: run ${r.method} has ${(r.accuracy[0] as readonly number[]).length} tasks, ${domainLabels.length} domain labels given`,
+      );
     r.accuracy.forEach((row, i) => {
       x.push(`${r.method}<br>after task ${i + 1}`);
       row.forEach((a, j) => (ys[j] as number[]).push(100 * a));
     });
   }
   return {
-    data: domainLabels.map((label, j) => ({ type: 'bar', name: `test on ${label}`, x, y: ys[j] as number[] })),
+    data: domainLabels.map((label, j) => ({
+      type: 'bar',
+      name: `test on ${label}`,
+      x,
+      y: ys[j] as number[],
+    })),
     layout: {
       title: { text: opts.title },
       barmode: 'group',
@@ -76,8 +97,12 @@ export function domainAccuracyFigure(runs: readonly { readonly method: string; r
  * built from the measured accuracies (fractions in [0, 1]).
  */
 export function targetSentence(generative: number, exact: number, targetPoints: number): string {
-  for (const [n, v] of [['generative', generative], ['exact', exact]] as const) {
-    if (!(v >= 0 && v <= 1)) throw new RangeError(`targetSentence: ${n} must be an accuracy in [0, 1], got ${v}`);
+  for (const [n, v] of [
+    ['generative', generative],
+    ['exact', exact],
+  ] as const) {
+    if (!(v >= 0 && v <= 1))
+      throw new RangeError(`targetSentence: ${n} must be an accuracy in [0, 1], got ${v}`);
   }
   const gap = 100 * (exact - generative);
   const g = (100 * generative).toFixed(2);
@@ -103,13 +128,24 @@ export function targetSentence(generative: number, exact: number, targetPoints: 
  * project's issue cites ("roughly 95 / 97 / 97.6"), extends that study with the same protocol;
  * its permuted-MNIST table could not be read here, so we print the 2018 table and say so.
  */
-const VDV2018_TABLE4 = 'van de Ven & Tolias 2018 (arXiv:1809.10635), Table 4: permuted MNIST, 10 tasks, domain-incremental; mean ± SEM over 20 seeds';
+const VDV2018_TABLE4 =
+  'van de Ven & Tolias 2018 (arXiv:1809.10635), Table 4: permuted MNIST, 10 tasks, domain-incremental; mean ± SEM over 20 seeds';
 export const PERMUTED_MNIST_DOMAIN_IL_REFERENCES: readonly ReferenceResult[] = Object.freeze(
   [
-    { method: 'None (fine-tuning, lower bound)', accuracy: 78.51, spread: 0.24, source: VDV2018_TABLE4 },
+    {
+      method: 'None (fine-tuning, lower bound)',
+      accuracy: 78.51,
+      spread: 0.24,
+      source: VDV2018_TABLE4,
+    },
     { method: 'DGR', accuracy: 95.09, spread: 0.04, source: VDV2018_TABLE4 },
     { method: 'DGR + distill', accuracy: 97.35, spread: 0.02, source: VDV2018_TABLE4 },
-    { method: 'Offline (all data, upper bound)', accuracy: 97.59, spread: 0.01, source: VDV2018_TABLE4 },
+    {
+      method: 'Offline (all data, upper bound)',
+      accuracy: 97.59,
+      spread: 0.01,
+      source: VDV2018_TABLE4,
+    },
   ].map((r) => Object.freeze(r)),
 );
 
@@ -122,8 +158,15 @@ export const PERMUTED_MNIST_DOMAIN_IL_REFERENCES: readonly ReferenceResult[] = O
  * so short runs overestimate): one number per task, because replay (from the second task on)
  * makes iterations dearer. Used to plan how many iterations fit a time budget.
  */
-export async function secondsPerIteration(sequence: TaskSequence, config: ExperimentConfig, iterations: number): Promise<number[]> {
-  if (!Number.isInteger(iterations) || iterations < 1) throw new RangeError(`secondsPerIteration: iterations must be a positive integer, got ${iterations}`);
+export async function secondsPerIteration(
+  sequence: TaskSequence,
+  config: ExperimentConfig,
+  iterations: number,
+): Promise<number[]> {
+  if (!Number.isInteger(iterations) || iterations < 1)
+    throw new RangeError(
+      `secondsPerIteration: iterations must be a positive integer, got ${iterations}`,
+    );
   const r = await trainSequence(sequence, configWith(config, { iterations }), { progress: false });
   r.scholar.dispose();
   return r.taskSeconds.map((s) => s / iterations);
@@ -142,7 +185,10 @@ export function inversePermutation(perm: ArrayLike<number>): Int32Array {
   const inv = new Int32Array(n).fill(-1);
   for (let i = 0; i < n; i++) {
     const p = perm[i] as number;
-    if (!Number.isInteger(p) || p < 0 || p >= n || inv[p] !== -1) throw new RangeError(`inversePermutation: not a permutation of 0..${n - 1} (entry ${i} is ${p})`);
+    if (!Number.isInteger(p) || p < 0 || p >= n || inv[p] !== -1)
+      throw new RangeError(
+        `inversePermutation: not a permutation of 0..${n - 1} (entry ${i} is ${p})`,
+      );
     inv[p] = i;
   }
   return inv;
@@ -155,9 +201,22 @@ export function inversePermutation(perm: ArrayLike<number>): Int32Array {
  * printed digits, shares no images with MNIST).
  */
 export function examplesFrom(split: ImageSplit, start: number, n: number): ImageSplit {
-  if (!Number.isInteger(start) || !Number.isInteger(n) || start < 0 || n < 0 || start + n > split.count) {
-    throw new RangeError(`examplesFrom: need integers 0 <= start and start + n <= ${split.count} (the split's size); got start ${start}, n ${n}`);
+  if (
+    !Number.isInteger(start) ||
+    !Number.isInteger(n) ||
+    start < 0 ||
+    n < 0 ||
+    start + n > split.count
+  ) {
+    throw new RangeError(
+      `examplesFrom: need integers 0 <= start and start + n <= ${split.count} (the split's size); got start ${start}, n ${n}`,
+    );
   }
   const per = split.shape[0] * split.shape[1] * split.shape[2];
-  return { ...split, count: n, images: split.images.subarray(start * per, (start + n) * per), labels: split.labels.subarray(start, start + n) };
+  return {
+    ...split,
+    count: n,
+    images: split.images.subarray(start * per, (start + n) * per),
+    labels: split.labels.subarray(start, start + n),
+  };
 }

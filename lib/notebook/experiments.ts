@@ -12,7 +12,13 @@ import type { CurvePoint, TrainOptions } from '../engine/train';
 import { trainSequence } from '../engine/train';
 import { activeOutputs } from '../engine/masks';
 import { computeMetrics, type Metrics } from '../engine/eval';
-import { defaultResultsRoot, runName, runNameParts, saveResults, type RunResults } from '../engine/results';
+import {
+  defaultResultsRoot,
+  runName,
+  runNameParts,
+  saveResults,
+  type RunResults,
+} from '../engine/results';
 import { deriveSeed } from '../rng';
 import type { Json } from '../engine/checkpoint';
 import { activeProfile, type ProfileName } from '../profile';
@@ -88,15 +94,23 @@ export function curveSeries(points: readonly CurvePoint[]): CurveSeries {
   const T = points[0]?.accuracy.length ?? 0;
   return Object.freeze({
     x: Object.freeze(points.map((p) => p.globalIteration)),
-    perTask: Object.freeze(Array.from({ length: T }, (_, j) => Object.freeze(points.map((p) => p.accuracy[j] as number)))),
+    perTask: Object.freeze(
+      Array.from({ length: T }, (_, j) =>
+        Object.freeze(points.map((p) => p.accuracy[j] as number)),
+      ),
+    ),
   });
 }
 
 /** Curve series stored by {@link runExperiment} in a run's saved results (keys `iteration`, `task0`, `task1`, ...). */
-export function curveSeriesFromResults(results: Pick<RunResults, 'curves' | 'taskNames' | 'runName'>): CurveSeries {
+export function curveSeriesFromResults(
+  results: Pick<RunResults, 'curves' | 'taskNames' | 'runName'>,
+): CurveSeries {
   const c = results.curves;
-  if (c === undefined || c.iteration === undefined) throw new RangeError(`curveSeriesFromResults: run ${results.runName} has no saved curves`);
-  const num = (xs: readonly (number | null)[]): number[] => xs.map((v) => (v === null ? Number.NaN : v));
+  if (c === undefined || c.iteration === undefined)
+    throw new RangeError(`curveSeriesFromResults: run ${results.runName} has no saved curves`);
+  const num = (xs: readonly (number | null)[]): number[] =>
+    xs.map((v) => (v === null ? Number.NaN : v));
   return Object.freeze({
     x: num(c.iteration),
     perTask: results.taskNames.map((_, j) => num(c[`task${j}`] ?? [])),
@@ -116,9 +130,16 @@ export function seenOutputs(sequence: TaskSequence, k: number): number[] {
  * x' ~ G labelled by the solver), saves the results under the run's name (accuracy matrix,
  * metrics, config, curves) and returns a tensor-free summary.
  */
-export async function runExperiment(sequence: TaskSequence, config: ExperimentConfig, opts: RunExperimentOptions): Promise<ExperimentRun> {
+export async function runExperiment(
+  sequence: TaskSequence,
+  config: ExperimentConfig,
+  opts: RunExperimentOptions,
+): Promise<ExperimentRun> {
   const nSamples = opts.samplesPerTask ?? 0;
-  if (!Number.isInteger(nSamples) || nSamples < 0) throw new RangeError(`runExperiment: samplesPerTask must be a non-negative integer, got ${String(nSamples)}`);
+  if (!Number.isInteger(nSamples) || nSamples < 0)
+    throw new RangeError(
+      `runExperiment: samplesPerTask must be a non-negative integer, got ${String(nSamples)}`,
+    );
   const imageShape = opts.imageShape ?? [28, 28, 1];
   const samples: ReplayGrid[] = [];
   const t0 = performance.now();
@@ -128,10 +149,20 @@ export async function runExperiment(sequence: TaskSequence, config: ExperimentCo
     progress: opts.progress ?? false,
     onTaskEnd: async ({ taskIndex, scholar }) => {
       if (nSamples === 0 || scholar.generator === null) return;
-      const s = scholar.sample(nSamples, { seed: deriveSeed(config.seed, 'shown-replay', taskIndex), activeUnits: seenOutputs(sequence, taskIndex) });
+      const s = scholar.sample(nSamples, {
+        seed: deriveSeed(config.seed, 'shown-replay', taskIndex),
+        activeUnits: seenOutputs(sequence, taskIndex),
+      });
       try {
         const shape = [nSamples, ...imageShape] as [number, number, number, number];
-        samples.push(Object.freeze({ task: taskIndex, shape, pixels: (await s.x.data()) as Float32Array, labels: Array.from(await s.y.data()) }));
+        samples.push(
+          Object.freeze({
+            task: taskIndex,
+            shape,
+            pixels: (await s.x.data()) as Float32Array,
+            labels: Array.from(await s.y.data()),
+          }),
+        );
       } finally {
         tf.dispose([s.x, s.y, ...(s.probs === null ? [] : [s.probs])]);
       }
@@ -145,7 +176,13 @@ export async function runExperiment(sequence: TaskSequence, config: ExperimentCo
   const saved: Record<string, number[]> = { iteration: [...curves.x] };
   curves.perTask.forEach((ys, j) => (saved[`task${j}`] = [...ys]));
   const resultsDir = await saveResults(
-    { runName: name, taskNames, accuracy: result.accuracy, config: { ...config, label: opts.label, seconds } as unknown as Json, curves: saved },
+    {
+      runName: name,
+      taskNames,
+      accuracy: result.accuracy,
+      config: { ...config, label: opts.label, seconds } as unknown as Json,
+      curves: saved,
+    },
     { root: opts.resultsRoot ?? resultsRootFor() },
   );
   return Object.freeze({
@@ -167,7 +204,11 @@ export async function runExperiment(sequence: TaskSequence, config: ExperimentCo
 // ------------------------------------------------------------------------------------ statistics
 
 /** Mean and sample standard deviation (n − 1; 0 for a single value). */
-export function meanSd(xs: readonly number[]): { readonly mean: number; readonly sd: number; readonly n: number } {
+export function meanSd(xs: readonly number[]): {
+  readonly mean: number;
+  readonly sd: number;
+  readonly n: number;
+} {
   const n = xs.length;
   if (n === 0) return { mean: Number.NaN, sd: Number.NaN, n };
   const mean = xs.reduce((a, b) => a + b, 0) / n;
@@ -179,7 +220,9 @@ export function meanSd(xs: readonly number[]): { readonly mean: number; readonly
 export function formatMeanSd(xs: readonly number[], scale = 100, digits = 2): string {
   const { mean, sd, n } = meanSd(xs);
   if (n === 0) return '—';
-  return n === 1 ? (mean * scale).toFixed(digits) : `${(mean * scale).toFixed(digits)} ± ${(sd * scale).toFixed(digits)}`;
+  return n === 1
+    ? (mean * scale).toFixed(digits)
+    : `${(mean * scale).toFixed(digits)} ± ${(sd * scale).toFixed(digits)}`;
 }
 
 /**
@@ -190,11 +233,12 @@ export function formatMeanSd(xs: readonly number[], scale = 100, digits = 2): st
 export function describeMetrics(m: Metrics): string {
   const pts = (v: number): string => `${v < 0 ? '−' : ''}${Math.abs(100 * v).toFixed(2)} points`;
   const parts = [`average accuracy ${(100 * m.averageAccuracy).toFixed(2)}%`];
-  if (Number.isFinite(m.backwardTransfer)) parts.push(`backward transfer ${pts(m.backwardTransfer)}`);
+  if (Number.isFinite(m.backwardTransfer))
+    parts.push(`backward transfer ${pts(m.backwardTransfer)}`);
   if (Number.isFinite(m.forgetting)) parts.push(`forgetting ${pts(m.forgetting)}`);
   const fwt = Number.isFinite(m.forwardTransfer)
     ? `, forward transfer ${pts(m.forwardTransfer)}`
-    : '; forward transfer not measured (it needs the untrained model\'s accuracy on each task)';
+    : "; forward transfer not measured (it needs the untrained model's accuracy on each task)";
   return parts.join(', ') + fwt;
 }
 
@@ -224,8 +268,15 @@ export function summaryRows(runs: readonly ExperimentRun[]): TableRow[] {
 }
 
 /** Writes a table as `<root>/<name>/summary.csv` (atomically); returns the file. */
-export function saveSummaryCsv(rows: readonly TableRow[], name: string, root: string = resultsRootFor()): string {
-  if (!/^[A-Za-z0-9_.=-]+$/.test(name) || name.startsWith('.')) throw new TypeError(`saveSummaryCsv: name must be letters, digits, '_', '.', '-' or '=', got ${JSON.stringify(name)}`);
+export function saveSummaryCsv(
+  rows: readonly TableRow[],
+  name: string,
+  root: string = resultsRootFor(),
+): string {
+  if (!/^[A-Za-z0-9_.=-]+$/.test(name) || name.startsWith('.'))
+    throw new TypeError(
+      `saveSummaryCsv: name must be letters, digits, '_', '.', '-' or '=', got ${JSON.stringify(name)}`,
+    );
   return writeTableCsv(rows, path.join(root, name, 'summary.csv'));
 }
 
@@ -246,22 +297,62 @@ export interface ReferenceResult {
  * van de Ven & Tolias (2019), "Three scenarios for continual learning" (arXiv:1904.07734), results
  * table for split MNIST, class-IL column (same MLP 2×400 solver and VAE generator as presets.splitMnistGR).
  */
-export const SPLIT_MNIST_CLASS_IL_REFERENCES: readonly ReferenceResult[] = Object.freeze([
-  { method: 'None (fine-tuning, lower bound)', accuracy: 19.9, spread: 0.02, source: 'van de Ven & Tolias 2019, split MNIST, class-IL' },
-  { method: 'DGR', accuracy: 90.79, spread: 0.41, source: 'van de Ven & Tolias 2019, split MNIST, class-IL' },
-  { method: 'DGR + distill', accuracy: 91.79, spread: 0.32, source: 'van de Ven & Tolias 2019, split MNIST, class-IL' },
-  { method: 'Offline (all data, upper bound)', accuracy: 97.9, spread: null, source: 'van de Ven & Tolias 2019, split MNIST, class-IL (about 97.9)' },
-].map((r) => Object.freeze(r)));
+export const SPLIT_MNIST_CLASS_IL_REFERENCES: readonly ReferenceResult[] = Object.freeze(
+  [
+    {
+      method: 'None (fine-tuning, lower bound)',
+      accuracy: 19.9,
+      spread: 0.02,
+      source: 'van de Ven & Tolias 2019, split MNIST, class-IL',
+    },
+    {
+      method: 'DGR',
+      accuracy: 90.79,
+      spread: 0.41,
+      source: 'van de Ven & Tolias 2019, split MNIST, class-IL',
+    },
+    {
+      method: 'DGR + distill',
+      accuracy: 91.79,
+      spread: 0.32,
+      source: 'van de Ven & Tolias 2019, split MNIST, class-IL',
+    },
+    {
+      method: 'Offline (all data, upper bound)',
+      accuracy: 97.9,
+      spread: null,
+      source: 'van de Ven & Tolias 2019, split MNIST, class-IL (about 97.9)',
+    },
+  ].map((r) => Object.freeze(r)),
+);
 
 // ------------------------------------------------------------------------------------ figures
 
 const pct = (v: number): number => Math.round(v * 1000) / 10;
 
 /** Per-task test accuracy during sequential training, with dotted lines at task boundaries. */
-export function accuracyCurvesFigure(run: Pick<ExperimentRun, 'curves' | 'taskNames' | 'iterations'>, title: string): PlotlyFigure {
+export function accuracyCurvesFigure(
+  run: Pick<ExperimentRun, 'curves' | 'taskNames' | 'iterations'>,
+  title: string,
+): PlotlyFigure {
   const T = run.taskNames.length;
-  const data: PlotlyTrace[] = run.curves.perTask.map((ys, j) => ({ type: 'scatter', mode: 'lines', name: run.taskNames[j] as string, x: [...run.curves.x], y: ys.map(pct) }));
-  const shapes = Array.from({ length: T - 1 }, (_, k) => ({ type: 'line', xref: 'x', yref: 'paper', x0: (k + 1) * run.iterations, x1: (k + 1) * run.iterations, y0: 0, y1: 1, line: { dash: 'dot', width: 1, color: 'grey' } }));
+  const data: PlotlyTrace[] = run.curves.perTask.map((ys, j) => ({
+    type: 'scatter',
+    mode: 'lines',
+    name: run.taskNames[j] as string,
+    x: [...run.curves.x],
+    y: ys.map(pct),
+  }));
+  const shapes = Array.from({ length: T - 1 }, (_, k) => ({
+    type: 'line',
+    xref: 'x',
+    yref: 'paper',
+    x0: (k + 1) * run.iterations,
+    x1: (k + 1) * run.iterations,
+    y0: 0,
+    y1: 1,
+    line: { dash: 'dot', width: 1, color: 'grey' },
+  }));
   return {
     data,
     layout: {
@@ -277,10 +368,16 @@ export function accuracyCurvesFigure(run: Pick<ExperimentRun, 'curves' | 'taskNa
 }
 
 /** Average accuracy over the tasks seen so far, one line per run, during training. */
-export function averageCurvesFigure(runs: readonly Pick<ExperimentRun, 'curves' | 'label' | 'iterations'>[], title: string): PlotlyFigure {
+export function averageCurvesFigure(
+  runs: readonly Pick<ExperimentRun, 'curves' | 'label' | 'iterations'>[],
+  title: string,
+): PlotlyFigure {
   const data: PlotlyTrace[] = runs.map((r) => {
     const ys = r.curves.x.map((x, p) => {
-      const seen = Math.min(r.curves.perTask.length, Math.floor(Math.max(0, x - 1) / r.iterations) + 1);
+      const seen = Math.min(
+        r.curves.perTask.length,
+        Math.floor(Math.max(0, x - 1) / r.iterations) + 1,
+      );
       let s = 0;
       for (let j = 0; j < seen; j++) s += (r.curves.perTask[j] as readonly number[])[p] as number;
       return pct(s / seen);
@@ -305,7 +402,14 @@ export function averageCurvesFigure(runs: readonly Pick<ExperimentRun, 'curves' 
  * task j, cell = R[i][j] in %, printed in the cell. Tick labels are short (task names without
  * their common first word, else T1, T2, ... explained under the figure); hovering shows the full names.
  */
-export function accuracyHeatmapsFigure(panels: readonly { readonly title: string; readonly accuracy: AccuracyMatrix; readonly taskNames: readonly string[] }[], title: string): PlotlyFigure {
+export function accuracyHeatmapsFigure(
+  panels: readonly {
+    readonly title: string;
+    readonly accuracy: AccuracyMatrix;
+    readonly taskNames: readonly string[];
+  }[],
+  title: string,
+): PlotlyFigure {
   if (panels.length === 0) throw new RangeError('accuracyHeatmapsFigure: no panels');
   const grid = panelGrid(panels.length);
   const data: PlotlyTrace[] = [];
@@ -331,17 +435,58 @@ export function accuracyHeatmapsFigure(panels: readonly { readonly title: string
       yaxis: `y${ax}`,
       hovertemplate: 'after %{customdata[0]}, on %{customdata[1]}: %{z:.1f}%<extra></extra>',
     });
-    layoutAxes[`xaxis${ax}`] = { type: 'category', domain: x, anchor: `y${ax}`, tickangle: 0, ...(bottom ? { title: { text: 'evaluated task' } } : {}) };
-    layoutAxes[`yaxis${ax}`] = { type: 'category', domain: y, anchor: `x${ax}`, autorange: 'reversed', showticklabels: col === 0, ...(col === 0 ? { title: { text: 'trained up to' } } : {}) };
-    annotations.push({ text: p.title, x: (x[0] + x[1]) / 2, y: y[1], yshift: 4, xref: 'paper', yref: 'paper', xanchor: 'center', yanchor: 'bottom', showarrow: false, font: { size: 12 } });
+    layoutAxes[`xaxis${ax}`] = {
+      type: 'category',
+      domain: x,
+      anchor: `y${ax}`,
+      tickangle: 0,
+      ...(bottom ? { title: { text: 'evaluated task' } } : {}),
+    };
+    layoutAxes[`yaxis${ax}`] = {
+      type: 'category',
+      domain: y,
+      anchor: `x${ax}`,
+      autorange: 'reversed',
+      showticklabels: col === 0,
+      ...(col === 0 ? { title: { text: 'trained up to' } } : {}),
+    };
+    annotations.push({
+      text: p.title,
+      x: (x[0] + x[1]) / 2,
+      y: y[1],
+      yshift: 4,
+      xref: 'paper',
+      yref: 'paper',
+      xanchor: 'center',
+      yanchor: 'bottom',
+      showarrow: false,
+      font: { size: 12 },
+    });
   });
-  for (const note of notes) annotations.push({ text: note, x: 0, y: 0, yshift: -grid.margin.b + 4, xref: 'paper', yref: 'paper', xanchor: 'left', yanchor: 'bottom', showarrow: false, font: { size: 10 } });
+  for (const note of notes)
+    annotations.push({
+      text: note,
+      x: 0,
+      y: 0,
+      yshift: -grid.margin.b + 4,
+      xref: 'paper',
+      yref: 'paper',
+      xanchor: 'left',
+      yanchor: 'bottom',
+      showarrow: false,
+      font: { size: 10 },
+    });
   const layout = {
     title: { text: title },
     width: grid.width,
     height: grid.height,
     margin: { ...grid.margin },
-    coloraxis: { cmin: 0, cmax: 100, colorscale: 'Viridis', colorbar: { title: { text: '%' }, thickness: 14 } },
+    coloraxis: {
+      cmin: 0,
+      cmax: 100,
+      colorscale: 'Viridis',
+      colorbar: { title: { text: '%' }, thickness: 14 },
+    },
     annotations,
     ...layoutAxes,
   };
@@ -349,10 +494,18 @@ export function accuracyHeatmapsFigure(panels: readonly { readonly title: string
 }
 
 /** Shows a run's replayed samples after one task as an image grid with the solver's labels. */
-export async function showReplayGrid(grid: ReplayGrid, opts: { readonly cols?: number; readonly scale?: number; readonly title?: string } = {}): Promise<void> {
+export async function showReplayGrid(
+  grid: ReplayGrid,
+  opts: { readonly cols?: number; readonly scale?: number; readonly title?: string } = {},
+): Promise<void> {
   const images = tf.tensor4d(grid.pixels, [...grid.shape]);
   try {
-    await showImageGrid(images, { cols: opts.cols ?? grid.shape[0], scale: opts.scale ?? 1, labels: grid.labels, ...(opts.title !== undefined ? { title: opts.title } : {}) });
+    await showImageGrid(images, {
+      cols: opts.cols ?? grid.shape[0],
+      scale: opts.scale ?? 1,
+      labels: grid.labels,
+      ...(opts.title !== undefined ? { title: opts.title } : {}),
+    });
   } finally {
     images.dispose();
   }

@@ -14,7 +14,17 @@
  */
 import { tf } from '../tf';
 import type { Scalar, Tensor, Tensor1D, Tensor2D } from '@tensorflow/tfjs-node';
-import { Adam, AdamConfig, InitKind, ParamSet, ParamSpec, createAdam, createParams, dense, denseSpecs } from '../engine/nn';
+import {
+  Adam,
+  AdamConfig,
+  InitKind,
+  ParamSet,
+  ParamSpec,
+  createAdam,
+  createParams,
+  dense,
+  denseSpecs,
+} from '../engine/nn';
 import { createBatchSampler, deriveSeed } from '../rng';
 import { statelessNormal, statelessUniform } from '../engine/native';
 import { createProgress } from '../engine/progress';
@@ -53,7 +63,9 @@ export interface StandardGanConfig {
 }
 
 /** A complete frozen standard-GAN config: defaults (DCGAN's Adam 2e-4, β1 0.5) with `patch` over them, validated. */
-export function standardGanConfig(patch: Partial<Omit<StandardGanConfig, 'kind'>> = {}): StandardGanConfig {
+export function standardGanConfig(
+  patch: Partial<Omit<StandardGanConfig, 'kind'>> = {},
+): StandardGanConfig {
   const adam = { lr: 2e-4, beta1: 0.5, beta2: 0.999, epsilon: 1e-8 };
   const c: StandardGanConfig = {
     kind: 'gan',
@@ -77,16 +89,36 @@ export function standardGanConfig(patch: Partial<Omit<StandardGanConfig, 'kind'>
   posInt(c.latent, 'latent');
   posInt(c.discriminatorSteps, 'discriminatorSteps');
   if (c.generatorHidden.length === 0) fail('generatorHidden', 'needs at least one hidden layer');
-  if (c.discriminatorHidden.length === 0) fail('discriminatorHidden', 'needs at least one hidden layer');
+  if (c.discriminatorHidden.length === 0)
+    fail('discriminatorHidden', 'needs at least one hidden layer');
   c.generatorHidden.forEach((w, i) => posInt(w, `generatorHidden[${i}]`));
   c.discriminatorHidden.forEach((w, i) => posInt(w, `discriminatorHidden[${i}]`));
-  if (c.output !== 'linear' && c.output !== 'sigmoid') fail('output', `must be 'linear' or 'sigmoid', got ${JSON.stringify(c.output)}`);
-  if (c.generatorLoss !== 'minimax' && c.generatorLoss !== 'non-saturating') fail('generatorLoss', `must be 'minimax' or 'non-saturating', got ${JSON.stringify(c.generatorLoss)}`);
-  if (c.init !== 'glorot' && c.init !== 'torch') fail('init', `must be 'glorot' or 'torch', got ${JSON.stringify(c.init)}`);
-  for (const [k, a] of [['generatorOptimizer', c.generatorOptimizer], ['discriminatorOptimizer', c.discriminatorOptimizer]] as const) {
-    if (!(a.lr > 0) || !(a.beta1 >= 0 && a.beta1 < 1) || !(a.beta2 >= 0 && a.beta2 < 1) || !(a.epsilon > 0)) fail(k, `is not a valid Adam config: ${JSON.stringify(a)}`);
+  if (c.output !== 'linear' && c.output !== 'sigmoid')
+    fail('output', `must be 'linear' or 'sigmoid', got ${JSON.stringify(c.output)}`);
+  if (c.generatorLoss !== 'minimax' && c.generatorLoss !== 'non-saturating')
+    fail(
+      'generatorLoss',
+      `must be 'minimax' or 'non-saturating', got ${JSON.stringify(c.generatorLoss)}`,
+    );
+  if (c.init !== 'glorot' && c.init !== 'torch')
+    fail('init', `must be 'glorot' or 'torch', got ${JSON.stringify(c.init)}`);
+  for (const [k, a] of [
+    ['generatorOptimizer', c.generatorOptimizer],
+    ['discriminatorOptimizer', c.discriminatorOptimizer],
+  ] as const) {
+    if (
+      !(a.lr > 0) ||
+      !(a.beta1 >= 0 && a.beta1 < 1) ||
+      !(a.beta2 >= 0 && a.beta2 < 1) ||
+      !(a.epsilon > 0)
+    )
+      fail(k, `is not a valid Adam config: ${JSON.stringify(a)}`);
   }
-  return Object.freeze({ ...c, generatorHidden: Object.freeze([...c.generatorHidden]), discriminatorHidden: Object.freeze([...c.discriminatorHidden]) });
+  return Object.freeze({
+    ...c,
+    generatorHidden: Object.freeze([...c.generatorHidden]),
+    discriminatorHidden: Object.freeze([...c.discriminatorHidden]),
+  });
 }
 
 /** A standard GAN's two networks. */
@@ -112,16 +144,25 @@ function sizeOf(shape: readonly number[]): number {
 }
 
 /** Builds G (latent → hidden… → d) and D (d → hidden… → 1), seeded. */
-export function buildStandardGan(config: StandardGanConfig, inputShape: readonly number[], seed: number): StandardGan {
+export function buildStandardGan(
+  config: StandardGanConfig,
+  inputShape: readonly number[],
+  seed: number,
+): StandardGan {
   const cfg = standardGanConfig(config);
-  if (inputShape.length === 0 || !inputShape.every((d) => Number.isInteger(d) && d > 0)) throw new RangeError(`buildStandardGan: inputShape must be positive integers, got [${inputShape.join(', ')}]`);
+  if (inputShape.length === 0 || !inputShape.every((d) => Number.isInteger(d) && d > 0))
+    throw new RangeError(
+      `buildStandardGan: inputShape must be positive integers, got [${inputShape.join(', ')}]`,
+    );
   const d = sizeOf(inputShape);
   const gSizes = [cfg.latent, ...cfg.generatorHidden, d];
   const dSizes = [d, ...cfg.discriminatorHidden, 1];
   const gSpecs: ParamSpec[] = [];
   const dSpecs: ParamSpec[] = [];
-  for (let i = 1; i < gSizes.length; i++) gSpecs.push(...denseSpecs(`g${i}`, gSizes[i - 1] as number, gSizes[i] as number, cfg.init));
-  for (let i = 1; i < dSizes.length; i++) dSpecs.push(...denseSpecs(`d${i}`, dSizes[i - 1] as number, dSizes[i] as number, cfg.init));
+  for (let i = 1; i < gSizes.length; i++)
+    gSpecs.push(...denseSpecs(`g${i}`, gSizes[i - 1] as number, gSizes[i] as number, cfg.init));
+  for (let i = 1; i < dSizes.length; i++)
+    dSpecs.push(...denseSpecs(`d${i}`, dSizes[i - 1] as number, dSizes[i] as number, cfg.init));
   const gP = createParams(gSpecs, deriveSeed(seed, 'gan-generator'));
   const dP = createParams(dSpecs, deriveSeed(seed, 'gan-discriminator'));
   const nG = gSizes.length - 1;
@@ -129,12 +170,19 @@ export function buildStandardGan(config: StandardGanConfig, inputShape: readonly
   const shape = Object.freeze([...inputShape]);
   const generate = (w: readonly Tensor[], z: Tensor): Tensor => {
     let h = z;
-    for (let l = 0; l < nG; l++) h = dense(h, w[2 * l] as Tensor, w[2 * l + 1] as Tensor, l === nG - 1 ? cfg.output : 'relu');
+    for (let l = 0; l < nG; l++)
+      h = dense(h, w[2 * l] as Tensor, w[2 * l + 1] as Tensor, l === nG - 1 ? cfg.output : 'relu');
     return tf.reshape(h, [-1, ...shape]);
   };
   const logits = (w: readonly Tensor[], x: Tensor): Tensor1D => {
     let h: Tensor = tf.reshape(x, [-1, d]);
-    for (let l = 0; l < nD; l++) h = dense(h, w[2 * l] as Tensor, w[2 * l + 1] as Tensor, l === nD - 1 ? 'linear' : 'leakyRelu');
+    for (let l = 0; l < nD; l++)
+      h = dense(
+        h,
+        w[2 * l] as Tensor,
+        w[2 * l + 1] as Tensor,
+        l === nD - 1 ? 'linear' : 'leakyRelu',
+      );
     return tf.reshape(h, [-1]) as Tensor1D;
   };
   return Object.freeze({
@@ -142,7 +190,8 @@ export function buildStandardGan(config: StandardGanConfig, inputShape: readonly
     inputShape: shape,
     params: Object.freeze({ generator: gP, discriminator: dP }),
     sample(n: number, s: number): Tensor {
-      if (!Number.isInteger(n) || n <= 0) throw new RangeError(`StandardGan.sample: n must be a positive integer, got ${n}`);
+      if (!Number.isInteger(n) || n <= 0)
+        throw new RangeError(`StandardGan.sample: n must be a positive integer, got ${n}`);
       return tf.tidy(() => generate(gP.read(), statelessNormal([n, cfg.latent], s)));
     },
     discriminate(x: Tensor): Tensor1D {
@@ -169,7 +218,12 @@ export interface StandardGanTrainer {
   /** One G update with n samples; returns G's loss (see {@link StandardGanConfig.generatorLoss}). */
   generatorStep(n: number, seed: number): Scalar;
   /** `discriminatorSteps` D updates on x, then one G update with B samples. */
-  step(x: Tensor, weights: Tensor1D | null, seed: number, needLoss?: boolean): Readonly<Record<string, Scalar>>;
+  step(
+    x: Tensor,
+    weights: Tensor1D | null,
+    seed: number,
+    needLoss?: boolean,
+  ): Readonly<Record<string, Scalar>>;
   dispose(): void;
 }
 
@@ -184,9 +238,15 @@ export function createStandardGanTrainer(gan: StandardGan): StandardGanTrainer {
 
   const discriminatorStep = (x: Tensor, weights: Tensor1D | null, seed: number): Scalar => {
     const ok = x.shape.slice(1).join(',') === want || (x.rank === 2 && x.shape[1] === d);
-    if (!ok) throw new Error(`StandardGan discriminator step: batch shape [${x.shape.join(', ')}] does not match the model's input shape [${want}]`);
+    if (!ok)
+      throw new Error(
+        `StandardGan discriminator step: batch shape [${x.shape.join(', ')}] does not match the model's input shape [${want}]`,
+      );
     const b = x.shape[0];
-    if (weights !== null && weights.shape[0] !== b) throw new Error(`StandardGan discriminator step: ${b} inputs but ${weights.shape[0]} weights`);
+    if (weights !== null && weights.shape[0] !== b)
+      throw new Error(
+        `StandardGan discriminator step: ${b} inputs but ${weights.shape[0]} weights`,
+      );
     const out = tf.tidy(() => {
       const fake = gan.generate(gP.read(), statelessNormal([b, cfg.latent], deriveSeed(seed, 'z')));
       const { value, grads } = tf.valueAndGrads((...dw: Tensor[]) => {
@@ -210,7 +270,11 @@ export function createStandardGanTrainer(gan: StandardGan): StandardGanTrainer {
       const { value, grads } = tf.valueAndGrads((...gw: Tensor[]) => {
         const l = gan.logits(dw, gan.generate(gw, z));
         // non-saturating: −log D(G(z)) = softplus(−l); minimax: log(1 − D(G(z))) = −softplus(l)
-        return (cfg.generatorLoss === 'non-saturating' ? tf.mean(tf.softplus(tf.neg(l))) : tf.neg(tf.mean(tf.softplus(l)))) as Scalar;
+        return (
+          cfg.generatorLoss === 'non-saturating'
+            ? tf.mean(tf.softplus(tf.neg(l)))
+            : tf.neg(tf.mean(tf.softplus(l)))
+        ) as Scalar;
       })(gP.read());
       return [value, ...grads];
     });
@@ -225,7 +289,12 @@ export function createStandardGanTrainer(gan: StandardGan): StandardGanTrainer {
     optimizers: Object.freeze({ generator: optG, discriminator: optD }),
     discriminatorStep,
     generatorStep,
-    step(x: Tensor, weights: Tensor1D | null, seed: number, needLoss = true): Readonly<Record<string, Scalar>> {
+    step(
+      x: Tensor,
+      weights: Tensor1D | null,
+      seed: number,
+      needLoss = true,
+    ): Readonly<Record<string, Scalar>> {
       let dLoss: Scalar | null = null;
       for (let i = 0; i < cfg.discriminatorSteps; i++) {
         dLoss?.dispose();
@@ -253,7 +322,12 @@ export function createStandardGanTrainer(gan: StandardGan): StandardGanTrainer {
  */
 export interface TrainableGan {
   readonly generator: { sample(n: number, seed: number): Tensor };
-  step(x: Tensor, weights: Tensor1D | null, seed: number, needLoss?: boolean): Readonly<Record<string, Scalar>>;
+  step(
+    x: Tensor,
+    weights: Tensor1D | null,
+    seed: number,
+    needLoss?: boolean,
+  ): Readonly<Record<string, Scalar>>;
 }
 
 /** Real batches: rows of a data tensor [N, ...], or a sampler (batchSize, seed) → [batchSize, ...]. */
@@ -275,7 +349,13 @@ export interface GanTrainingOptions {
   /** Called with each snapshot as it is taken (e.g. to record D(x) too); its time is not counted as training. */
   readonly onSnapshot?: (s: GanSnapshot) => void | Promise<void>;
   /** Progress lines (engine reporter), at most one per `everySeconds` when losses are read; default off. */
-  readonly progress?: false | { readonly label?: string; readonly everySeconds?: number; readonly write?: (line: string) => void };
+  readonly progress?:
+    | false
+    | {
+        readonly label?: string;
+        readonly everySeconds?: number;
+        readonly write?: (line: string) => void;
+      };
 }
 
 export interface GanSnapshot {
@@ -305,20 +385,34 @@ export interface GanRun {
  * duplicates): evenly spaced ('linear'), or denser early on ('geometric',
  * roughly doubling; GANs change fastest at the start).
  */
-export function snapshotSchedule(iterations: number, count: number, spacing: 'linear' | 'geometric' = 'linear'): number[] {
-  if (!Number.isInteger(iterations) || iterations < 1) throw new RangeError(`snapshotSchedule: iterations must be a positive integer, got ${iterations}`);
-  if (!Number.isInteger(count) || count < 2) throw new RangeError(`snapshotSchedule: count must be an integer >= 2, got ${count}`);
+export function snapshotSchedule(
+  iterations: number,
+  count: number,
+  spacing: 'linear' | 'geometric' = 'linear',
+): number[] {
+  if (!Number.isInteger(iterations) || iterations < 1)
+    throw new RangeError(
+      `snapshotSchedule: iterations must be a positive integer, got ${iterations}`,
+    );
+  if (!Number.isInteger(count) || count < 2)
+    throw new RangeError(`snapshotSchedule: count must be an integer >= 2, got ${count}`);
   const k = Math.min(count, iterations + 1);
   const at = new Set<number>([0, iterations]);
   for (let i = 1; i < k - 1; i++) {
     const f = i / (k - 1);
-    at.add(spacing === 'linear' ? Math.round(f * iterations) : Math.round(Math.pow(iterations + 1, f) - 1));
+    at.add(
+      spacing === 'linear'
+        ? Math.round(f * iterations)
+        : Math.round(Math.pow(iterations + 1, f) - 1),
+    );
   }
   // geometric rounding can merge early points: fill up with the largest gaps' midpoints
   while (at.size < k) {
     const s = [...at].sort((a, b) => a - b);
     let best = 0;
-    for (let i = 1; i < s.length - 1; i++) if ((s[i + 1] as number) - (s[i] as number) > (s[best + 1] as number) - (s[best] as number)) best = i;
+    for (let i = 1; i < s.length - 1; i++)
+      if ((s[i + 1] as number) - (s[i] as number) > (s[best + 1] as number) - (s[best] as number))
+        best = i;
     at.add(Math.floor(((s[best] as number) + (s[best + 1] as number)) / 2));
   }
   return [...at].sort((a, b) => a - b);
@@ -329,15 +423,27 @@ export function snapshotSchedule(iterations: number, count: number, spacing: 'li
  * losses every `lossEvery` iterations (the only device reads) and keeping
  * samples of a fixed noise batch at `snapshotAt` iterations.
  */
-export async function trainGan(gan: TrainableGan, data: GanData, opts: GanTrainingOptions): Promise<GanRun> {
+export async function trainGan(
+  gan: TrainableGan,
+  data: GanData,
+  opts: GanTrainingOptions,
+): Promise<GanRun> {
   const { iterations, batchSize, seed, lossEvery } = opts;
-  for (const [k, v] of [['iterations', iterations], ['batchSize', batchSize], ['lossEvery', lossEvery]] as const) {
-    if (!Number.isInteger(v) || v <= 0) throw new RangeError(`trainGan: ${k} must be a positive integer, got ${v}`);
+  for (const [k, v] of [
+    ['iterations', iterations],
+    ['batchSize', batchSize],
+    ['lossEvery', lossEvery],
+  ] as const) {
+    if (!Number.isInteger(v) || v <= 0)
+      throw new RangeError(`trainGan: ${k} must be a positive integer, got ${v}`);
   }
   const snapAt = new Set(opts.snapshotAt ?? []);
-  for (const s of snapAt) if (!Number.isInteger(s) || s < 0 || s > iterations) throw new RangeError(`trainGan: snapshotAt ${s} is outside 0..${iterations}`);
+  for (const s of snapAt)
+    if (!Number.isInteger(s) || s < 0 || s > iterations)
+      throw new RangeError(`trainGan: snapshotAt ${s} is outside 0..${iterations}`);
   const count = opts.snapshotCount ?? 64;
-  if (!Number.isInteger(count) || count <= 0) throw new RangeError(`trainGan: snapshotCount must be a positive integer, got ${count}`);
+  if (!Number.isInteger(count) || count <= 0)
+    throw new RangeError(`trainGan: snapshotCount must be a positive integer, got ${count}`);
   const snapSeed = opts.snapshotSeed ?? deriveSeed(seed, 'snapshot-noise');
   let nextBatch: (it: number) => Tensor;
   if (typeof data === 'function') {
@@ -347,12 +453,18 @@ export async function trainGan(gan: TrainableGan, data: GanData, opts: GanTraini
     const sampler = createBatchSampler(n, batchSize, deriveSeed(seed, 'batches'));
     nextBatch = () => tf.tidy(() => tf.gather(data, tf.tensor1d(sampler.next(), 'int32')));
   }
-  const progress = opts.progress === undefined || opts.progress === false ? null : createProgress({ total: iterations, ...opts.progress });
+  const progress =
+    opts.progress === undefined || opts.progress === false
+      ? null
+      : createProgress({ total: iterations, ...opts.progress });
   const losses: GanLossPoint[] = [];
   const snapshots: GanSnapshot[] = [];
   let trainMs = 0;
   const snap = async (it: number): Promise<void> => {
-    const s: GanSnapshot = Object.freeze({ iteration: it, samples: gan.generator.sample(count, snapSeed) });
+    const s: GanSnapshot = Object.freeze({
+      iteration: it,
+      samples: gan.generator.sample(count, snapSeed),
+    });
     snapshots.push(s);
     if (opts.onSnapshot !== undefined) await opts.onSnapshot(s);
   };
@@ -370,7 +482,8 @@ export async function trainGan(gan: TrainableGan, data: GanData, opts: GanTraini
       }
       if (read) {
         const values: Record<string, number> = {};
-        for (const [k, v] of Object.entries(out)) values[k] = ((await v.data()) as Float32Array)[0] as number;
+        for (const [k, v] of Object.entries(out))
+          values[k] = ((await v.data()) as Float32Array)[0] as number;
         losses.push(Object.freeze({ iteration: it, losses: Object.freeze(values) }));
         if (progress !== null && progress.due(it)) progress.report(it, values);
       }
@@ -402,9 +515,17 @@ export async function trainGan(gan: TrainableGan, data: GanData, opts: GanTraini
  * recompute the gradient penalty by hand and compare it with the engine's.
  * Call before that critic step (it updates the critic, not G).
  */
-export function wganGpCriticNoise(gen: Generator, batchSize: number, seed: number): { fake: Tensor; eps: Tensor } {
-  if (gen.config.kind !== 'wgan-gp') throw new Error(`wganGpCriticNoise: generator is a '${gen.config.kind}', not 'wgan-gp'`);
-  if (!Number.isInteger(batchSize) || batchSize <= 0) throw new RangeError(`wganGpCriticNoise: batchSize must be a positive integer, got ${batchSize}`);
+export function wganGpCriticNoise(
+  gen: Generator,
+  batchSize: number,
+  seed: number,
+): { fake: Tensor; eps: Tensor } {
+  if (gen.config.kind !== 'wgan-gp')
+    throw new Error(`wganGpCriticNoise: generator is a '${gen.config.kind}', not 'wgan-gp'`);
+  if (!Number.isInteger(batchSize) || batchSize <= 0)
+    throw new RangeError(
+      `wganGpCriticNoise: batchSize must be a positive integer, got ${batchSize}`,
+    );
   return {
     fake: gen.sample(batchSize, deriveSeed(seed, 'z')),
     eps: statelessUniform([batchSize, ...gen.inputShape.map(() => 1)], deriveSeed(seed, 'eps')),
@@ -425,7 +546,11 @@ export interface SampleClasses {
 }
 
 /** Predicted-class histogram and confidence of `classifier` on x [n, ...]. */
-export async function classifySamples(classifier: Classifier, x: Tensor, threshold = 0.9): Promise<SampleClasses> {
+export async function classifySamples(
+  classifier: Classifier,
+  x: Tensor,
+  threshold = 0.9,
+): Promise<SampleClasses> {
   const probs = tf.tidy(() => tf.softmax(classifier.predict(x)));
   try {
     const [n, k] = probs.shape;
@@ -435,13 +560,19 @@ export async function classifySamples(classifier: Classifier, x: Tensor, thresho
     let confident = 0;
     for (let i = 0; i < n; i++) {
       let best = 0;
-      for (let j = 1; j < k; j++) if ((p[i * k + j] as number) > (p[i * k + best] as number)) best = j;
+      for (let j = 1; j < k; j++)
+        if ((p[i * k + j] as number) > (p[i * k + best] as number)) best = j;
       const top = p[i * k + best] as number;
       counts[best] = (counts[best] as number) + 1;
       conf += top;
       if (top >= threshold) confident++;
     }
-    return Object.freeze({ counts: Object.freeze(counts), meanConfidence: conf / n, confidentShare: confident / n, threshold });
+    return Object.freeze({
+      counts: Object.freeze(counts),
+      meanConfidence: conf / n,
+      confidentShare: confident / n,
+      threshold,
+    });
   } finally {
     probs.dispose();
   }
@@ -458,7 +589,12 @@ export async function meanPairwiseDistance(x: Tensor): Promise<number> {
     const f = tf.reshape(x, [n, -1]) as Tensor2D;
     const sq = tf.sum(tf.square(f), 1);
     // ‖a − b‖² = ‖a‖² + ‖b‖² − 2a·b, clipped at 0 against rounding
-    const d2 = tf.relu(tf.sub(tf.add(tf.reshape(sq, [n, 1]), tf.reshape(sq, [1, n])), tf.mul(tf.matMul(f, f, false, true), 2)));
+    const d2 = tf.relu(
+      tf.sub(
+        tf.add(tf.reshape(sq, [n, 1]), tf.reshape(sq, [1, n])),
+        tf.mul(tf.matMul(f, f, false, true), 2),
+      ),
+    );
     return tf.sum(tf.mul(tf.sqrt(d2), tf.sub(1, tf.eye(n)))); // diagonal dropped (rounding)
   });
   try {
@@ -471,7 +607,10 @@ export async function meanPairwiseDistance(x: Tensor): Promise<number> {
 // ---------------------------------------------------------------------------------- figures
 
 /** One scatter trace per loss name: loss against iteration. */
-export function lossTraces(losses: readonly GanLossPoint[], opts: { readonly names?: readonly string[]; readonly prefix?: string } = {}): PlotlyTrace[] {
+export function lossTraces(
+  losses: readonly GanLossPoint[],
+  opts: { readonly names?: readonly string[]; readonly prefix?: string } = {},
+): PlotlyTrace[] {
   const names = opts.names ?? [...new Set(losses.flatMap((p) => Object.keys(p.losses)))];
   return names.map((name) => ({
     type: 'scatter',

@@ -34,9 +34,13 @@ import { meanSd } from './experiments';
  * Returns one weight per task (length = ratios.length), summing to 1.
  */
 export function effectiveTaskWeights(ratios: readonly number[]): number[] {
-  if (!Array.isArray(ratios) || ratios.length === 0) throw new RangeError('effectiveTaskWeights: ratios needs one r per task (at least one)');
+  if (!Array.isArray(ratios) || ratios.length === 0)
+    throw new RangeError('effectiveTaskWeights: ratios needs one r per task (at least one)');
   ratios.forEach((r, k) => {
-    if (typeof r !== 'number' || !(r >= 0 && r <= 1)) throw new RangeError(`effectiveTaskWeights: ratios[${k}] = ${String(r)} is not a ratio in [0, 1]`);
+    if (typeof r !== 'number' || !(r >= 0 && r <= 1))
+      throw new RangeError(
+        `effectiveTaskWeights: ratios[${k}] = ${String(r)} is not a ratio in [0, 1]`,
+      );
   });
   let w = [1];
   for (let k = 1; k < ratios.length; k++) {
@@ -53,7 +57,9 @@ export function effectiveTaskWeights(ratios: readonly number[]): number[] {
  */
 export function firstTasks(sequence: TaskSequence, n: number): TaskSequence {
   if (!Number.isInteger(n) || n < 1 || n > sequence.tasks.length) {
-    throw new RangeError(`firstTasks: n must be an integer in 1..${sequence.tasks.length}, got ${String(n)}`);
+    throw new RangeError(
+      `firstTasks: n must be an integer in 1..${sequence.tasks.length}, got ${String(n)}`,
+    );
   }
   return Object.freeze({
     name: sequence.name,
@@ -103,16 +109,30 @@ export interface RatioSweepOptions {
  * seed every run trains the same first scholar). Returns one record per r, in
  * the order given.
  */
-export async function runRatioSweep(sequence: TaskSequence, base: ExperimentConfig, ratios: readonly number[], opts: RatioSweepOptions = {}): Promise<RatioRun[]> {
-  if (ratios.length === 0) throw new RangeError('runRatioSweep: ratios is empty; give at least one r in [0, 1]');
-  if (sequence.tasks.length < 2) throw new RangeError(`runRatioSweep: the sequence has ${sequence.tasks.length} task(s); r only matters from the second task on`);
+export async function runRatioSweep(
+  sequence: TaskSequence,
+  base: ExperimentConfig,
+  ratios: readonly number[],
+  opts: RatioSweepOptions = {},
+): Promise<RatioRun[]> {
+  if (ratios.length === 0)
+    throw new RangeError('runRatioSweep: ratios is empty; give at least one r in [0, 1]');
+  if (sequence.tasks.length < 2)
+    throw new RangeError(
+      `runRatioSweep: the sequence has ${sequence.tasks.length} task(s); r only matters from the second task on`,
+    );
   ratios.forEach((r, i) => {
-    if (typeof r !== 'number' || !(r >= 0 && r <= 1)) throw new RangeError(`runRatioSweep: ratios[${i}] = ${String(r)} is not a ratio in [0, 1]`);
+    if (typeof r !== 'number' || !(r >= 0 && r <= 1))
+      throw new RangeError(`runRatioSweep: ratios[${i}] = ${String(r)} is not a ratio in [0, 1]`);
   });
   const shareSamples = opts.shareSamples ?? 1000;
   const keep = opts.keepSamples ?? 0;
-  for (const [name, v] of [['shareSamples', shareSamples], ['keepSamples', keep]] as const) {
-    if (!Number.isInteger(v) || v < 0) throw new RangeError(`runRatioSweep: ${name} must be an integer >= 0, got ${String(v)}`);
+  for (const [name, v] of [
+    ['shareSamples', shareSamples],
+    ['keepSamples', keep],
+  ] as const) {
+    if (!Number.isInteger(v) || v < 0)
+      throw new RangeError(`runRatioSweep: ${name} must be an integer >= 0, got ${String(v)}`);
   }
   const last = sequence.tasks.length - 1;
   const seen = activeOutputs(sequence, last, 'train');
@@ -127,14 +147,20 @@ export async function runRatioSweep(sequence: TaskSequence, base: ExperimentConf
       const olds = row.slice(0, last);
       let share = Number.NaN;
       if (shareSamples > 0 && sequence.scenario !== 'domain' && res.scholar.generator !== null) {
-        const s = res.scholar.sample(shareSamples, { seed: deriveSeed(config.seed, 'sweep-share'), activeUnits: seen });
+        const s = res.scholar.sample(shareSamples, {
+          seed: deriveSeed(config.seed, 'sweep-share'),
+          activeUnits: seen,
+        });
         const labels = Array.from(await s.y.data());
         tf.dispose([s.x, s.y]);
         share = labels.filter((c) => oldClasses.has(c)).length / labels.length;
       }
       let samples: RatioRun['samples'] = null;
       if (keep > 0 && res.scholar.generator !== null) {
-        const s = res.scholar.sample(keep, { seed: deriveSeed(config.seed, 'sweep-show'), activeUnits: seen });
+        const s = res.scholar.sample(keep, {
+          seed: deriveSeed(config.seed, 'sweep-show'),
+          activeUnits: seen,
+        });
         samples = { x: s.x, labels: Array.from(await s.y.data()) };
         s.y.dispose();
       }
@@ -178,12 +204,18 @@ export interface RatioStats {
  * as `runRatioSweep` returns them).
  */
 export function ratioSweepStats(sweeps: readonly (readonly RatioRun[])[]): RatioStats[] {
-  if (sweeps.length === 0) throw new RangeError('ratioSweepStats: no sweeps; give one runRatioSweep result per seed');
+  if (sweeps.length === 0)
+    throw new RangeError('ratioSweepStats: no sweeps; give one runRatioSweep result per seed');
   const first = sweeps[0] as readonly RatioRun[];
   sweeps.forEach((s, k) => {
-    if (s.length !== first.length || s.some((run, i) => run.ratio !== (first[i] as RatioRun).ratio)) {
-      throw new RangeError(`ratioSweepStats: sweep ${k} has ratios [${s.map((r) => r.ratio).join(', ')}], ` +
-        `sweep 0 has [${first.map((r) => r.ratio).join(', ')}]; run every seed over the same ratios`);
+    if (
+      s.length !== first.length ||
+      s.some((run, i) => run.ratio !== (first[i] as RatioRun).ratio)
+    ) {
+      throw new RangeError(
+        `ratioSweepStats: sweep ${k} has ratios [${s.map((r) => r.ratio).join(', ')}], ` +
+          `sweep 0 has [${first.map((r) => r.ratio).join(', ')}]; run every seed over the same ratios`,
+      );
     }
   });
   return first.map((run, i) => {
@@ -208,8 +240,12 @@ const ptsText = (v: number): string => `${(100 * v).toFixed(1)}`;
  * steadily with r (monotone, and the total change larger than twice the largest sd) or not.
  */
 export function describeRatioSweep(stats: readonly RatioStats[]): string {
-  const inner = stats.filter((s) => s.ratio > 0 && s.ratio < 1).slice().sort((a, b) => a.ratio - b.ratio);
-  if (inner.length < 2) throw new RangeError('describeRatioSweep: needs at least two ratios strictly between 0 and 1');
+  const inner = stats
+    .filter((s) => s.ratio > 0 && s.ratio < 1)
+    .slice()
+    .sort((a, b) => a.ratio - b.ratio);
+  if (inner.length < 2)
+    throw new RangeError('describeRatioSweep: needs at least two ratios strictly between 0 and 1');
   const means = inner.map((s) => s.oldAccuracy.mean);
   const maxSd = Math.max(...inner.map((s) => s.oldAccuracy.sd));
   const lo = Math.min(...means);
@@ -225,11 +261,15 @@ export function describeRatioSweep(stats: readonly RatioStats[]): string {
   if (n < 2) return `${text}; with one seed there is no spread to compare the differences with.`;
   text += `, and seeds differ by up to ${ptsText(maxSd)} points (sd).`;
   if ((rising || falling) && Math.abs(change) > 2 * maxSd) {
-    return `${text} The old-task accuracy ${rising ? 'rises' : 'falls'} steadily with r, by ${ptsText(Math.abs(change))} ` +
-      `points over that range: more than twice the seed-to-seed sd.`;
+    return (
+      `${text} The old-task accuracy ${rising ? 'rises' : 'falls'} steadily with r, by ${ptsText(Math.abs(change))} ` +
+      `points over that range: more than twice the seed-to-seed sd.`
+    );
   }
   const spread = hi - lo;
-  return `${text} The means ${rising || falling ? 'move in one direction' : 'do not move in one direction'} ` +
+  return (
+    `${text} The means ${rising || falling ? 'move in one direction' : 'do not move in one direction'} ` +
     `and span ${ptsText(spread)} points, ${spread > 2 * maxSd ? 'more' : 'no more'} than twice the seed-to-seed sd: ` +
-    `inside (0, 1) this sweep shows ${rising || falling ? 'a trend that the seeds do not resolve' : 'no steady trade-off with r'}.`;
+    `inside (0, 1) this sweep shows ${rising || falling ? 'a trend that the seeds do not resolve' : 'no steady trade-off with r'}.`
+  );
 }

@@ -52,7 +52,10 @@ export interface StudentResult {
 }
 
 function checkPositiveInt(name: string, v: unknown): void {
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) throw new RangeError(`trainStudentSolver: ${name} must be a positive integer, got ${String(v)}`);
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 1)
+    throw new RangeError(
+      `trainStudentSolver: ${name} must be a positive integer, got ${String(v)}`,
+    );
 }
 
 /**
@@ -60,12 +63,30 @@ function checkPositiveInt(name: string, v: unknown): void {
  * uniform noise) and the teacher solver's hard labels y' = argmax S(x') as one-hot targets
  * [B, numOutputs] (the engine's {@link labelWithSolver}, as in training).
  */
-export function studentBatch(teacher: Scholar, inputs: StudentInputs, n: number, seed: number, activeUnits?: readonly number[]): { x: Tensor; targets: Tensor2D } {
+export function studentBatch(
+  teacher: Scholar,
+  inputs: StudentInputs,
+  n: number,
+  seed: number,
+  activeUnits?: readonly number[],
+): { x: Tensor; targets: Tensor2D } {
   const G = teacher.generator;
-  if (inputs === 'generator' && G === null) throw new Error('studentBatch: this scholar has no generator; use inputs: \'noise\'');
+  if (inputs === 'generator' && G === null)
+    throw new Error("studentBatch: this scholar has no generator; use inputs: 'noise'");
   return tf.tidy(() => {
-    const x = inputs === 'generator' && G !== null ? G.sample(n, seed) : statelessUniform([n, ...teacher.solver.inputShape], seed);
-    return { x, targets: labelWithSolver(teacher.solver, x, logitMask(teacher.solver.numOutputs, activeUnits), null) };
+    const x =
+      inputs === 'generator' && G !== null
+        ? G.sample(n, seed)
+        : statelessUniform([n, ...teacher.solver.inputShape], seed);
+    return {
+      x,
+      targets: labelWithSolver(
+        teacher.solver,
+        x,
+        logitMask(teacher.solver.numOutputs, activeUnits),
+        null,
+      ),
+    };
   });
 }
 
@@ -76,24 +97,48 @@ export function studentBatch(teacher: Scholar, inputs: StudentInputs, n: number,
  * cross-entropy (the library's SolverTrainer, weights 1/B). The teacher is not
  * changed. Losses are read every `lossEvery` steps (default 100).
  */
-export async function trainStudentSolver(teacher: Scholar, config: StudentConfig, opts: { readonly lossEvery?: number } = {}): Promise<StudentResult> {
+export async function trainStudentSolver(
+  teacher: Scholar,
+  config: StudentConfig,
+  opts: { readonly lossEvery?: number } = {},
+): Promise<StudentResult> {
   checkPositiveInt('iterations', config.iterations);
   checkPositiveInt('batchSize', config.batchSize);
-  if (!Number.isInteger(config.seed) || config.seed < 0) throw new RangeError(`trainStudentSolver: seed must be an integer >= 0, got ${String(config.seed)}`);
-  if (config.inputs !== 'generator' && config.inputs !== 'noise') throw new RangeError(`trainStudentSolver: inputs must be 'generator' or 'noise', got ${String(config.inputs)}`);
-  if (config.inputs === 'generator' && teacher.generator === null) throw new Error("trainStudentSolver: the teacher has no generator; use inputs: 'noise' or a scholar with a generator");
+  if (!Number.isInteger(config.seed) || config.seed < 0)
+    throw new RangeError(
+      `trainStudentSolver: seed must be an integer >= 0, got ${String(config.seed)}`,
+    );
+  if (config.inputs !== 'generator' && config.inputs !== 'noise')
+    throw new RangeError(
+      `trainStudentSolver: inputs must be 'generator' or 'noise', got ${String(config.inputs)}`,
+    );
+  if (config.inputs === 'generator' && teacher.generator === null)
+    throw new Error(
+      "trainStudentSolver: the teacher has no generator; use inputs: 'noise' or a scholar with a generator",
+    );
   const lossEvery = opts.lossEvery ?? 100;
   checkPositiveInt('lossEvery', lossEvery);
 
   const t0 = performance.now();
-  const solver = buildSolver(config.solver, teacher.solver.inputShape, teacher.solver.numOutputs, deriveSeed(config.seed, 'student-solver'));
+  const solver = buildSolver(
+    config.solver,
+    teacher.solver.inputShape,
+    teacher.solver.numOutputs,
+    deriveSeed(config.seed, 'student-solver'),
+  );
   const trainer = createSolverTrainer(solver);
   const weights = tf.fill([config.batchSize], 1 / config.batchSize) as Tensor1D;
   const losses: { iteration: number; loss: number }[] = [];
   let ok = false;
   try {
     for (let it = 1; it <= config.iterations; it++) {
-      const { x, targets } = studentBatch(teacher, config.inputs, config.batchSize, deriveSeed(config.seed, 'student-replay', it), config.activeUnits);
+      const { x, targets } = studentBatch(
+        teacher,
+        config.inputs,
+        config.batchSize,
+        deriveSeed(config.seed, 'student-replay', it),
+        config.activeUnits,
+      );
       const due = it % lossEvery === 0 || it === config.iterations;
       let loss: Scalar | null = null;
       try {
@@ -121,7 +166,9 @@ export async function trainStudentSolver(teacher: Scholar, config: StudentConfig
  */
 export async function labelCounts(labels: Tensor1D, numOutputs: number): Promise<number[]> {
   checkPositiveInt('numOutputs', numOutputs);
-  const counts = tf.tidy(() => tf.sum(tf.oneHot(tf.cast(labels, 'int32') as Tensor1D, numOutputs), 0));
+  const counts = tf.tidy(() =>
+    tf.sum(tf.oneHot(tf.cast(labels, 'int32') as Tensor1D, numOutputs), 0),
+  );
   try {
     return Array.from(await counts.data());
   } finally {
@@ -138,14 +185,22 @@ export async function labelCounts(labels: Tensor1D, numOutputs: number): Promise
 export async function showLabelledImages(
   x: Tensor,
   labels: Tensor1D | readonly (string | number)[],
-  opts: Omit<ImageGridOptions, 'labels'> & { readonly imageShape?: readonly [number, number, number]; readonly title?: string; readonly display?: DisplaySink } = {},
+  opts: Omit<ImageGridOptions, 'labels'> & {
+    readonly imageShape?: readonly [number, number, number];
+    readonly title?: string;
+    readonly display?: DisplaySink;
+  } = {},
 ): Promise<void> {
   const shape = opts.imageShape ?? [28, 28, 1];
   const n = x.shape[0];
   if (x.size !== n * shape[0] * shape[1] * shape[2]) {
-    throw new RangeError(`showLabelledImages: x has shape [${x.shape.join(', ')}], which is not n images of ${shape.join('x')}; pass imageShape`);
+    throw new RangeError(
+      `showLabelledImages: x has shape [${x.shape.join(', ')}], which is not n images of ${shape.join('x')}; pass imageShape`,
+    );
   }
-  const names = Array.isArray(labels) ? (labels as readonly (string | number)[]) : Array.from(await (labels as Tensor1D).data());
+  const names = Array.isArray(labels)
+    ? (labels as readonly (string | number)[])
+    : Array.from(await (labels as Tensor1D).data());
   const images = tf.reshape(x, [n, ...shape]) as Tensor4D;
   try {
     const { imageShape: _s, ...grid } = opts;
