@@ -24,13 +24,13 @@ import { tf } from '../tf';
 import type { Scalar, Tensor, Tensor2D } from '@tensorflow/tfjs-node';
 import type { EwcConfig, FisherLabels, RegularizerConfig, SiConfig } from './config';
 import type { Solver, SolverBatch, SolverTrainer } from './solvers';
+import { mlpActivations } from './solvers';
 import type { ParamSet } from './nn';
 import { createRng } from '../rng';
 import {
   ResourceVariable,
   argMaxOneHot,
   assignAddVariable,
-  biasAdd,
   biasAddGrad,
   ew,
   gatherRows,
@@ -278,15 +278,8 @@ function mlpSquaredGrads(
   seed: number,
 ): Tensor[] {
   const nLayers = w.length / 2;
-  const inSize = (w[0] as Tensor).shape[0];
-  const x = x0.rank === 2 ? x0 : tf.reshape(x0, [-1, inSize]);
-  const hs: Tensor[] = [x];
-  let h: Tensor = x;
-  for (let l = 0; l < nLayers; l++) {
-    h = biasAdd(matMul(h, w[2 * l] as Tensor), w[2 * l + 1] as Tensor);
-    if (l < nLayers - 1) h = ew('Relu', h);
-    hs.push(h);
-  }
+  const hs = mlpActivations(w, x0, (w[0] as Tensor).shape[0]);
+  const h = hs[nLayers] as Tensor;
   const z = (mask === null ? h : ew('AddV2', h, mask)) as Tensor2D;
   const y = fisherLabels(labels, z, truth, seed);
   let dz: Tensor = softmaxCrossEntropy(z, y)[1];

@@ -153,19 +153,31 @@ function mlpInfer(sizes: readonly number[]): (w: readonly Tensor[], x: Tensor) =
   };
 }
 
+/**
+ * The MLP's forward pass keeping every layer's output, layout [W1, b1, W2, b2, …]: returns
+ * [x (flattened to [B, inSize]), hidden activations after ReLU…, logits]. Call inside tf.tidy.
+ */
+export function mlpActivations(w: readonly Tensor[], x0: Tensor, inSize: number): Tensor[] {
+  const nLayers = w.length / 2;
+  const x = x0.rank === 2 ? x0 : tf.reshape(x0, [-1, inSize]);
+  const hs: Tensor[] = [x];
+  let h: Tensor = x;
+  for (let l = 0; l < nLayers; l++) {
+    h = biasAdd(matMul(h, w[2 * l] as Tensor), w[2 * l + 1] as Tensor);
+    if (l < nLayers - 1) h = ew('Relu', h);
+    hs.push(h);
+  }
+  return hs;
+}
+
 /** The MLP's backward pass by hand: ∂loss/∂logits = rowScale·(softmax − targets), then ReluGrad/BiasAddGrad/MatMul per layer. */
 function mlpBackprop(sizes: readonly number[]): BackpropFn {
   const nLayers = sizes.length - 1;
   const inSize = sizes[0] as number;
   return (w, batch, rowScale, needLoss) => {
-    const x = batch.x.rank === 2 ? batch.x : tf.reshape(batch.x, [-1, inSize]);
-    const hs: Tensor[] = [x];
-    let h: Tensor = x;
-    for (let l = 0; l < nLayers; l++) {
-      h = biasAdd(matMul(h, w[2 * l] as Tensor), w[2 * l + 1] as Tensor);
-      if (l < nLayers - 1) h = ew('Relu', h);
-      hs.push(h);
-    }
+    const hs = mlpActivations(w, batch.x, inSize);
+    const x = hs[0] as Tensor;
+    const h = hs[nLayers] as Tensor;
     const n = batch.repeatFirst ?? 0;
     const u = x.shape[0];
     let z = n > 0 ? (concat([h, tf.slice(h, 0, n)], 0) as Tensor2D) : (h as Tensor2D);
