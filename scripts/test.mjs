@@ -1,8 +1,8 @@
 #!/usr/bin/env node
-// npm test: type check + build, lint, unit tests (node's test runner), then every notebook
+// npm test: type check + build, lint, format check, unit tests (node's test runner), then every notebook
 // executed headlessly in the quick profile into .scratch/ (never over the committed ones).
 //   npm test              everything
-//   npm run test:unit     type check, lint and unit tests only
+//   npm run test:unit     type check, lint, format check and unit tests only
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -34,6 +34,14 @@ const lint = spawnSync(
   { cwd: ROOT, stdio: 'inherit' },
 );
 if (lint.status === 0) passed += 1;
+else failed += 1;
+
+say('format check (Prettier layout, notebook code lines <= 100 characters; npm run format fixes)');
+const format = spawnSync(process.execPath, [path.join(ROOT, 'scripts', 'format.mjs'), '--check'], {
+  cwd: ROOT,
+  stdio: 'inherit',
+});
+if (format.status === 0) passed += 1;
 else failed += 1;
 
 const testDir = path.join(ROOT, 'build', 'tests');
