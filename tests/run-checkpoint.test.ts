@@ -253,6 +253,12 @@ test('a bad checkpointDir is reported before any training', async () => {
     fs.mkdirSync(busy);
     fs.writeFileSync(path.join(busy, 'notes.txt'), 'keep me');
     await assert.rejects(trainSequence(seq, small(), opts(busy)), /other files and no checkpoint/);
+    // A checkpoint left renamed aside beside the folder does not make its other files replaceable.
+    const aside = path.join(root, '.results.old-1-0');
+    fs.mkdirSync(aside);
+    fs.writeFileSync(path.join(aside, 'manifest.json'), '{}');
+    await assert.rejects(trainSequence(seq, small(), opts(busy)), /other files and no checkpoint/);
+    fs.rmSync(aside, { recursive: true });
     await assert.rejects(
       trainSequence(seq, small(), opts('')),
       /checkpointDir must be a folder path/,

@@ -103,8 +103,10 @@ export function checkCheckpointDir(dir: unknown): string {
   }
   if (st !== null && !st.isDirectory())
     throw new CheckpointError(target, 'is a file, not a folder', fix);
+  // The same rule as saveCheckpoint's: a folder without a manifest must be empty (a copy a crash
+  // left renamed aside beside it does not make other files there safe to replace).
   if (st !== null) {
-    if (findCheckpoint(target) === null && fs.readdirSync(target).length > 0) {
+    if (!fs.existsSync(path.join(target, MANIFEST)) && fs.readdirSync(target).length > 0) {
       throw new CheckpointError(
         target,
         `is a folder with other files and no checkpoint (${MANIFEST}); ` +
