@@ -234,7 +234,7 @@ export function planTask(
   );
   const genWeights =
     Br > 0 && mode === 'generative' && trainsGenerator
-      ? hold(tf.tensor1d(Float32Array.from(w.map((v, i) => (i < B ? v : (1 - r) / Br)))))
+      ? hold(tf.tensor1d(mixedLossWeights(r, B, Br, null)))
       : null;
   // Soft targets: the new solver's replayed logits are divided by T too (1 for real rows).
   let invTemperature: Tensor2D | null = null;
