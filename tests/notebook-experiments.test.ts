@@ -15,8 +15,10 @@ import {
   TaskSequence,
   configWith,
   createRng,
+  displayPath,
   loadResults,
   presets,
+  trainSequence,
 } from '../lib/engine';
 import {
   ExperimentRun,
@@ -29,6 +31,7 @@ import {
   meanSd,
   resultsRootFor,
   runExperiment,
+  checkpointDirFor,
   saveSummaryCsv,
   seenOutputs,
   summaryRows,
@@ -144,6 +147,68 @@ test('runExperiment: saves results that load back (matrix, curves), keeps labell
     const file = saveSummaryCsv(rows, 'nb07-summary', root);
     assert.match(fs.readFileSync(file, 'utf8'), /^method,scenario/);
     assert.throws(() => saveSummaryCsv(rows, '../x', root), /name/);
+  } finally {
+    seq.dispose();
+    fs.rmSync(root, { recursive: true, force: true });
+  }
+});
+
+test('runExperiment with a checkpoint: an interrupted run resumes (restored tasks not retrained, replayed samples kept) and ends as an uninterrupted one', async () => {
+  const seq = twoTasks();
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'dgr-experiments-ck-'));
+  try {
+    const opts = {
+      label: 'GR (VAE)',
+      curveEvery: 10,
+      samplesPerTask: 4,
+      imageShape: [4, 4, 1] as const,
+      resultsRoot: root,
+    };
+    const whole = await runExperiment(seq, tiny(20), { ...opts, checkpoint: false });
+    assert.equal(whole.resumedTasks, 0);
+    const dir = path.join(root, 'ckpt');
+    // Interrupted after task 1: what trainSequence leaves in the folder when the process dies.
+    const part = await trainSequence(seq, tiny(20), {
+      checkpointDir: dir,
+      stopAfterTask: 0,
+      curveEvery: 10,
+      curveMaxPerTask: 500,
+    });
+    part.scholar.dispose();
+    const n0 = tf.memory().numTensors;
+    const resumed = await runExperiment(seq, tiny(20), { ...opts, checkpoint: dir });
+    assert.equal(tf.memory().numTensors, n0, 'no tensors left behind');
+    assert.equal(resumed.resumedTasks, 1, 'task 1 restored, not retrained');
+    assert.deepEqual(
+      resumed.accuracy,
+      whole.accuracy,
+      'same accuracy matrix as without interruption',
+    );
+    assert.deepEqual(resumed.curves, whole.curves);
+    assert.equal(resumed.samples.length, 1, 'task 1 ran outside runExperiment: no samples saved');
+    // Run again: everything restored, samples of both tasks read back exactly.
+    const again = await runExperiment(seq, tiny(20), { ...opts, checkpoint: dir });
+    assert.equal(again.resumedTasks, 2);
+    assert.deepEqual(again.accuracy, whole.accuracy);
+    assert.equal(again.samples.length, 1);
+    assert.deepEqual(again.samples[0]?.pixels, resumed.samples[0]?.pixels);
+    assert.deepEqual(again.samples[0]?.labels, resumed.samples[0]?.labels);
+    assert.deepEqual(again.samples[0]?.pixels, whole.samples[1]?.pixels);
+    // A different config on the same folder is refused, naming what differs.
+    await assert.rejects(
+      runExperiment(seq, tiny(21), { ...opts, checkpoint: dir }),
+      /different run[\s\S]*iterations: 20 → 21/,
+    );
+    const auto = checkpointDirFor(seq, tiny(20));
+    assert.notEqual(
+      auto,
+      checkpointDirFor(seq, configWith(tiny(20), { solver: { hidden: [33] } })),
+    );
+    assert.match(
+      displayPath(auto),
+      /^\.scratch\/checkpoints\/twoTasks-class-gr-vae-r1overt-s0-iters=20-[0-9a-f]{10}$/,
+    );
+    assert.equal(displayPath(os.tmpdir()), `…/${path.basename(os.tmpdir())}`);
   } finally {
     seq.dispose();
     fs.rmSync(root, { recursive: true, force: true });

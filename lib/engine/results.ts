@@ -301,7 +301,24 @@ export class ResultsError extends Error {
 
 /** The project's results folder: `$DGR_RESULTS_DIR`, else `results/` at the repository root. */
 export function defaultResultsRoot(): string {
-  return process.env.DGR_RESULTS_DIR ?? path.resolve(__dirname, '..', '..', '..', 'results');
+  return process.env.DGR_RESULTS_DIR ?? path.join(projectRoot(), 'results');
+}
+
+/** The repository's root folder (where package.json is). */
+export function projectRoot(): string {
+  return path.resolve(__dirname, '..', '..', '..');
+}
+
+/**
+ * `p` as a reader should see it in a notebook's output: relative to the repository when inside it
+ * ("results/permMNIST-…"), otherwise only its last part after "…/" — never the absolute path of the
+ * machine that ran the notebook.
+ */
+export function displayPath(p: string): string {
+  const rel = path.relative(projectRoot(), path.resolve(p));
+  if (rel === '') return '.';
+  if (!rel.startsWith('..') && !path.isAbsolute(rel)) return rel.split(path.sep).join('/');
+  return `…/${path.basename(p)}`;
 }
 
 /** Directory of a run's results. */

@@ -4,8 +4,11 @@
  * figures and tables that compare them (per-task accuracy curves, accuracy-matrix heatmaps,
  * mean ± sd tables, published reference numbers, replayed samples labelled by the solver).
  */
+import { createHash } from 'node:crypto';
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { tf } from '../tf';
+import { writeFileAtomic } from '../fsutil';
 import type { AccuracyMatrix, Scenario, TaskSequence } from '../engine/types';
 import type { ExperimentConfig } from '../engine/config';
 import type { CurvePoint, TrainOptions } from '../engine/train';
@@ -14,6 +17,8 @@ import { activeOutputs } from '../engine/masks';
 import { computeMetrics, type Metrics } from '../engine/eval';
 import {
   defaultResultsRoot,
+  displayPath,
+  projectRoot,
   runName,
   runNameParts,
   saveResults,
@@ -67,10 +72,12 @@ export interface ExperimentRun {
   readonly curves: CurveSeries;
   /** After each task, if samplesPerTask > 0 and the scholar has a generator. */
   readonly samples: readonly ReplayGrid[];
-  /** Wall-clock seconds of the run (training and evaluation). */
+  /** Wall-clock seconds of the run (training and evaluation); for tasks restored from a checkpoint, their recorded training seconds. */
   readonly seconds: number;
   /** Where the results were saved. */
   readonly resultsDir: string;
+  /** Tasks restored from a checkpoint instead of trained in this call (0 = trained from the start). */
+  readonly resumedTasks: number;
 }
 
 export interface RunExperimentOptions {
@@ -87,6 +94,52 @@ export interface RunExperimentOptions {
   /** Results folder (default {@link resultsRootFor}). */
   readonly resultsRoot?: string;
   readonly progress?: TrainOptions['progress'];
+  /**
+   * Checkpoint after every task and resume from there when run again with the same config:
+   * `true` = in {@link checkpointDirFor}, a string = in that folder, `false` = no checkpoints.
+   * Default: `true` in the paper profile (hours-long runs), `false` otherwise.
+   */
+  readonly checkpoint?: boolean | string;
+}
+
+/**
+ * Where a run's checkpoint lives: `.scratch/checkpoints/<run name>-<hash>` in the repository, the
+ * hash taken over the whole config and the sequence's name, so two configs that share a run name
+ * never share a folder.
+ */
+export function checkpointDirFor(sequence: TaskSequence, config: ExperimentConfig): string {
+  const hash = createHash('sha256')
+    .update(JSON.stringify({ config, sequence: sequence.name }))
+    .digest('hex')
+    .slice(0, 10);
+  const name = `${runName(runNameParts(config, sequence))}-${hash}`;
+  return path.join(projectRoot(), '.scratch', 'checkpoints', name);
+}
+
+/** The replayed samples of task `task`, beside the run's checkpoint (pixels stored exactly). */
+const samplesFile = (dir: string, task: number): string =>
+  path.join(dir, `replay-samples-t${task}.json`);
+
+function saveReplayGrid(dir: string, g: ReplayGrid): void {
+  const bytes = Buffer.from(g.pixels.buffer, g.pixels.byteOffset, g.pixels.byteLength);
+  const body = { task: g.task, shape: g.shape, labels: g.labels, pixels: bytes.toString('base64') };
+  writeFileAtomic(samplesFile(dir, g.task), JSON.stringify(body));
+}
+
+function loadReplayGrid(dir: string, task: number): ReplayGrid | null {
+  const file = samplesFile(dir, task);
+  if (!fs.existsSync(file)) return null;
+  const body = JSON.parse(fs.readFileSync(file, 'utf8')) as {
+    task: number;
+    shape: [number, number, number, number];
+    labels: number[];
+    pixels: string;
+  };
+  const buf = Buffer.from(body.pixels, 'base64');
+  const pixels = new Float32Array(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.length));
+  if (pixels.length !== body.shape.reduce((a, b) => a * b, 1))
+    throw new RangeError(`${displayPath(file)}: pixel count does not match shape; delete the file`);
+  return Object.freeze({ task: body.task, shape: body.shape, pixels, labels: body.labels });
 }
 
 /** Curve points as series for figures. */
@@ -141,12 +194,15 @@ export async function runExperiment(
       `runExperiment: samplesPerTask must be a non-negative integer, got ${String(nSamples)}`,
     );
   const imageShape = opts.imageShape ?? [28, 28, 1];
+  const ck = opts.checkpoint ?? activeProfile() === 'paper';
+  const ckptDir = ck === false ? undefined : ck === true ? checkpointDirFor(sequence, config) : ck;
   const samples: ReplayGrid[] = [];
   const t0 = performance.now();
   const result = await trainSequence(sequence, config, {
     curveEvery: opts.curveEvery,
     curveMaxPerTask: opts.curveMaxPerTask ?? 500,
     progress: opts.progress ?? false,
+    ...(ckptDir === undefined ? {} : { checkpointDir: ckptDir }),
     onTaskEnd: async ({ taskIndex, scholar }) => {
       if (nSamples === 0 || scholar.generator === null) return;
       const s = scholar.sample(nSamples, {
@@ -155,21 +211,33 @@ export async function runExperiment(
       });
       try {
         const shape = [nSamples, ...imageShape] as [number, number, number, number];
-        samples.push(
-          Object.freeze({
-            task: taskIndex,
-            shape,
-            pixels: (await s.x.data()) as Float32Array,
-            labels: Array.from(await s.y.data()),
-          }),
-        );
+        const grid = Object.freeze({
+          task: taskIndex,
+          shape,
+          pixels: (await s.x.data()) as Float32Array,
+          labels: Array.from(await s.y.data()),
+        });
+        samples.push(grid);
+        if (ckptDir !== undefined) saveReplayGrid(ckptDir, grid);
       } finally {
         tf.dispose([s.x, s.y, ...(s.probs === null ? [] : [s.probs])]);
       }
     },
   });
+  // Tasks restored from the checkpoint: their replayed samples were saved beside it.
+  if (ckptDir !== undefined && nSamples > 0 && config.generator !== null) {
+    const restored: ReplayGrid[] = [];
+    for (let k = 0; k < result.resumedTasks; k++) {
+      const g = loadReplayGrid(ckptDir, k);
+      if (g !== null) restored.push(g);
+    }
+    samples.unshift(...restored);
+  }
   result.scholar.dispose();
-  const seconds = (performance.now() - t0) / 1000;
+  const restoredSeconds = result.taskSeconds
+    .slice(0, result.resumedTasks)
+    .reduce((a, b) => a + b, 0);
+  const seconds = restoredSeconds + (performance.now() - t0) / 1000;
   const name = runName(runNameParts(config, sequence));
   const taskNames = sequence.tasks.map((t) => t.name);
   const curves = curveSeries(result.curves);
@@ -198,6 +266,7 @@ export async function runExperiment(
     samples: Object.freeze(samples),
     seconds,
     resultsDir,
+    resumedTasks: result.resumedTasks,
   });
 }
 
