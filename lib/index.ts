@@ -19,3 +19,4 @@ export * from './notebook/gan';
 export * from './notebook/chain';
 export * from './notebook/experiments';
 export * from './notebook/domains';
+export * from './notebook/references';

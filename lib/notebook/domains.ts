@@ -1,10 +1,10 @@
 /**
  * Small helpers for the experiment notebooks 05 (independent tasks, Shin et al. 2017 §4.1) and
  * 06 (new domains, §4.2): the name of a domain sequence made from the domains actually used, the
- * per-domain accuracy figure, a sentence comparing generative with exact replay, published
- * permuted-MNIST reference numbers, and per-iteration timing for planning a run. Runs, learning
- * curves, heatmaps and replay grids come from lib/notebook/compare.ts (`runExperiment` & co.);
- * no training loop lives here.
+ * per-domain accuracy figure, a sentence comparing generative with exact replay, the published
+ * permuted-MNIST reference numbers (re-exported from ./references), and per-iteration timing for
+ * planning a run. Runs, learning curves, heatmaps and replay grids come from
+ * lib/notebook/compare.ts (`runExperiment` & co.); no training loop lives here.
  */
 import type { PlotlyFigure } from '../figures/types';
 import type { DomainInfo } from '../data/digits32';
@@ -14,7 +14,6 @@ import type { ExperimentConfig } from '../engine/config';
 import { configWith } from '../engine/config';
 import { trainSequence } from '../engine/train';
 import { checkAccuracyMatrix } from '../engine/eval';
-import type { ReferenceResult } from './experiments';
 
 /** MNIST resized to 32×32×3 (grey copied to three channels), the first domain of §4.2. */
 export const MNIST32_DOMAIN: DomainInfo = Object.freeze({
@@ -115,39 +114,10 @@ export function targetSentence(generative: number, exact: number, targetPoints: 
 }
 
 // ---------------------------------------------------------------------------------------------
-// Published reference numbers
+// Published reference numbers: van de Ven & Tolias 2018 (arXiv:1809.10635), Table 4, permuted
+// MNIST, domain-incremental, mean ± SEM over 20 seeds; kept in ./references.ts with the others.
 
-/**
- * Permuted MNIST, 10 tasks, domain-incremental, average accuracy over all tasks after the last,
- * mean ± SEM over 20 seeds: van de Ven & Tolias (2018), "Generative replay with feedback
- * connections as a general strategy for continual learning" (arXiv:1809.10635), Table 4,
- * "incremental domain learning" column — read from the paper's text. Their settings: 10 tasks,
- * images zero-padded to 32×32 before permuting, MLP 2×1000, VAE 2×1000 with z = 100, Adam at
- * learning rate 1e-4, 5000 iterations per task, batches of 128 current + 128 replayed examples.
- * The same authors' "Three scenarios for continual learning" (arXiv:1904.07734), which the
- * project's issue cites ("roughly 95 / 97 / 97.6"), extends that study with the same protocol;
- * its permuted-MNIST table could not be read here, so we print the 2018 table and say so.
- */
-const VDV2018_TABLE4 =
-  'van de Ven & Tolias 2018 (arXiv:1809.10635), Table 4: permuted MNIST, 10 tasks, domain-incremental; mean ± SEM over 20 seeds';
-export const PERMUTED_MNIST_DOMAIN_IL_REFERENCES: readonly ReferenceResult[] = Object.freeze(
-  [
-    {
-      method: 'None (fine-tuning, lower bound)',
-      accuracy: 78.51,
-      spread: 0.24,
-      source: VDV2018_TABLE4,
-    },
-    { method: 'DGR', accuracy: 95.09, spread: 0.04, source: VDV2018_TABLE4 },
-    { method: 'DGR + distill', accuracy: 97.35, spread: 0.02, source: VDV2018_TABLE4 },
-    {
-      method: 'Offline (all data, upper bound)',
-      accuracy: 97.59,
-      spread: 0.01,
-      source: VDV2018_TABLE4,
-    },
-  ].map((r) => Object.freeze(r)),
-);
+export { PERMUTED_MNIST_DOMAIN_IL_REFERENCES } from './references';
 
 // ---------------------------------------------------------------------------------------------
 // Timing

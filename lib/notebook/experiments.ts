@@ -351,49 +351,9 @@ export function saveSummaryCsv(
 
 // ------------------------------------------------------------------------------------ references
 
-/** A published number, with where it comes from. */
-export interface ReferenceResult {
-  readonly method: string;
-  /** Accuracy in %. */
-  readonly accuracy: number;
-  /** The ± part as published (null if none). */
-  readonly spread: number | null;
-  readonly source: string;
-}
-
-/**
- * Split MNIST, class-incremental, average accuracy over the 5 tasks after the last one:
- * van de Ven & Tolias (2019), "Three scenarios for continual learning" (arXiv:1904.07734), results
- * table for split MNIST, class-IL column (same MLP 2×400 solver and VAE generator as presets.splitMnistGR).
- */
-export const SPLIT_MNIST_CLASS_IL_REFERENCES: readonly ReferenceResult[] = Object.freeze(
-  [
-    {
-      method: 'None (fine-tuning, lower bound)',
-      accuracy: 19.9,
-      spread: 0.02,
-      source: 'van de Ven & Tolias 2019, split MNIST, class-IL',
-    },
-    {
-      method: 'DGR',
-      accuracy: 90.79,
-      spread: 0.41,
-      source: 'van de Ven & Tolias 2019, split MNIST, class-IL',
-    },
-    {
-      method: 'DGR + distill',
-      accuracy: 91.79,
-      spread: 0.32,
-      source: 'van de Ven & Tolias 2019, split MNIST, class-IL',
-    },
-    {
-      method: 'Offline (all data, upper bound)',
-      accuracy: 97.9,
-      spread: null,
-      source: 'van de Ven & Tolias 2019, split MNIST, class-IL (about 97.9)',
-    },
-  ].map((r) => Object.freeze(r)),
-);
+// The published numbers (with source and spread kind) live in ./references.ts.
+export { SPLIT_MNIST_CLASS_IL_REFERENCES } from './references';
+export type { ReferenceResult } from './references';
 
 // ------------------------------------------------------------------------------------ figures
 
