@@ -11,7 +11,7 @@ import { tf } from '../tf';
 import { writeFileAtomic } from '../fsutil';
 import type { AccuracyMatrix, Scenario, TaskSequence } from '../engine/types';
 import type { ExperimentConfig } from '../engine/config';
-import type { CurvePoint, TrainOptions } from '../engine/train';
+import type { CurvePoint, LossPoint, TrainOptions } from '../engine/train';
 import { trainSequence } from '../engine/train';
 import { activeOutputs } from '../engine/masks';
 import { computeMetrics, type Metrics } from '../engine/eval';
@@ -78,6 +78,8 @@ export interface ExperimentRun {
   readonly resultsDir: string;
   /** Tasks restored from a checkpoint instead of trained in this call (0 = trained from the start). */
   readonly resumedTasks: number;
+  /** Losses read during training: whenever a progress line was due (none with `progress: false`). */
+  readonly losses: readonly LossPoint[];
 }
 
 export interface RunExperimentOptions {
@@ -267,6 +269,7 @@ export async function runExperiment(
     seconds,
     resultsDir,
     resumedTasks: result.resumedTasks,
+    losses: result.losses,
   });
 }
 
