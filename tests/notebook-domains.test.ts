@@ -16,7 +16,17 @@ import {
   domainSequenceName,
   secondsPerIteration,
   targetSentence,
+  firstDomainStats,
+  firstDomainStatsByMethod,
+  firstDomainRows,
+  meanAccuracyMatrix,
+  recoveredShare,
+  withoutMachinePaths,
 } from '../lib/notebook/domains';
+import { computeMetrics } from '../lib/engine/eval';
+import { projectRoot } from '../lib/engine/results';
+import { defaultDataRoot } from '../lib/data/registry';
+import * as path from 'node:path';
 
 function fakeSplit(count: number): ImageSplit {
   const images = new Uint8Array(count * 784);
@@ -156,4 +166,71 @@ test('examplesFrom takes n examples from start, as views, and rejects out-of-ran
   );
   assert.equal(part.images.length, 3 * 784);
   assert.throws(() => examplesFrom(s, 8, 3), /start \+ n <= 10/);
+});
+
+test('first domain before and after the second, over seeds; the share of exact replay recovered', () => {
+  const run = (label: string, seed: number, R: number[][]) => ({
+    label,
+    seed,
+    accuracy: R,
+    metrics: computeMetrics(R),
+  });
+  const runs = [
+    run('None', 0, [
+      [0.98, 0.2],
+      [0.7, 0.95],
+    ]),
+    run('None', 1, [
+      [0.96, 0.2],
+      [0.8, 0.97],
+    ]),
+    run('Exact', 0, [
+      [0.98, 0.2],
+      [0.96, 0.94],
+    ]),
+    run('GR', 0, [
+      [0.98, 0.2],
+      [0.9, 0.94],
+    ]),
+  ];
+  const none = firstDomainStats(runs.slice(0, 2));
+  assert.ok(Math.abs(none.afterOwn - 0.97) < 1e-12 && Math.abs(none.afterSecond - 0.75) < 1e-12);
+  assert.ok(Math.abs(none.secondAfterSecond - 0.96) < 1e-12);
+  assert.equal(none.seeds, 2);
+  const by = firstDomainStatsByMethod(runs);
+  assert.deepEqual(Object.keys(by), ['None', 'Exact', 'GR']);
+  // (0.90 − 0.75) / (0.96 − 0.75) = 0.714…
+  const share = recoveredShare(by.GR!.afterSecond, by.None!.afterSecond, by.Exact!.afterSecond);
+  assert.ok(Math.abs(share - 0.15 / 0.21) < 1e-9, String(share));
+  assert.equal(recoveredShare(0.5, 0.5, 0.9), 0);
+  assert.ok(recoveredShare(0.4, 0.5, 0.9) < 0, 'worse than no replay is negative');
+  assert.ok(Number.isNaN(recoveredShare(0.8, 0.9, 0.85)), 'nothing to recover: NaN');
+  assert.throws(() => recoveredShare(97, 0.5, 0.9), /method must be an accuracy in \[0, 1\]/);
+  const rows = firstDomainRows(runs);
+  assert.equal(rows.length, 3);
+  assert.deepEqual(rows[0], {
+    method: 'None',
+    seeds: 2,
+    'first domain, after its task (%)': '97.00 ± 1.41',
+    'first domain, after the second (%)': '75.00 ± 7.07',
+    'second domain (%)': '96.00 ± 1.41',
+    'average (%)': '85.50 ± 4.24',
+  });
+  const mean = meanAccuracyMatrix(runs.slice(0, 2));
+  assert.ok(Math.abs(mean[1]![0]! - 0.75) < 1e-12 && Math.abs(mean[0]![1]! - 0.2) < 1e-12);
+  assert.throws(() => firstDomainStats([]), /no runs/);
+  assert.throws(() => firstDomainStats([run('x', 0, [[0.9, 0.1]])]), /no accuracy after task 2/);
+});
+
+test('withoutMachinePaths: the data folder and the repository as the reader sees them', () => {
+  const data = defaultDataRoot();
+  const text = `could not get a verified file into ${path.join(data, 'svhn')}:\n  see ${projectRoot()}/data/README.md and ${projectRoot()}/results`;
+  const out = withoutMachinePaths(text);
+  assert.ok(!out.includes(projectRoot()), out);
+  if (data === path.join(projectRoot(), 'data'))
+    assert.equal(
+      out,
+      'could not get a verified file into data/svhn:\n  see data/README.md and ./results',
+    );
+  assert.equal(withoutMachinePaths('no paths here'), 'no paths here');
 });

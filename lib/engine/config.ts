@@ -256,6 +256,7 @@ export const presets = Object.freeze({
   regularizer,
   splitMnistRegularized,
   splitMnistLwf,
+  svhnMnistLwf,
   permutedMnistRegularized,
 });
 
@@ -711,6 +712,23 @@ function splitMnistLwf(
 ): ExperimentConfig {
   const lwf = { temperature: VAN_DE_VEN_2019.lwfTemperature };
   return deepFreeze({ ...splitMnist(replay, scenario), lwf });
+}
+
+/**
+ * The two-domain experiment of Shin et al. §4.2 (32×32×3 inputs, domain-IL, the CNN solver of
+ * svhnMnistDGR) with LwF (T = 2 as van de Ven & Tolias 2019): `replay` 'none' = LwF alone, no
+ * generator; 'generative' = LwF + generative replay with the preset's DCGAN WGAN-GP, the
+ * combination the paper calls compatible (§4.2).
+ */
+function svhnMnistLwf(replay: 'none' | 'generative' = 'none'): ExperimentConfig {
+  const base = svhnMnistDGR();
+  const lwf = { temperature: VAN_DE_VEN_2019.lwfTemperature };
+  return deepFreeze({
+    ...base,
+    generator: replay === 'generative' ? base.generator : null,
+    replay: { ...base.replay, mode: replay },
+    lwf,
+  });
 }
 
 /** Permuted MNIST (domain-IL) with EWC, online EWC or SI and no replay (van de Ven's values). */

@@ -1,10 +1,12 @@
 /**
  * Small helpers for the experiment notebooks 05 (independent tasks, Shin et al. 2017 §4.1) and
  * 06 (new domains, §4.2): the name of a domain sequence made from the domains actually used, the
- * per-domain accuracy figure, a sentence comparing generative with exact replay, the published
- * permuted-MNIST reference numbers (re-exported from ./references), and per-iteration timing for
- * planning a run. Runs, learning curves, heatmaps and replay grids come from
- * lib/notebook/compare.ts (`runExperiment` & co.); no training loop lives here.
+ * per-domain accuracy figure, the first domain's accuracy before and after the second task over
+ * seeds and the share of exact replay's gain a method recovers (06's results), a sentence
+ * comparing generative with exact replay, the published permuted-MNIST reference numbers
+ * (re-exported from ./references), and per-iteration timing for planning a run. Runs, learning
+ * curves, heatmaps and replay grids come from ./experiments (`runExperiment` & co., which
+ * checkpoints and resumes); no training loop lives here.
  */
 import type { PlotlyFigure } from '../figures/types';
 import type { DomainInfo } from '../data/digits32';
@@ -14,6 +16,10 @@ import type { ExperimentConfig } from '../engine/config';
 import { configWith } from '../engine/config';
 import { trainSequence } from '../engine/train';
 import { checkAccuracyMatrix } from '../engine/eval';
+import { displayPath, projectRoot } from '../engine/results';
+import { defaultDataRoot } from '../data/registry';
+import type { TableRow } from '../figures/table';
+import { type ExperimentRun, formatMeanSd, meanSd } from './experiments';
 
 /** MNIST resized to 32×32×3 (grey copied to three channels), the first domain of §4.2. */
 export const MNIST32_DOMAIN: DomainInfo = Object.freeze({
@@ -111,6 +117,109 @@ export function targetSentence(generative: number, exact: number, targetPoints: 
     return `Target met: generative replay's final average accuracy (${g} %) is ${how} exact replay's (${e} %), within the target of ${targetPoints} points.`;
   }
   return `Target missed: generative replay's final average accuracy (${g} %) is ${gap.toFixed(2)} points below exact replay's (${e} %); the target was at most ${targetPoints} points, so we fall short by ${(gap - targetPoints).toFixed(2)} points.`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The first domain before and after the second (notebook 06, §4.2)
+
+/** Runs of one method (one per seed) on one two-domain order, tensor-free. */
+type DomainRuns = readonly Pick<ExperimentRun, 'label' | 'accuracy' | 'metrics' | 'seed'>[];
+
+function firstDomain(run: DomainRuns[number], row: 0 | 1): number {
+  const v = run.accuracy[row]?.[0];
+  if (v === undefined)
+    throw new RangeError(
+      `firstDomain: run '${run.label}' (seed ${run.seed}) has no accuracy after task ${row + 1}`,
+    );
+  return v;
+}
+
+/**
+ * The first domain's accuracy R[0][0] after its own task and R[1][0] after the second task,
+ * and the second domain's R[1][1], as means over the runs (seeds) of one method (fractions).
+ */
+export function firstDomainStats(runs: DomainRuns): {
+  readonly afterOwn: number;
+  readonly afterSecond: number;
+  readonly secondAfterSecond: number;
+  readonly seeds: number;
+} {
+  if (runs.length === 0) throw new RangeError('firstDomainStats: no runs given');
+  return {
+    afterOwn: meanSd(runs.map((r) => firstDomain(r, 0))).mean,
+    afterSecond: meanSd(runs.map((r) => firstDomain(r, 1))).mean,
+    secondAfterSecond: meanSd(runs.map((r) => r.accuracy[1]?.[1] ?? Number.NaN)).mean,
+    seeds: runs.length,
+  };
+}
+
+/** {@link firstDomainStats} of each method, keyed by the runs' labels. */
+export function firstDomainStatsByMethod(
+  runs: DomainRuns,
+): Readonly<Record<string, ReturnType<typeof firstDomainStats>>> {
+  const labels = [...new Set(runs.map((r) => r.label))];
+  return Object.freeze(
+    Object.fromEntries(labels.map((l) => [l, firstDomainStats(runs.filter((r) => r.label === l))])),
+  );
+}
+
+/**
+ * The share of exact replay's gain over no replay that a method recovers on the first domain
+ * after the second task: (method − none) / (exact − none). 1 = as good as exact replay, 0 = no
+ * better than no replay, below 0 = worse. NaN when exact replay does not beat no replay (then
+ * there is nothing to recover).
+ */
+export function recoveredShare(method: number, none: number, exact: number): number {
+  for (const [n, v] of [
+    ['method', method],
+    ['none', none],
+    ['exact', exact],
+  ] as const) {
+    if (!(v >= 0 && v <= 1))
+      throw new RangeError(`recoveredShare: ${n} must be an accuracy in [0, 1], got ${v}`);
+  }
+  return exact > none ? (method - none) / (exact - none) : Number.NaN;
+}
+
+/**
+ * One table row per method (runs grouped by label, in order of appearance): seeds, the first
+ * domain after its own task and after the second, the second domain after it, and the final
+ * average accuracy, each as mean ± sd over seeds in %.
+ */
+export function firstDomainRows(runs: DomainRuns): TableRow[] {
+  const groups = new Map<string, DomainRuns[number][]>();
+  for (const r of runs) groups.set(r.label, [...(groups.get(r.label) ?? []), r]);
+  return [...groups.entries()].map(([label, g]) => ({
+    method: label,
+    seeds: g.length,
+    'first domain, after its task (%)': formatMeanSd(g.map((r) => firstDomain(r, 0))),
+    'first domain, after the second (%)': formatMeanSd(g.map((r) => firstDomain(r, 1))),
+    'second domain (%)': formatMeanSd(g.map((r) => r.accuracy[1]?.[1] ?? Number.NaN)),
+    'average (%)': formatMeanSd(g.map((r) => r.metrics.averageAccuracy)),
+  }));
+}
+
+/**
+ * The mean accuracy matrix of several runs of one method (seeds) on the same sequence.
+ */
+export function meanAccuracyMatrix(runs: readonly Pick<ExperimentRun, 'accuracy'>[]): number[][] {
+  const first = runs[0];
+  if (first === undefined) throw new RangeError('meanAccuracyMatrix: no runs given');
+  return first.accuracy.map((row, i) =>
+    row.map((_, j) => meanSd(runs.map((r) => r.accuracy[i]?.[j] ?? Number.NaN)).mean),
+  );
+}
+
+/**
+ * `text` with the data folder and the repository written as the reader sees them
+ * (`data/svhn`, not the absolute path of the machine that ran the notebook), e.g. the reason
+ * `loadSecondDomain` gives.
+ */
+export function withoutMachinePaths(text: string): string {
+  let out = text;
+  for (const root of [defaultDataRoot(), projectRoot()])
+    out = out.split(root).join(displayPath(root));
+  return out;
 }
 
 // ---------------------------------------------------------------------------------------------
