@@ -108,6 +108,11 @@ export function runNotebooks(opts, log = console.log) {
       const lines = (r.stderr ?? '').trim().split('\n');
       error = lines.find((l) => l.startsWith('FAILED')) ?? lines.slice(-5).join('\n');
       log(`[notebooks] ${error}`);
+      // Everything the run printed on stderr, the kernel's own messages included (a crash of the
+      // kernel process shows there, not in the notebook): beside the partial notebook.
+      const errLog = output.replace(/\.ipynb$/, '') + '.failed.log';
+      fs.writeFileSync(errLog, r.stderr ?? '');
+      log(`[notebooks] its stderr: ${path.relative(ROOT, errLog)}`);
     }
     results.push({
       notebook: nb,
