@@ -118,6 +118,7 @@ test('runExperiment: saves results that load back (matrix, curves), keeps labell
       samplesPerTask: 6,
       imageShape: [4, 4, 1] as const,
       resultsRoot: root,
+      checkpoint: false, // both calls train (a checkpoint would let the second one read the first)
     };
     const a = await runExperiment(seq, tiny(30), opts);
     assert.equal(tf.memory().numTensors, n0, 'no tensors left behind');

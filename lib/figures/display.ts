@@ -55,11 +55,16 @@ export function newLiveText(): LiveText | null {
     update(text: string): void {
       const writer = currentTslabWriter();
       if (writer === null) return;
-      writer(
-        { data: { 'text/plain': text }, metadata: {}, transient: { display_id: displayId } },
-        shown,
-      );
-      shown = true;
+      try {
+        writer(
+          { data: { 'text/plain': text }, metadata: {}, transient: { display_id: displayId } },
+          shown,
+        );
+        shown = true;
+      } catch {
+        // A progress line the kernel cannot send now (e.g. its output socket is busy) is skipped:
+        // the next update replaces it anyway, and a display must never stop a training run.
+      }
     },
   };
 }
