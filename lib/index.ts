@@ -20,3 +20,4 @@ export * from './notebook/chain';
 export * from './notebook/experiments';
 export * from './notebook/domains';
 export * from './notebook/references';
+export * from './notebook/generator-limit';
