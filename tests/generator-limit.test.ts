@@ -263,6 +263,8 @@ test('spearman, limitPoints, limitFit and describeLimit on hand-made runs', () =
   assert.match(text, /Spearman ρ = -1\.00/);
   assert.match(text, /stops 5\.00 points short of exact replay/);
   assert.match(describeLimit(fit, 6), /within 6 points/);
+  assert.match(text, /passes 100% before/, 'the line at 121% is not printed as an accuracy');
+  assert.match(describeLimit({ ...fit, predictedAtReal: 0.9 }), /gives 90\.00% at the real/);
   const fig = qualityAccuracyFigure(points, 'title');
   assert.equal(fig.data.length, 2, 'one trace per generator kind plus exact replay');
   assert.throws(() => limitFit(points.slice(0, 3)), /no 'exact' point/);

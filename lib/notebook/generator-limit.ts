@@ -319,8 +319,10 @@ export function describeLimit(fit: LimitFit, closeEnough = 2): string {
     `(real images: Fréchet distance ${fit.exact.frechet.mean.toFixed(2)}): a gap of ${pts(fit.gapPoints)},`,
     reached,
     steps === '' ? '' : `The last budget step added: ${steps}.`,
-    `The line through the generator points, accuracy against log₁₀ Fréchet distance, gives`,
-    `${pc(fit.predictedAtReal)} at the real images' distance (an extrapolation).`,
+    `The line through the generator points, accuracy against log₁₀ Fréchet distance,`,
+    fit.predictedAtReal >= 1
+      ? "passes 100% before the real images' distance (an extrapolation: it cannot hold there)."
+      : `gives ${pc(fit.predictedAtReal)} at the real images' distance (an extrapolation).`,
   ]
     .filter((s) => s !== '')
     .join(' ');
