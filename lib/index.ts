@@ -21,3 +21,4 @@ export * from './notebook/experiments';
 export * from './notebook/domains';
 export * from './notebook/references';
 export * from './notebook/permuted';
+export * from './notebook/generator-limit';

@@ -4,7 +4,7 @@
  *   the experiments, on 2 cores);
  * - `quick`: each notebook in about a minute, for the tests;
  * - `paper`: the paper's architectures and budgets (where the paper is silent, the reference
- *   implementations'), for the reproduction notebooks 04–07; a notebook that gives no `paper`
+ *   implementations'), for the reproduction notebooks 04–08; a notebook that gives no `paper`
  *   values runs its `default` ones there.
  * Chosen by the environment variable DGR_PROFILE (unset = default).
  */

@@ -8,7 +8,7 @@
 //   npm run reproduce                 all notebooks
 //   npm run reproduce -- 04 07        some of them (the report still lists every notebook and saved summary)
 //   npm run reproduce -- --report     only rebuild the report from the committed notebooks and saved summaries
-//   npm run reproduce -- --profile paper 04   the paper-scale profile (04–07; others run their default sizes)
+//   npm run reproduce -- --profile paper 04   the paper-scale profile (04–08; others run their default sizes)
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';

@@ -93,6 +93,14 @@ export interface ExperimentConfig {
   readonly replay: ReplayConfig;
   /** Training iterations per task (solver and generator each step once per iteration). */
   readonly iterations: number;
+  /**
+   * Generator updates per task, 0..iterations (absent = iterations: one per iteration). The
+   * generator steps on the first `generatorIterations` iterations of each task, on the same mixed
+   * batches as always, and is left alone for the rest; the solver's batches and steps do not
+   * change. Notebook 08 varies it to vary only the generator's quality. A WGAN-GP update is
+   * `criticSteps` critic steps plus one generator step.
+   */
+  readonly generatorIterations?: number;
   /** Real examples per iteration. */
   readonly batchSize: number;
   /** EWC, online EWC or SI penalty on the solver; absent or null = none (see RegularizerConfig). */
@@ -303,6 +311,7 @@ const KEYS = {
     generator: true,
     replay: true,
     iterations: true,
+    generatorIterations: true,
     batchSize: true,
     regularizer: true,
     lwf: true,
@@ -403,6 +412,25 @@ function checkWidths(v: unknown, path: string, allowEmpty: boolean): void {
   v.forEach((w, i) => posInt(w, `${path}[${i}]`));
 }
 
+/** `generatorIterations`: absent, or an integer in 0..iterations with a generator to train. */
+function checkGeneratorIterations(cfg: ExperimentConfig): void {
+  const n = cfg.generatorIterations;
+  if (n === undefined) return;
+  if (typeof n !== 'number' || !Number.isInteger(n) || n < 0 || n > cfg.iterations)
+    fail(
+      'generatorIterations',
+      `must be an integer from 0 to iterations (${show(cfg.iterations)}), got ${show(n)}; ` +
+        'leave it out for one generator update per iteration',
+    );
+  if (cfg.generator === null)
+    fail('generatorIterations', `is ${n} but config.generator is null; leave it out`);
+}
+
+/** Generator updates per task: `generatorIterations`, or `iterations` when absent. */
+export function generatorUpdatesPerTask(cfg: ExperimentConfig): number {
+  return cfg.generatorIterations ?? cfg.iterations;
+}
+
 /** Checks the model/input-shape fit; `inputShape` is the sequence's input shape. */
 function checkShapes(cfg: ExperimentConfig, inputShape: readonly number[]): void {
   const shapeStr = `[${inputShape.join(', ')}]`;
@@ -455,6 +483,7 @@ export function validateConfig(cfg: ExperimentConfig, sequence?: TaskSequence): 
     );
   posInt(cfg.iterations, 'iterations');
   posInt(cfg.batchSize, 'batchSize');
+  checkGeneratorIterations(cfg);
 
   const s = cfg.solver as SolverConfig | undefined;
   if (!isPlainObject(s)) fail('solver', 'is required');

@@ -70,6 +70,9 @@ export function runNameParts(
         : `wgangp_${config.generator.arch}`
       : undefined;
   const extra: Record<string, string | number | boolean> = { iters: config.iterations };
+  // Notebook 08: the generator's own budget, when the config sets one.
+  if (config.generatorIterations !== undefined && config.generator !== null)
+    extra.genIters = config.generatorIterations;
   if (mode !== 'none' && config.replay.targets === 'soft')
     extra.distillT = config.replay.temperature;
   // issue 12: LwF and the regulariser join the method ('ewc', 'oewc', 'si', 'lwf', 'gr_ewc', …).

@@ -12,7 +12,7 @@ import { tf } from '../tf';
 import type { Tensor2D } from '@tensorflow/tfjs-node';
 import type { AccuracyMatrix, Task, TaskSequence } from './types';
 import type { ExperimentConfig } from './config';
-import { validateConfig } from './config';
+import { generatorUpdatesPerTask, validateConfig } from './config';
 import { deriveSeed } from '../rng';
 import { type Solver, buildSolver, createSolverTrainer } from './solvers';
 import { buildGenerator, createGeneratorTrainer } from './generators';
@@ -85,6 +85,11 @@ export interface TrainResult {
   readonly totalSeconds: number;
   /** Number of tasks restored from the checkpoint (0 = fresh start). */
   readonly resumedTasks: number;
+  /**
+   * Updates applied by each of the generator's optimizers over all tasks trained (restored ones
+   * included), e.g. VAE {encoder, decoder}, WGAN-GP {generator, critic}; null without a generator.
+   */
+  readonly generatorUpdates: Readonly<Record<string, number>> | null;
 }
 
 // ------------------------------------------------------------------------------------ the loop
@@ -153,6 +158,8 @@ export async function trainSequence(
   const solverT = createSolverTrainer(solver);
   const genT = generator === null ? null : createGeneratorTrainer(generator);
   const trainsGenerator = genT !== null;
+  // The generator steps on the first `generatorIterations` iterations of a task (default: all).
+  const genSteps = generatorUpdatesPerTask(config);
   // EWC / online EWC / SI on the solver (issue 12; null without config.regularizer).
   const regularizer = createRegularizer(config.regularizer, solver.params);
 
@@ -207,7 +214,8 @@ export async function trainSequence(
           // (Shin et al. §3.1); G_i steps on [x ; x′]. See replay.ts.
           const due = progress !== null && progress.due(it);
           const genSeed = deriveSeed(config.seed, 'generator-step', k, it);
-          const iterationLosses = runIteration(plan, solverT, genT, it, genSeed, due, regularizer);
+          const gen = it <= genSteps ? genT : null;
+          const iterationLosses = runIteration(plan, solverT, gen, it, genSeed, due, regularizer);
           globalIt++;
           if (progress !== null && due) {
             const read = await readLosses(iterationLosses);
@@ -254,6 +262,12 @@ export async function trainSequence(
       taskSeconds,
       totalSeconds: (performance.now() - t0) / 1000,
       resumedTasks,
+      generatorUpdates:
+        genT === null
+          ? null
+          : Object.freeze(
+              Object.fromEntries(Object.entries(genT.optimizers).map(([k, o]) => [k, o.steps()])),
+            ),
     };
   } finally {
     prev?.dispose();

@@ -11,7 +11,7 @@ import { tf } from '../tf';
 import { writeFileAtomic } from '../fsutil';
 import type { AccuracyMatrix, Scenario, TaskSequence } from '../engine/types';
 import type { ExperimentConfig } from '../engine/config';
-import type { CurvePoint, LossPoint, TrainOptions } from '../engine/train';
+import type { CurvePoint, LossPoint, TrainOptions, TrainResult } from '../engine/train';
 import { trainSequence } from '../engine/train';
 import { activeOutputs } from '../engine/masks';
 import { computeMetrics, type Metrics } from '../engine/eval';
@@ -80,6 +80,8 @@ export interface ExperimentRun {
   readonly resumedTasks: number;
   /** Losses read during training: whenever a progress line was due (none with `progress: false`). */
   readonly losses: readonly LossPoint[];
+  /** `finalSamples` samples of the last generator (task = the last task), else null. */
+  readonly finalSamples: ReplayGrid | null;
 }
 
 export interface RunExperimentOptions {
@@ -91,6 +93,12 @@ export interface RunExperimentOptions {
   readonly curveMaxPerTask?: number;
   /** Replayed samples to keep after each task (default 0: none). */
   readonly samplesPerTask?: number;
+  /**
+   * Samples to draw from the final scholar's generator after the last task, labelled by its
+   * solver over every output seen (default 0: none). Drawn after training or after restoring a
+   * finished run from its checkpoint, with their own seed; e.g. ~1000+ for a Fréchet distance.
+   */
+  readonly finalSamples?: number;
   /** Image shape of one input for the sample grids (default [28, 28, 1]). */
   readonly imageShape?: readonly [number, number, number];
   /** Results folder (default {@link resultsRootFor}). */
@@ -196,6 +204,11 @@ export async function runExperiment(
     throw new RangeError(
       `runExperiment: samplesPerTask must be a non-negative integer, got ${String(nSamples)}`,
     );
+  const nFinal = opts.finalSamples ?? 0;
+  if (!Number.isInteger(nFinal) || nFinal < 0)
+    throw new RangeError(
+      `runExperiment: finalSamples must be a non-negative integer, got ${String(nFinal)}`,
+    );
   const imageShape = opts.imageShape ?? [28, 28, 1];
   const ck = opts.checkpoint ?? activeProfile() !== 'quick';
   const ckptDir = ck === false ? undefined : ck === true ? checkpointDirFor(sequence, config) : ck;
@@ -236,7 +249,18 @@ export async function runExperiment(
     }
     samples.unshift(...restored);
   }
-  result.scholar.dispose();
+  let finalSamples: ReplayGrid | null = null;
+  try {
+    const last = result.accuracy.length - 1;
+    if (nFinal > 0 && result.scholar.generator !== null)
+      finalSamples = await replayGridOf(result.scholar, nFinal, imageShape, {
+        task: last,
+        seed: deriveSeed(config.seed, 'final-samples', last),
+        activeUnits: seenOutputs(sequence, last),
+      });
+  } finally {
+    result.scholar.dispose();
+  }
   const restoredSeconds = result.taskSeconds
     .slice(0, result.resumedTasks)
     .reduce((a, b) => a + b, 0);
@@ -271,7 +295,28 @@ export async function runExperiment(
     resultsDir,
     resumedTasks: result.resumedTasks,
     losses: result.losses,
+    finalSamples,
   });
+}
+
+/** n samples of a scholar's generator labelled by its solver, read into a {@link ReplayGrid}. */
+async function replayGridOf(
+  scholar: TrainResult['scholar'],
+  n: number,
+  imageShape: readonly [number, number, number],
+  o: { readonly task: number; readonly seed: number; readonly activeUnits: readonly number[] },
+): Promise<ReplayGrid> {
+  const s = scholar.sample(n, { seed: o.seed, activeUnits: o.activeUnits });
+  try {
+    return Object.freeze({
+      task: o.task,
+      shape: [n, ...imageShape] as [number, number, number, number],
+      pixels: (await s.x.data()) as Float32Array,
+      labels: Array.from(await s.y.data()),
+    });
+  } finally {
+    tf.dispose([s.x, s.y, ...(s.probs === null ? [] : [s.probs])]);
+  }
 }
 
 // ------------------------------------------------------------------------------------ statistics

@@ -249,6 +249,34 @@ export const KUC2477_DEFAULTS = Object.freeze({
   scholarAcrossTasks: 'continues training',
 });
 
+// ------------------------------------------------------------------ Lesort et al. 2019
+
+/**
+ * Lesort, Caselles-Dupré, Garcia-Ortiz, Stoian & Filliat, "Generative Models from the Perspective
+ * of Continual Learning" (arXiv:1812.09111; IJCNN 2019): what could be checked — the abstract and
+ * the code (TLESORT/Generative_Continual_Learning @ 66b1214), see the notes below. Facts only: the
+ * paper's numbers are in figures and none could be read, so this holds none. Notebook 08 prints
+ * these beside its own setting.
+ */
+export const LESORT_2019 = Object.freeze({
+  source:
+    'Lesort et al. 2019 (arXiv:1812.09111): abstract; code TLESORT/Generative_Continual_Learning @ 66b1214',
+  /** Quoted from the abstract. */
+  finding:
+    '"among all models, the original GAN performs best and among Continual Learning strategies, ' +
+    'generative replay outperforms all other methods"',
+  datasets: 'MNIST, Fashion-MNIST, CIFAR-10',
+  /** main.py:88. */
+  tasks: '10 disjoint tasks of one class each',
+  /** main.py:36–38. */
+  generators: Object.freeze(['GAN', 'CGAN', 'WGAN', 'WGAN-GP', 'BEGAN', 'VAE', 'CVAE']),
+  /** Evaluation/Reviewer.py:370–415, 382. */
+  frechet: 'Fréchet distance in the 320-d feature space of an MNIST classifier (not Inception)',
+  /** Evaluation/Reviewer.py:56. */
+  fittingCapacity:
+    "'fitting capacity': test accuracy of a classifier trained on the generator's samples",
+});
+
 /*
  * Not included, and why (checked on 2026-12-01 against the stored sources):
  * - Shin et al. 2017, Table 1 (chain of five scholars, MNIST test accuracy): no stored copy of the
