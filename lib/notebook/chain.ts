@@ -24,6 +24,7 @@ import { Scholar, createScholar } from '../engine/scholar';
 import { deriveSeed } from '../rng';
 import { createProgress, type ProgressReporter } from '../engine/progress';
 import { disposeBatch, labelWithSolver, mixedLossWeights, planTask } from '../engine/replay';
+import type { TaskPlan } from '../engine/replay';
 import { evaluate } from '../engine/eval';
 import { openChainCheckpoint, type RestoredGeneration } from './chain-checkpoint';
 import { classifySamples } from './gan';
@@ -235,19 +236,23 @@ async function trainChainGenerator(
     deriveSeed(config.seed, 'chain-generator', g),
   );
   const fresh = ctx.generator.kind === 'wgan-gp' && ctx.settings.freshCriticBatches;
-  const wgan = fresh ? createWganGpTrainer(live) : null;
-  const trainer = wgan ?? createGeneratorTrainer(live);
-  const real = teacher === null ? planTask(config, sequence, 0, null, false) : null;
-  const draw = (seed: number): Tensor => {
-    if (real === null) return (teacher as Generator).sample(B, seed);
-    const batch = real.build(0);
-    batch.solver.targets.dispose();
-    return batch.solver.x;
-  };
-  const N = ctx.settings.generatorIterations;
-  const from = g === 1 ? 'real data' : `replay of scholar ${g - 1}`;
-  const progress = progressFor(ctx, N, `scholar ${g} generator (${from})`);
+  let trainer: GeneratorTrainer | null = null;
+  let real: TaskPlan | null = null;
   try {
+    const wgan = fresh ? createWganGpTrainer(live) : null;
+    trainer = wgan ?? createGeneratorTrainer(live);
+    // Real batches come from the plan's own seeded sampler; replayed ones from `seed`.
+    const plan = teacher === null ? planTask(config, sequence, 0, null, false) : null;
+    real = plan;
+    const draw = (seed: number): Tensor => {
+      if (plan === null) return (teacher as Generator).sample(B, seed);
+      const batch = plan.build(0);
+      batch.solver.targets.dispose();
+      return batch.solver.x;
+    };
+    const N = ctx.settings.generatorIterations;
+    const from = g === 1 ? 'real data' : `replay of scholar ${g - 1}`;
+    const progress = progressFor(ctx, N, `scholar ${g} generator (${from})`);
     for (let it = 1; it <= N; it++) {
       const due = progress !== null && progress.due(it);
       const seed = deriveSeed(config.seed, 'chain-generator-step', g, it);
@@ -257,7 +262,7 @@ async function trainChainGenerator(
     }
     return { generator: snapshotGenerator(live), seconds: (performance.now() - t0) / 1000 };
   } finally {
-    trainer.dispose();
+    trainer?.dispose();
     real?.dispose();
     live.dispose();
   }
