@@ -18,7 +18,7 @@ import { trainSequence } from '../lib/engine/train';
 import { evaluate } from '../lib/engine/eval';
 import type { Scenario, TaskSequence } from '../lib/engine/types';
 import type { Solver } from '../lib/engine/solvers';
-import { runScholarChain, disposeChain } from '../lib/notebook/chain';
+import { runScholarChain, disposeChain, type ChainScholar } from '../lib/notebook/chain';
 import { trainStudentSolver } from '../lib/notebook/scholar';
 import { firstTasks } from '../lib/notebook/mixed-loss';
 
@@ -135,9 +135,12 @@ async function main(): Promise<void> {
     const chain = await runScholarChain(all, config, { generations: 3, progress: false });
     try {
       const rows: number[][] = [];
-      for (const g of chain) rows.push(await evaluate(g.scholar.solver, all, { trainedUpTo: 0 }));
-      out['chain/vae'] = { accuracy: rows, solver: chain.map((g) => checksum(g.scholar.solver)) };
-      const teacher = chain[0];
+      for (const g of chain) rows.push([g.scholars[0]?.accuracy ?? Number.NaN]);
+      out['chain/vae'] = {
+        accuracy: rows,
+        solver: chain.map((g) => checksum((g.scholars[0] as ChainScholar).scholar.solver)),
+      };
+      const teacher = chain[0]?.scholars[0];
       if (teacher === undefined) throw new Error('check-identical: the chain is empty');
       for (const inputs of ['generator', 'noise'] as const) {
         const student = await trainStudentSolver(

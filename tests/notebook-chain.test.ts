@@ -1,23 +1,38 @@
 /**
  * Tests of lib/notebook/chain.ts (notebook 04): a chain of scholars, each trained only on the
- * previous one's generative replay, and the sample-quality measures. Tiny models on synthetic
+ * previous one's generative replay (hard and soft solver chains, separate budgets, WGAN-GP with
+ * fresh critic batches, checkpoints and resume), and the sample-quality measures. Tiny models on synthetic
  * Gaussian blobs; the file runs in seconds.
  */
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { tf } from '../lib/tf';
 import type { Tensor } from '@tensorflow/tfjs-node';
-import { configWith, createRng, evaluate, presets, trainSequence } from '../lib/engine';
+import * as path from 'node:path';
 import {
+  CheckpointError,
+  configWith,
+  createRng,
+  evaluate,
+  presets,
+  trainSequence,
+} from '../lib/engine';
+import {
+  chainAccuracy,
+  chainScholar,
   disposeChain,
   frechetDistance,
   labelAgreement,
   runScholarChain,
   sampleQuality,
   symmetricEigen,
-  trainScholarFromReplay,
+  type ChainGeneration,
+  type ChainOptions,
 } from '../lib/notebook/chain';
 import { blobSequence, flatValues as flat, tinyConfig } from './fixtures';
+import { tempDirs } from './tmp';
+
+const tmpDir = tempDirs('dgr-chain-');
 
 test('symmetricEigen: reconstructs the matrix (V diag(λ) Vᵀ = A) and finds known eigenvalues', () => {
   const A = [4, 1, 0, 1, 3, 1, 0, 1, 2];
@@ -54,79 +69,105 @@ test('frechetDistance: 0 for the same set, ‖Δμ‖² for a shift, (σa − σ
   assert.throws(() => frechetDistance(a, n, a, n - 1, d), /expected/);
 });
 
-test('trainScholarFromReplay: learns the teacher’s task from replay alone; teacher unchanged; no tensor leak', async () => {
+/** The weights of every solver of a chain, generation by generation, in the order of its targets. */
+async function solverWeights(chain: readonly ChainGeneration[]): Promise<Float32Array[][]> {
+  const out: Float32Array[][] = [];
+  for (const g of chain)
+    out.push(await Promise.all(g.scholars.map((s) => flat(s.scholar.solver.params))));
+  return out;
+}
+
+test('runScholarChain: scholar 2 learns from replay alone, hard and soft chains share one generator chain; no leak', async () => {
   const seq = blobSequence({ classesPerTask: 4, repeatClasses: true });
-  const run = await trainSequence(seq, tinyConfig(1000), { progress: false });
-  const teacher = run.scholar;
   try {
-    const before = await flat(teacher.solver.params);
     const n0 = tf.memory().numTensors;
-    const student = await trainScholarFromReplay(teacher, tinyConfig(200), {
-      generation: 2,
-      progress: false,
-    });
-    const n1 = tf.memory().numTensors;
-    student.scholar.dispose();
-    assert.equal(
-      tf.memory().numTensors,
-      n0,
-      `tensors: ${n0} before, ${tf.memory().numTensors} after disposing the student`,
-    );
-    assert.ok(n1 > n0);
-    assert.deepEqual(await flat(teacher.solver.params), before, 'the teacher did not change');
-    const s2 = await trainScholarFromReplay(teacher, tinyConfig(600), {
-      generation: 2,
-      progress: false,
+    const lines: string[] = [];
+    const chain = await runScholarChain(seq, tinyConfig(1000), {
+      generations: 2,
+      solverIterations: 600,
+      targets: ['hard', 'soft'],
+      progress: { everySeconds: 0, write: (l) => lines.push(l) },
     });
     try {
-      const [accT] = await evaluate(teacher.solver, seq);
-      const [accS] = await evaluate(s2.scholar.solver, seq);
-      assert.ok((accT as number) > 0.9, `teacher accuracy ${accT}`);
-      assert.ok((accS as number) > 0.75, `student accuracy ${accS} (from replay only)`);
+      assert.deepEqual(
+        chain.map((g) => [g.generation, g.source, g.restored]),
+        [
+          [1, 'real data', false],
+          [2, 'generative replay', false],
+        ],
+      );
+      const [g1, g2] = chain as [ChainGeneration, ChainGeneration];
+      assert.equal(
+        chainScholar(g1, 'hard').scholar.solver,
+        chainScholar(g1, 'soft').scholar.solver,
+      );
+      assert.notEqual(
+        chainScholar(g2, 'hard').scholar.solver,
+        chainScholar(g2, 'soft').scholar.solver,
+      );
+      assert.equal(
+        chainScholar(g2, 'hard').scholar.generator,
+        chainScholar(g2, 'soft').scholar.generator,
+      );
+      assert.ok(chain.every((g) => g.scholars.every((s) => s.scholar.frozen)));
+      const [accT] = await evaluate(chainScholar(g1, 'hard').scholar.solver, seq);
+      assert.equal(chainAccuracy(chain, 'hard')[0], accT);
+      for (const t of ['hard', 'soft'] as const) {
+        const acc = chainAccuracy(chain, t);
+        assert.ok((acc[0] as number) > 0.9, `scholar 1: ${acc[0]}`);
+        assert.ok((acc[1] as number) > 0.75, `scholar 2 (${t}) from replay only: ${acc[1]}`);
+      }
+      assert.ok(lines.some((l) => l.includes('scholar 2 generator (replay of scholar 1)')));
+      assert.ok(lines.some((l) => l.includes('scholar 2 solvers (hard and soft targets')));
+      assert.throws(() => chainScholar(g1, 'x' as never), /no 'x' chain/);
     } finally {
-      s2.scholar.dispose();
+      disposeChain(chain);
     }
+    assert.equal(tf.memory().numTensors, n0, 'a disposed chain leaves no tensors');
   } finally {
-    teacher.dispose();
     seq.dispose();
   }
-  await assert.rejects(
-    trainScholarFromReplay(null as never, tinyConfig(1), { generation: 1 }),
-    /generation/,
-  );
 });
 
-test('runScholarChain: same seed, same chain; different seeds differ; bad input is refused', async () => {
+test('runScholarChain: same seed, same chain; different seeds differ; bad options are refused by name', async () => {
   const seq = blobSequence({ classesPerTask: 4, repeatClasses: true });
   try {
-    const weights = async (seed: number): Promise<Float32Array[]> => {
-      const chain = await runScholarChain(seq, tinyConfig(40, { seed: seed }), {
+    const weights = async (seed: number): Promise<Float32Array[][]> => {
+      const chain = await runScholarChain(seq, tinyConfig(40, { seed }), {
         generations: 3,
         progress: false,
       });
       try {
         assert.deepEqual(
-          chain.map((g) => [g.generation, g.source]),
-          [
-            [1, 'real data'],
-            [2, 'generative replay'],
-            [3, 'generative replay'],
-          ],
+          chain.map((g) => g.scholars.map((s) => s.targets)),
+          [['hard'], ['hard'], ['hard']],
         );
-        assert.ok(chain.every((g) => g.scholar.frozen));
-        return Promise.all(chain.map((g) => flat(g.scholar.solver.params)));
+        return await solverWeights(chain);
       } finally {
         disposeChain(chain);
       }
     };
-    const n0 = tf.memory().numTensors;
     const a = await weights(0);
-    assert.equal(tf.memory().numTensors, n0, 'a disposed chain leaves no tensors');
     const b = await weights(0);
     const c = await weights(1);
-    a.forEach((w, k) => assert.deepEqual(w, b[k], `scholar ${k + 1} is deterministic`));
+    assert.deepEqual(a, b, 'the chain is deterministic');
     assert.notDeepEqual(a[2], c[2]);
-    await assert.rejects(runScholarChain(seq, tinyConfig(5), { generations: 0 }), /generations/);
+    const bad = async (opts: Partial<ChainOptions>, message: RegExp): Promise<void> =>
+      assert.rejects(runScholarChain(seq, tinyConfig(5), { generations: 2, ...opts }), message);
+    await bad({ generations: 0 }, /options\.generations must be a positive integer, got 0/);
+    await bad({ generatorIterations: 1.5 }, /options\.generatorIterations must be a positive/);
+    await bad({ solverIterations: -1 }, /options\.solverIterations must be a positive/);
+    await bad(
+      { targets: [] },
+      /options\.targets must be a non-empty list of distinct 'hard', 'soft'/,
+    );
+    await bad({ targets: ['hard', 'hard'] }, /options\.targets/);
+    await bad({ targets: ['argmax' as never] }, /options\.targets.*"argmax"/);
+    await bad({ freshCriticBatches: 'yes' as never }, /options\.freshCriticBatches must be true/);
+    await bad(
+      { stopAfterGeneration: 3 },
+      /options\.stopAfterGeneration must be an integer in 1\.\.2/,
+    );
     await assert.rejects(
       runScholarChain(seq, configWith(presets.splitMnist('none'), { iterations: 5 }), {
         generations: 2,
@@ -144,6 +185,130 @@ test('runScholarChain: same seed, same chain; different seeds differ; bad input 
     );
   } finally {
     two.dispose();
+  }
+});
+
+test('runScholarChain with WGAN-GP: fresh critic batches change the run; no leak', async () => {
+  const seq = blobSequence({ classesPerTask: 4, repeatClasses: true, perClass: 32 });
+  const wgan = { ...presets.wganGp('mlp'), hidden: [16], latent: 4, criticSteps: 2 };
+  try {
+    const generators = async (fresh: boolean): Promise<Float32Array[]> => {
+      const n0 = tf.memory().numTensors;
+      const chain = await runScholarChain(seq, tinyConfig(6, { generator: wgan }), {
+        generations: 2,
+        solverIterations: 4,
+        freshCriticBatches: fresh,
+        progress: false,
+      });
+      try {
+        const G = chain.map((g) => g.scholars[0]?.scholar.generator?.params.generator);
+        return await Promise.all(G.map((p) => flat(p as { readFlat(): Tensor })));
+      } finally {
+        disposeChain(chain);
+        assert.equal(tf.memory().numTensors, n0, `fresh ${fresh}: no tensor leak`);
+      }
+    };
+    const fresh = await generators(true);
+    assert.deepEqual(await generators(true), fresh, 'deterministic');
+    assert.notDeepEqual(await generators(false), fresh, 'one batch per step trains differently');
+  } finally {
+    seq.dispose();
+  }
+});
+
+test('runScholarChain checkpoints: an interrupted chain resumes after its last finished generation and ends as an uninterrupted one', async () => {
+  const seq = blobSequence({ classesPerTask: 4, repeatClasses: true });
+  const config = tinyConfig(30);
+  const opts: ChainOptions = {
+    generations: 3,
+    solverIterations: 50,
+    targets: ['hard', 'soft'],
+    progress: false,
+  };
+  const dir = path.join(tmpDir(), 'chain');
+  try {
+    const n0 = tf.memory().numTensors;
+    const whole = await runScholarChain(seq, config, opts);
+    const expected = await solverWeights(whole);
+    const expectedAcc = [chainAccuracy(whole, 'hard'), chainAccuracy(whole, 'soft')];
+    disposeChain(whole);
+
+    const first = await runScholarChain(seq, config, {
+      ...opts,
+      checkpointDir: dir,
+      stopAfterGeneration: 2,
+    });
+    const firstSeconds = first.map((g) => g.seconds);
+    assert.deepEqual(
+      first.map((g) => g.restored),
+      [false, false],
+    );
+    disposeChain(first);
+
+    const seen: number[] = [];
+    const resumed = await runScholarChain(seq, config, {
+      ...opts,
+      checkpointDir: dir,
+      onGeneration: (g) => void seen.push(g.generation),
+    });
+    try {
+      assert.deepEqual(seen, [1, 2, 3]);
+      assert.deepEqual(
+        resumed.map((g) => g.restored),
+        [true, true, false],
+        'generations 1-2 restored',
+      );
+      assert.deepEqual(
+        resumed.slice(0, 2).map((g) => g.seconds),
+        firstSeconds,
+        'seconds of the run that trained them',
+      );
+      assert.deepEqual(
+        await solverWeights(resumed),
+        expected,
+        'the same weights as without interruption',
+      );
+      assert.deepEqual(
+        [chainAccuracy(resumed, 'hard'), chainAccuracy(resumed, 'soft')],
+        expectedAcc,
+      );
+      const G = (g: ChainGeneration): Tensor =>
+        g.scholars[0]?.scholar.generator?.sample(8, 5) as Tensor;
+      const [x3, x3w] = [G(resumed[2] as ChainGeneration), G(resumed[2] as ChainGeneration)];
+      assert.deepEqual(await x3.data(), await x3w.data());
+      tf.dispose([x3, x3w]);
+    } finally {
+      disposeChain(resumed);
+    }
+    const again = await runScholarChain(seq, config, { ...opts, checkpointDir: dir });
+    assert.deepEqual(
+      again.map((g) => g.restored),
+      [true, true, true],
+      'a finished chain is only restored',
+    );
+    disposeChain(again);
+    assert.equal(tf.memory().numTensors, n0, 'no tensor leak');
+
+    await assert.rejects(
+      runScholarChain(seq, config, { ...opts, solverIterations: 51, checkpointDir: dir }),
+      (e: Error) =>
+        e instanceof CheckpointError &&
+        /holds a checkpoint of a different run/.test(e.message) &&
+        /differ in \(checkpoint → this run\):\n {2}chain\.solverIterations: 50 → 51/.test(
+          e.message,
+        ),
+    );
+    await assert.rejects(
+      runScholarChain(seq, tinyConfig(30, { seed: 4 }), { ...opts, checkpointDir: dir }),
+      /different run[^]*config\.seed: 0 → 4/,
+    );
+    await assert.rejects(
+      runScholarChain(seq, config, { ...opts, targets: ['soft', 'hard'], checkpointDir: dir }),
+      /chain\.targets\[0\]: "hard" → "soft"/,
+    );
+    assert.equal(tf.memory().numTensors, n0, 'no tensor leak after refusals');
+  } finally {
+    seq.dispose();
   }
 });
 

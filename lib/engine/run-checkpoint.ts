@@ -284,6 +284,46 @@ function restoreParams(
 }
 
 /**
+ * Refuses a checkpoint that is not of `kind` or whose meta differs from `identity` (each key of
+ * `identity`, e.g. config and sequence, compared with the same key of `meta`): a CheckpointError
+ * for `target` naming every differing field (checkpoint → this run) and the fix. `file` is the
+ * manifest that was read, `what` names the kind for people ("a training run").
+ */
+export function checkRunIdentity(
+  target: string,
+  file: string,
+  meta: Json,
+  kind: string,
+  what: string,
+  identity: Readonly<Record<string, Json>>,
+): void {
+  if (!isObject(meta) || meta.kind !== kind) {
+    const found = isObject(meta) ? show(meta.kind) : show(meta);
+    throw new CheckpointError(
+      file,
+      `holds a checkpoint of kind ${found}, not ${what} ("${kind}")`,
+      `pass another checkpointDir, or delete ${target}`,
+    );
+  }
+  const keys = Object.keys(identity);
+  const diffs = keys.flatMap((k) => jsonDiff(meta[k], identity[k], k));
+  if (diffs.length === 0) return;
+  const shown = diffs
+    .slice(0, 12)
+    .concat(diffs.length > 12 ? [`… and ${diffs.length - 12} more`] : []);
+  const fields = keys.map((k) => `meta.${k}`);
+  const listed =
+    fields.length > 1 ? `${fields.slice(0, -1).join(', ')} and ${fields.at(-1)}` : fields.join('');
+  throw new CheckpointError(
+    target,
+    `holds a checkpoint of a different run: its ${listed} must equal ` +
+      `this run's, and differ in (checkpoint → this run):\n  ${shown.join('\n  ')}`,
+    `to keep that checkpoint, pass another checkpointDir for this run; to start this run ` +
+      `afresh here, delete ${target}; to resume it, run again with its settings`,
+  );
+}
+
+/**
  * The checkpoint folder `dir` of a run of `config` on `sequence`. Checks the folder first (a
  * CheckpointError naming it and the fix, before any training) and computes the run's identity.
  */
@@ -302,30 +342,7 @@ export function openRunCheckpoint(
     try {
       const file = path.join(ck.readFrom, MANIFEST);
       const meta = ck.meta;
-      if (!isObject(meta) || meta.kind !== RUN_KIND) {
-        const kind = isObject(meta) ? show(meta.kind) : show(meta);
-        throw new CheckpointError(
-          file,
-          `holds a checkpoint of kind ${kind}, not a training run ` + `("${RUN_KIND}")`,
-          `pass another checkpointDir, or delete ${target}`,
-        );
-      }
-      const diffs = [
-        ...jsonDiff(meta.config, identity.config, 'config'),
-        ...jsonDiff(meta.sequence, identity.sequence, 'sequence'),
-      ];
-      if (diffs.length > 0) {
-        const shown = diffs
-          .slice(0, 12)
-          .concat(diffs.length > 12 ? [`… and ${diffs.length - 12} more`] : []);
-        throw new CheckpointError(
-          target,
-          'holds a checkpoint of a different run: its meta.config and meta.sequence must equal ' +
-            `this run's, and differ in (checkpoint → this run):\n  ${shown.join('\n  ')}`,
-          `to keep that checkpoint, pass another checkpointDir for this run; to start this run ` +
-            `afresh here, delete ${target}; to resume it, run again with its settings`,
-        );
-      }
+      checkRunIdentity(target, file, meta, RUN_KIND, 'a training run', identity);
       const m = checkRunMeta(meta, file, numTasks, ck.readFrom);
       const steps = m.adamSteps as Readonly<Record<string, number>>;
       const { solverT, genT } = model;

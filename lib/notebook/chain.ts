@@ -1,201 +1,494 @@
 /**
  * Notebook 04 (Shin et al. 2017, §3.2 and Table 1): a chain of scholars. Scholar 1 learns MNIST
  * from real data; scholar k (k ≥ 2) is trained from scratch ONLY on the generative replay of
- * scholar k−1: its solver on x' ~ G_{k−1} labelled y' = argmax S_{k−1}(x'), its generator on the
- * same x'. No real data reaches scholar k. Also: measures of how real-like a generation's samples
- * are (a judge classifier's confidence and class shares, and a Fréchet distance between judge
- * logits of samples and of real images).
+ * scholar k−1: its generator on x' ~ G_{k−1}, its solver on x' with the targets S_{k−1}(x') —
+ * hard labels (argmax, as the paper's experiments label replay) or soft targets (softmax at a
+ * temperature T, loss × T²: the paper's literal target S(x'; θ_{i−1}) of §3.1). Several solver
+ * chains (hard, soft) can share one generator chain. No real data reaches scholar k.
+ * A chain can be checkpointed after each generation and resumed. Also: measures of how real-like
+ * a generation's samples are (a judge classifier's confidence and class shares, and a Fréchet
+ * distance between judge logits of samples and of real images).
  */
 import { tf } from '../tf';
-import type { Scalar, Tensor, Tensor1D } from '@tensorflow/tfjs-node';
+import type { Scalar, Tensor, Tensor2D } from '@tensorflow/tfjs-node';
 import type { Classifier, TaskSequence } from '../engine/types';
-import type { ExperimentConfig } from '../engine/config';
+import type { ExperimentConfig, GeneratorConfig } from '../engine/config';
 import { validateConfig } from '../engine/config';
-import { buildSolver, createSolverTrainer } from '../engine/solvers';
-import { buildGenerator, createGeneratorTrainer } from '../engine/generators';
-import { Scholar, createScholar, snapshotScholar } from '../engine/scholar';
+import { buildSolver, createSolverTrainer, snapshotSolver } from '../engine/solvers';
+import type { Solver, SolverTrainer } from '../engine/solvers';
+import { buildGenerator, createGeneratorTrainer, createWganGpTrainer } from '../engine/generators';
+import { snapshotGenerator } from '../engine/generators';
+import type { Generator, GeneratorLosses, GeneratorTrainer } from '../engine/generators';
+import type { WganGpTrainer } from '../engine/generators';
+import { Scholar, createScholar } from '../engine/scholar';
 import { deriveSeed } from '../rng';
-import { createProgress } from '../engine/progress';
-import { trainSequence } from '../engine/train';
-import { disposeLosses, readLosses, type IterationLosses } from '../engine/replay';
-import { studentBatch } from './scholar';
+import { createProgress, type ProgressReporter } from '../engine/progress';
+import { disposeBatch, labelWithSolver, mixedLossWeights, planTask } from '../engine/replay';
+import type { TaskPlan } from '../engine/replay';
+import { evaluate } from '../engine/eval';
+import { openChainCheckpoint, type RestoredGeneration } from './chain-checkpoint';
 import { classifySamples } from './gan';
 
-export interface ReplayTrainingOptions {
-  /** Position in the chain (2, 3, ...): part of every seed, so generations differ. */
-  readonly generation: number;
-  /** Progress lines (default: every 10 s to console.log); false = silent. */
-  readonly progress?:
-    false | { readonly everySeconds?: number; readonly write?: (line: string) => void };
-}
-
-export interface ReplayTrainingResult {
-  /** The new scholar (live, trainable; the caller disposes it). */
-  readonly scholar: Scholar;
-  /** Seconds of training. */
-  readonly seconds: number;
-}
-
 /**
- * Trains a fresh scholar ⟨G_k, S_k⟩ (models built from `config.solver`, `config.generator`) on the
- * replay of `teacher` only: `config.iterations` steps, each drawing `config.batchSize` inputs
- * x' ~ G_teacher labelled by S_teacher (hard labels, as in Shin et al.), one solver step on
- * (x', y') and one generator step on x'. The teacher is not changed (pass a frozen snapshot).
- * Seeds derive from `config.seed` and `opts.generation`.
+ * How a solver chain labels replayed inputs x′: `hard`, the one-hot of argmax S_{k−1}(x′) (the
+ * paper's experiments); `soft`, softmax(S_{k−1}(x′) / T) with the loss × T² (the target
+ * S(x′; θ_{i−1}) of §3.1, as distillation, Hinton et al. 2015). T is config.replay.temperature.
  */
-export async function trainScholarFromReplay(
-  teacher: Scholar,
-  config: ExperimentConfig,
-  opts: ReplayTrainingOptions,
-): Promise<ReplayTrainingResult> {
-  const g = opts.generation;
-  if (!Number.isInteger(g) || g < 2)
-    throw new RangeError(
-      `trainScholarFromReplay: generation must be an integer >= 2 (generation 1 learns from real data), got ${String(g)}`,
-    );
-  if (teacher.generator === null)
-    throw new Error(
-      'trainScholarFromReplay: the teacher scholar has no generator, so it cannot replay',
-    );
-  if (config.generator === null)
-    throw new Error(
-      'trainScholarFromReplay: config.generator is null; the new scholar needs a generator to pass knowledge on',
-    );
-  const { inputShape, numOutputs } = teacher.solver;
-  const B = config.batchSize;
-  const t0 = performance.now();
-  const solver = buildSolver(
-    config.solver,
-    inputShape,
-    numOutputs,
-    deriveSeed(config.seed, 'chain-solver', g),
-  );
-  const generator = buildGenerator(
-    config.generator,
-    inputShape,
-    deriveSeed(config.seed, 'chain-generator', g),
-  );
-  const scholar = createScholar(generator, solver);
-  const solverT = createSolverTrainer(solver);
-  const genT = createGeneratorTrainer(generator);
-  const weights = tf.fill([B], 1 / B) as Tensor1D;
-  const progress =
-    opts.progress === false
-      ? null
-      : createProgress({
-          total: config.iterations,
-          label: `scholar ${g} (replay of scholar ${g - 1})`,
-          ...(opts.progress ?? {}),
-        });
-  let ok = false;
-  try {
-    for (let it = 1; it <= config.iterations; it++) {
-      const due = progress !== null && progress.due(it);
-      const { x, targets } = studentBatch(
-        teacher,
-        'generator',
-        B,
-        deriveSeed(config.seed, 'chain-replay', g, it),
-      );
-      let losses: IterationLosses = { solver: null, generator: {} };
-      try {
-        const solverLoss = solverT.step(
-          { x, targets, weights, mask: null, invTemperature: null },
-          due,
-        );
-        losses = {
-          solver: solverLoss,
-          generator: genT.step(
-            x,
-            null,
-            deriveSeed(config.seed, 'chain-generator-step', g, it),
-            due,
-          ),
-        };
-      } finally {
-        tf.dispose([x, targets]);
-      }
-      if (progress !== null && due && losses.solver !== null)
-        progress.report(it, await readLosses(losses));
-      else disposeLosses(losses);
-    }
-    ok = true;
-    return { scholar, seconds: (performance.now() - t0) / 1000 };
-  } finally {
-    weights.dispose();
-    solverT.dispose();
-    genT.dispose();
-    if (!ok) scholar.dispose();
-  }
-}
+export const CHAIN_TARGETS = ['hard', 'soft'] as const;
+export type ChainTargets = (typeof CHAIN_TARGETS)[number];
 
-/** One scholar of the chain, frozen. */
-export interface ChainGeneration {
-  /** 1-based: scholar 1 learned from real data, scholar k from scholar k−1's replay. */
-  readonly generation: number;
-  readonly source: 'real data' | 'generative replay';
-  /** Frozen snapshot (dispose with {@link disposeChain}). */
-  readonly scholar: Scholar;
-  /** Seconds of training. */
-  readonly seconds: number;
-}
+/** Progress lines (default: every 10 s, or a live display in a notebook); false = silent. */
+export type ChainProgress =
+  false | { readonly everySeconds?: number; readonly write?: (line: string) => void };
 
 export interface ChainOptions {
   /** Number of scholars (≥ 1). */
   readonly generations: number;
-  readonly progress?: ReplayTrainingOptions['progress'];
-  /** Called after each scholar is trained (e.g. to print its accuracy). */
+  /**
+   * Generator training steps per generation (default config.iterations), each on
+   * config.batchSize inputs. WGAN-GP: a step is `criticSteps` critic updates and one generator update.
+   */
+  readonly generatorIterations?: number;
+  /** Solver training steps per generation (default config.iterations), batch config.batchSize. */
+  readonly solverIterations?: number;
+  /** One solver chain per entry, all sharing one generator chain (default ['hard']). */
+  readonly targets?: readonly ChainTargets[];
+  /**
+   * WGAN-GP: a fresh batch (real images at generation 1, replayed ones after) for every critic
+   * update, as in Gulrajani et al. (2017, Algorithm 1); false: one batch for all critic updates
+   * of a step, as the engine's trainSequence does. Default true; a VAE ignores it.
+   */
+  readonly freshCriticBatches?: boolean;
+  /**
+   * A folder for checkpoints: after each generation the chain so far is saved there, and a later
+   * call with the same config, sequence and chain settings restores the finished generations
+   * instead of training them (a different run's checkpoint is refused). Absent or null: none.
+   */
+  readonly checkpointDir?: string | null;
+  /** Return after this generation (restored or trained), e.g. to split a long run or in tests. */
+  readonly stopAfterGeneration?: number;
+  readonly progress?: ChainProgress;
+  /** Called after each generation is trained or restored (e.g. to print its accuracy). */
   readonly onGeneration?: (g: ChainGeneration) => void | Promise<void>;
 }
 
+/** The chain settings that change its results (recorded in, and checked against, checkpoints). */
+export interface ChainSettings {
+  readonly generatorIterations: number;
+  readonly solverIterations: number;
+  readonly targets: readonly ChainTargets[];
+  readonly freshCriticBatches: boolean;
+}
+
+/** One scholar of a solver chain. */
+export interface ChainScholar {
+  readonly targets: ChainTargets;
+  /**
+   * ⟨G_k, S_k⟩, frozen. It shares G_k (and at generation 1, S_1) with the generation's other
+   * scholars: free the whole chain with {@link disposeChain}, never one scholar.
+   */
+  readonly scholar: Scholar;
+  /** Test accuracy of S_k on the sequence's task. */
+  readonly accuracy: number;
+}
+
+/** One generation of the chain. */
+export interface ChainGeneration {
+  /** 1-based: generation 1 learned from real data, generation k from generation k−1's replay. */
+  readonly generation: number;
+  readonly source: 'real data' | 'generative replay';
+  /** One per solver chain, in the order of the targets option; at generation 1 all share S_1. */
+  readonly scholars: readonly ChainScholar[];
+  /** Seconds of training (when restored: those of the run that trained it). */
+  readonly seconds: { readonly generator: number; readonly solvers: number };
+  /** True when restored from the checkpoint instead of trained by this call. */
+  readonly restored: boolean;
+}
+
+const fail = (what: string, problem: string): never => {
+  throw new RangeError(`runScholarChain: ${what} ${problem}`);
+};
+
+function positiveInt(what: string, v: unknown): number {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 1)
+    fail(what, `must be a positive integer, got ${String(v)}`);
+  return v as number;
+}
+
+/** The validated chain settings of `opts` (defaults filled in), frozen. */
+export function chainSettings(config: ExperimentConfig, opts: ChainOptions): ChainSettings {
+  const targets = opts.targets ?? ['hard'];
+  const valid =
+    Array.isArray(targets) &&
+    targets.length > 0 &&
+    new Set(targets).size === targets.length &&
+    targets.every((t) => (CHAIN_TARGETS as readonly unknown[]).includes(t));
+  if (!valid)
+    fail(
+      'options.targets',
+      `must be a non-empty list of distinct ${CHAIN_TARGETS.map((t) => `'${t}'`).join(', ')}, ` +
+        `got ${JSON.stringify(targets)}`,
+    );
+  const fresh = opts.freshCriticBatches ?? true;
+  if (typeof fresh !== 'boolean')
+    fail('options.freshCriticBatches', `must be true or false, got ${String(fresh)}`);
+  return Object.freeze({
+    generatorIterations: positiveInt(
+      'options.generatorIterations',
+      opts.generatorIterations ?? config.iterations,
+    ),
+    solverIterations: positiveInt(
+      'options.solverIterations',
+      opts.solverIterations ?? config.iterations,
+    ),
+    targets: Object.freeze([...targets]),
+    freshCriticBatches: fresh,
+  });
+}
+
+/** The scholar of the solver chain with `targets` in generation `g`. */
+export function chainScholar(g: ChainGeneration, targets: ChainTargets): ChainScholar {
+  const s = g.scholars.find((c) => c.targets === targets);
+  if (s === undefined)
+    throw new RangeError(
+      `chainScholar: generation ${g.generation} has no '${targets}' chain; it has ` +
+        g.scholars.map((c) => `'${c.targets}'`).join(', '),
+    );
+  return s;
+}
+
+/** What a generation is trained with. */
+interface ChainContext {
+  readonly sequence: TaskSequence;
+  readonly config: ExperimentConfig;
+  readonly generator: GeneratorConfig;
+  readonly settings: ChainSettings;
+  readonly progress: ChainProgress;
+}
+
+function progressFor(ctx: ChainContext, total: number, label: string): ProgressReporter | null {
+  return ctx.progress === false ? null : createProgress({ total, label, ...ctx.progress });
+}
+
+/** Reads and frees a step's loss scalars. */
+async function readScalars(
+  losses: Readonly<Record<string, Scalar>>,
+): Promise<Record<string, number>> {
+  try {
+    const out: Record<string, number> = {};
+    for (const [name, l] of Object.entries(losses)) out[name] = (await l.data())[0] ?? Number.NaN;
+    return out;
+  } finally {
+    tf.dispose(Object.values(losses));
+  }
+}
+
 /**
- * The chain of Shin et al. §3.2: scholar 1 trained on the single task of `sequence` (real data,
- * with the engine's trainSequence), then scholars 2..generations each from the previous one's
- * replay ({@link trainScholarFromReplay}). Every scholar uses `config` (iterations, batch size,
- * models). Returns frozen snapshots in order; the caller disposes them ({@link disposeChain}).
+ * One generator step on n-row batches from `draw(seed)`. With `wgan` (fresh critic batches): the
+ * critic updates `criticSteps` times, each on a new batch, then the generator once (Gulrajani et
+ * al. 2017, Algorithm 1). Otherwise the trainer's own step on one batch.
+ */
+function generatorStep(
+  trainer: GeneratorTrainer,
+  wgan: WganGpTrainer | null,
+  draw: (seed: number) => Tensor,
+  n: number,
+  seed: number,
+  needLoss: boolean,
+): GeneratorLosses {
+  const config = trainer.generator.config;
+  if (wgan === null || config.kind !== 'wgan-gp') {
+    const x = draw(deriveSeed(seed, 'batch'));
+    try {
+      return trainer.step(x, null, seed, needLoss);
+    } finally {
+      x.dispose();
+    }
+  }
+  let critic: GeneratorLosses = {};
+  for (let c = 0; c < config.criticSteps; c++) {
+    tf.dispose(Object.values(critic));
+    const x = draw(deriveSeed(seed, 'batch', c));
+    try {
+      critic = wgan.criticStep(x, null, deriveSeed(seed, 'critic', c));
+    } finally {
+      x.dispose();
+    }
+  }
+  return { ...critic, ...wgan.generatorStep(n, deriveSeed(seed, 'generator')) };
+}
+
+/**
+ * Trains generation g's generator from scratch: on real training inputs (g = 1, the engine's
+ * batches of planTask) or on x′ ~ G_{g−1} (`teacher`). Returns a frozen snapshot.
+ */
+async function trainChainGenerator(
+  ctx: ChainContext,
+  g: number,
+  teacher: Generator | null,
+): Promise<{ generator: Generator; seconds: number }> {
+  const { config, sequence } = ctx;
+  const t0 = performance.now();
+  const B = config.batchSize;
+  const live = buildGenerator(
+    ctx.generator,
+    sequence.inputShape,
+    deriveSeed(config.seed, 'chain-generator', g),
+  );
+  const fresh = ctx.generator.kind === 'wgan-gp' && ctx.settings.freshCriticBatches;
+  let trainer: GeneratorTrainer | null = null;
+  let real: TaskPlan | null = null;
+  try {
+    const wgan = fresh ? createWganGpTrainer(live) : null;
+    trainer = wgan ?? createGeneratorTrainer(live);
+    // Real batches come from the plan's own seeded sampler; replayed ones from `seed`.
+    const plan = teacher === null ? planTask(config, sequence, 0, null, false) : null;
+    real = plan;
+    const draw = (seed: number): Tensor => {
+      if (plan === null) return (teacher as Generator).sample(B, seed);
+      const batch = plan.build(0);
+      batch.solver.targets.dispose();
+      return batch.solver.x;
+    };
+    const N = ctx.settings.generatorIterations;
+    const from = g === 1 ? 'real data' : `replay of scholar ${g - 1}`;
+    const progress = progressFor(ctx, N, `scholar ${g} generator (${from})`);
+    for (let it = 1; it <= N; it++) {
+      const due = progress !== null && progress.due(it);
+      const seed = deriveSeed(config.seed, 'chain-generator-step', g, it);
+      const losses = generatorStep(trainer, wgan, draw, B, seed, due);
+      if (progress !== null && due) progress.report(it, await readScalars(losses));
+      else tf.dispose(Object.values(losses));
+    }
+    return { generator: snapshotGenerator(live), seconds: (performance.now() - t0) / 1000 };
+  } finally {
+    trainer?.dispose();
+    real?.dispose();
+    live.dispose();
+  }
+}
+
+/**
+ * Trains generation g's solvers from scratch, all from the same initial weights. g = 1: one
+ * solver on real (x, y) (the engine's planTask batches). g ≥ 2: one solver per chain of
+ * `teacher`, each on the same x′ ~ G_{g−1} with the targets of its own teacher S_{g−1}: the loss of
+ * §3.1 with r = 0 (mixedLossWeights: 1/B per row, × T² for soft targets). Returns frozen snapshots.
+ */
+async function trainChainSolvers(
+  ctx: ChainContext,
+  g: number,
+  teacher: ChainGeneration | null,
+): Promise<{ solvers: Solver[]; seconds: number }> {
+  const { config, sequence } = ctx;
+  const t0 = performance.now();
+  const B = config.batchSize;
+  const T = config.replay.temperature;
+  const teachers = teacher?.scholars ?? [];
+  const n = teacher === null ? 1 : teachers.length;
+  const keep: Tensor[] = [];
+  const trainers: SolverTrainer[] = [];
+  const real = teacher === null ? planTask(config, sequence, 0, null, false) : null;
+  const N = ctx.settings.solverIterations;
+  const what =
+    teacher === null
+      ? 'real data'
+      : `${teachers.map((t) => t.targets).join(' and ')} targets from scholar ${g - 1}`;
+  try {
+    for (let v = 0; v < n; v++) {
+      const seed = deriveSeed(config.seed, 'chain-solver', g);
+      const solver = buildSolver(config.solver, sequence.inputShape, sequence.numOutputs, seed);
+      try {
+        trainers.push(createSolverTrainer(solver));
+      } catch (err) {
+        solver.dispose();
+        throw err;
+      }
+    }
+    // The replayed rows' weights and inverse temperatures, per solver chain.
+    const rows = teachers.map(({ targets, scholar }) => {
+      const soft = targets === 'soft';
+      const weights = tf.tensor1d(mixedLossWeights(0, 0, B, soft ? T : null));
+      const invTemperature = soft ? (tf.fill([B, 1], 1 / T) as Tensor2D) : null;
+      keep.push(weights, ...(invTemperature === null ? [] : [invTemperature]));
+      return { soft, weights, invTemperature, labeller: scholar.solver };
+    });
+    const G = teachers[0]?.scholar.generator ?? null;
+    const progress = progressFor(ctx, N, `scholar ${g} solver${n > 1 ? 's' : ''} (${what})`);
+    for (let it = 1; it <= N; it++) {
+      const due = progress !== null && progress.due(it);
+      const losses: Record<string, Scalar> = {};
+      const keepLoss = (name: string, l: Scalar | null): void => {
+        if (l !== null) losses[name] = l;
+      };
+      if (real !== null) {
+        const batch = real.build(it);
+        try {
+          keepLoss('solver', (trainers[0] as SolverTrainer).step(batch.solver, due));
+        } finally {
+          disposeBatch(batch);
+        }
+      } else {
+        const x = (G as Generator).sample(B, deriveSeed(config.seed, 'chain-replay', g, it));
+        try {
+          rows.forEach((r, v) => {
+            const targets = tf.tidy(() => labelWithSolver(r.labeller, x, null, r.soft ? T : null));
+            const { weights, invTemperature } = r;
+            try {
+              const step = (trainers[v] as SolverTrainer).step(
+                { x, targets, weights, mask: null, invTemperature },
+                due,
+              );
+              keepLoss(`solver ${(teachers[v] as ChainScholar).targets}`, step);
+            } finally {
+              targets.dispose();
+            }
+          });
+        } finally {
+          x.dispose();
+        }
+      }
+      if (progress !== null && due) progress.report(it, await readScalars(losses));
+      else tf.dispose(Object.values(losses));
+    }
+    return {
+      solvers: trainers.map((t) => snapshotSolver(t.solver)),
+      seconds: (performance.now() - t0) / 1000,
+    };
+  } finally {
+    tf.dispose(keep);
+    real?.dispose();
+    for (const t of trainers) {
+      t.dispose();
+      t.solver.dispose();
+    }
+  }
+}
+
+/** Trains generation g (g = 1 from real data, else from `teacher`'s replay); frozen result. */
+async function trainGeneration(
+  ctx: ChainContext,
+  g: number,
+  teacher: ChainGeneration | null,
+): Promise<ChainGeneration> {
+  const G = teacher?.scholars[0]?.scholar.generator ?? null;
+  const gen = await trainChainGenerator(ctx, g, G);
+  try {
+    const sol = await trainChainSolvers(ctx, g, teacher);
+    return await chainGeneration(
+      ctx.sequence,
+      g,
+      gen.generator,
+      ctx.settings.targets.map((_, v) => (sol.solvers[v] ?? sol.solvers[0]) as Solver),
+      ctx.settings.targets,
+      { generator: gen.seconds, solvers: sol.seconds },
+      false,
+    );
+  } catch (err) {
+    gen.generator.dispose();
+    throw err;
+  }
+}
+
+/**
+ * A generation from its frozen generator and one frozen solver per chain (in the order of
+ * `targets`; the same solver may serve several chains), with each solver's test accuracy.
+ */
+async function chainGeneration(
+  sequence: TaskSequence,
+  g: number,
+  generator: Generator,
+  solvers: readonly Solver[],
+  targets: readonly ChainTargets[],
+  seconds: ChainGeneration['seconds'],
+  restored: boolean,
+): Promise<ChainGeneration> {
+  const accuracy = new Map<Solver, number>();
+  for (const s of solvers)
+    if (!accuracy.has(s)) accuracy.set(s, (await evaluate(s, sequence))[0] as number);
+  return Object.freeze({
+    generation: g,
+    source: g === 1 ? 'real data' : 'generative replay',
+    scholars: Object.freeze(
+      solvers.map((s, v) =>
+        Object.freeze({
+          targets: targets[v] as ChainTargets,
+          scholar: createScholar(generator, s),
+          accuracy: accuracy.get(s) as number,
+        }),
+      ),
+    ),
+    seconds: Object.freeze({ ...seconds }),
+    restored,
+  });
+}
+
+/**
+ * The chain of Shin et al. §3.2: scholar 1 trained on the single task of `sequence` (real data),
+ * then scholars 2..generations, each from scratch on the previous one's replay only, with the
+ * models of `config` and the budgets and solver chains of `opts` ({@link ChainOptions}). With
+ * `checkpointDir`, finished generations are saved and, on a later call, restored. Returns frozen
+ * generations in order; the caller frees them with {@link disposeChain}.
  */
 export async function runScholarChain(
   sequence: TaskSequence,
   config: ExperimentConfig,
   opts: ChainOptions,
 ): Promise<ChainGeneration[]> {
-  if (!Number.isInteger(opts.generations) || opts.generations < 1)
-    throw new RangeError(
-      `runScholarChain: generations must be a positive integer, got ${String(opts.generations)}`,
-    );
+  const generations = positiveInt('options.generations', opts.generations);
+  const stop = opts.stopAfterGeneration ?? generations;
+  if (!Number.isInteger(stop) || stop < 1 || stop > generations)
+    fail('options.stopAfterGeneration', `must be an integer in 1..${generations}, got ${stop}`);
   if (sequence.tasks.length !== 1)
-    throw new RangeError(
-      `runScholarChain: the sequence must hold exactly one task (all of MNIST, e.g. splitMnist with classesPerTask 10); it has ${sequence.tasks.length}`,
+    fail(
+      'sequence',
+      'must hold exactly one task (all of MNIST, e.g. splitMnist with classesPerTask 10); ' +
+        `it has ${sequence.tasks.length}`,
     );
-  if (config.generator === null)
+  const generator = config.generator;
+  if (generator === null)
     throw new Error('runScholarChain: config.generator is null; every scholar needs a generator');
   validateConfig(config, sequence);
+  const settings = chainSettings(config, opts);
+  const ctx: ChainContext = {
+    sequence,
+    config,
+    generator,
+    settings,
+    progress: opts.progress ?? {},
+  };
+  const ck =
+    opts.checkpointDir === undefined || opts.checkpointDir === null
+      ? null
+      : openChainCheckpoint(opts.checkpointDir, config, sequence, settings);
   const chain: ChainGeneration[] = [];
   let ok = false;
   try {
-    const first = await trainSequence(sequence, config, { progress: opts.progress ?? {} });
-    chain.push({
-      generation: 1,
-      source: 'real data',
-      scholar: snapshotScholar(first.scholar),
-      seconds: first.totalSeconds,
-    });
-    first.scholar.dispose();
-    await opts.onGeneration?.(chain[0] as ChainGeneration);
-    for (let g = 2; g <= opts.generations; g++) {
-      const teacher = (chain[g - 2] as ChainGeneration).scholar;
-      const r = await trainScholarFromReplay(teacher, config, {
-        generation: g,
-        progress: opts.progress ?? {},
-      });
-      chain.push({
-        generation: g,
-        source: 'generative replay',
-        scholar: snapshotScholar(r.scholar),
-        seconds: r.seconds,
-      });
-      r.scholar.dispose();
-      await opts.onGeneration?.(chain[g - 1] as ChainGeneration);
+    const restored = ck === null ? [] : await ck.restore(stop);
+    try {
+      while (restored.length > 0) {
+        const { generation, generator: G, solvers, seconds } = restored[0] as RestoredGeneration;
+        const g = await chainGeneration(
+          sequence,
+          generation,
+          G,
+          solvers,
+          settings.targets,
+          seconds,
+          true,
+        );
+        chain.push(g);
+        restored.shift();
+        await opts.onGeneration?.(g);
+      }
+    } finally {
+      // What could not join the chain (an evaluation failed) is freed here.
+      for (const m of new Set(restored.flatMap((r) => [r.generator, ...r.solvers]))) m.dispose();
+    }
+    for (let g = chain.length + 1; g <= stop; g++) {
+      const next = await trainGeneration(ctx, g, chain[g - 2] ?? null);
+      chain.push(next);
+      if (ck !== null) await ck.save(chain);
+      await opts.onGeneration?.(next);
     }
     ok = true;
     return chain;
@@ -204,9 +497,20 @@ export async function runScholarChain(
   }
 }
 
-/** Frees every scholar of a chain. */
+/** Frees every generator and solver of a chain (each once, though scholars share them). */
 export function disposeChain(chain: readonly ChainGeneration[]): void {
-  for (const g of chain) g.scholar.dispose();
+  const models = new Set<{ dispose(): void }>();
+  for (const g of chain)
+    for (const { scholar } of g.scholars) {
+      if (scholar.generator !== null) models.add(scholar.generator);
+      models.add(scholar.solver);
+    }
+  for (const m of models) m.dispose();
+}
+
+/** Test accuracy of each generation's scholar in the solver chain `targets`. */
+export function chainAccuracy(chain: readonly ChainGeneration[], targets: ChainTargets): number[] {
+  return chain.map((g) => chainScholar(g, targets).accuracy);
 }
 
 // ------------------------------------------------------------------------------ sample quality
