@@ -221,23 +221,13 @@ export async function runExperiment(
     ...(ckptDir === undefined ? {} : { checkpointDir: ckptDir }),
     onTaskEnd: async ({ taskIndex, scholar }) => {
       if (nSamples === 0 || scholar.generator === null) return;
-      const s = scholar.sample(nSamples, {
+      const grid = await replayGridOf(scholar, nSamples, imageShape, {
+        task: taskIndex,
         seed: deriveSeed(config.seed, 'shown-replay', taskIndex),
         activeUnits: seenOutputs(sequence, taskIndex),
       });
-      try {
-        const shape = [nSamples, ...imageShape] as [number, number, number, number];
-        const grid = Object.freeze({
-          task: taskIndex,
-          shape,
-          pixels: (await s.x.data()) as Float32Array,
-          labels: Array.from(await s.y.data()),
-        });
-        samples.push(grid);
-        if (ckptDir !== undefined) saveReplayGrid(ckptDir, grid);
-      } finally {
-        tf.dispose([s.x, s.y, ...(s.probs === null ? [] : [s.probs])]);
-      }
+      samples.push(grid);
+      if (ckptDir !== undefined) saveReplayGrid(ckptDir, grid);
     },
   });
   // Tasks restored from the checkpoint: their replayed samples were saved beside it.
