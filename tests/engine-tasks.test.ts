@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { tf } from '../lib/tf';
 import type { ImageSplit, Mnist } from '../lib/data/mnist';
-import { activeOutputs, maskLogits } from '../lib/engine/masks';
+import { activeOutputs, logitMask, withMask } from '../lib/engine/masks';
 import {
   domainSequence,
   mnistTo32x32x3,
@@ -226,21 +226,23 @@ test('activeOutputs: per scenario, for training and evaluation', () => {
   dom.dispose();
 });
 
-test('maskLogits: inactive outputs never win the argmax', () => {
+test('logitMask + withMask: inactive outputs never win the argmax, active logits unchanged', () => {
   const before = tf.memory().numTensors;
   const out = tf.tidy(() => {
     const logits = tf.tensor2d([
       [1, 9, 2, 3],
       [5, 0, 0, 1],
     ]);
-    const masked = maskLogits(logits, [0, 2]);
+    const masked = withMask(logits, logitMask(4, [0, 2]));
     return [masked.argMax(1).arraySync(), masked.arraySync()] as const;
   });
   assert.deepEqual(out[0], [2, 0]);
-  assert.equal(out[1][0]![1], -1e9);
+  assert.ok(out[1][0]![1]! < -1e8);
   assert.equal(out[1][0]![0], 1);
+  assert.equal(out[1][1]![2], 0);
+  assert.equal(logitMask(4, [0, 1, 2, 3]), null);
   assert.equal(tf.memory().numTensors, before);
-  assert.throws(() => tf.tidy(() => maskLogits(tf.zeros([1, 3]) as never, [3])), /outside/);
+  assert.throws(() => logitMask(3, [3]), /outside/);
 });
 
 test('mnistTo32x32x3 and domainSequence: MNIST and a 32x32x3 domain with 10 shared outputs', () => {

@@ -9,7 +9,7 @@
 import { tf } from '../tf';
 import type { Scalar, Tensor } from '@tensorflow/tfjs-node';
 import type { AccuracyMatrix, Classifier, TaskSequence } from './types';
-import { activeOutputs, maskLogits } from './masks';
+import { activeOutputs, logitMask, withMask } from './masks';
 
 export interface EvaluateOptions {
   /** Evaluate tasks 0..upToTask (default: every task of the sequence, future ones included). */
@@ -66,33 +66,37 @@ export async function evaluate(
       if (task === undefined) throw new RangeError(`evaluate: the sequence has no task ${j}`);
       const data = task[split];
       const n = Math.min(data.count, opts.maxPerTask ?? data.count);
-      const active = activeOutputs(sequence, j, 'eval', trainedUpTo);
+      const mask = logitMask(sequence.numOutputs, activeOutputs(sequence, j, 'eval', trainedUpTo));
       let total: Scalar = tf.scalar(0, 'int32');
       correct.push(total); // owned by `correct` from here on (disposed in finally)
-      for (let start = 0; start < n; start += batchSize) {
-        const size = Math.min(batchSize, n - start);
-        const next = tf.tidy(() => {
-          const x = data.x.slice(start, size);
-          const y = data.y.slice(start, size);
-          const logits = classifier.predict(x);
-          if (
-            logits.rank !== 2 ||
-            logits.shape[0] !== size ||
-            logits.shape[1] !== sequence.numOutputs
-          ) {
-            throw new RangeError(
-              `evaluate: classifier.predict returned shape [${logits.shape.join(', ')}], expected [${size}, ${sequence.numOutputs}]`,
-            );
-          }
-          const hits = tf
-            .equal(tf.argMax(maskLogits(logits, active), 1).toInt(), y.toInt())
-            .toInt()
-            .sum() as Scalar;
-          return tf.add(total, hits) as Scalar;
-        });
-        total.dispose();
-        total = next;
-        correct[j] = total;
+      try {
+        for (let start = 0; start < n; start += batchSize) {
+          const size = Math.min(batchSize, n - start);
+          const next = tf.tidy(() => {
+            const x = data.x.slice(start, size);
+            const y = data.y.slice(start, size);
+            const logits = classifier.predict(x);
+            if (
+              logits.rank !== 2 ||
+              logits.shape[0] !== size ||
+              logits.shape[1] !== sequence.numOutputs
+            ) {
+              throw new RangeError(
+                `evaluate: classifier.predict returned shape [${logits.shape.join(', ')}], expected [${size}, ${sequence.numOutputs}]`,
+              );
+            }
+            const hits = tf
+              .equal(tf.argMax(withMask(logits, mask), 1).toInt(), y.toInt())
+              .toInt()
+              .sum() as Scalar;
+            return tf.add(total, hits) as Scalar;
+          });
+          total.dispose();
+          total = next;
+          correct[j] = total;
+        }
+      } finally {
+        mask?.dispose();
       }
       counts.push(n);
     }

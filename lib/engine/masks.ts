@@ -4,12 +4,13 @@
  * of) their logit, so they never win the argmax and carry no softmax mass:
  * - {@link activeOutputs}: the outputs of a task in each scenario (van de Ven & Tolias 2019);
  * - {@link logitMask}: an additive mask [1, numOutputs] from a list of active outputs;
- * - {@link maskLogits}: logits with the inactive outputs replaced (evaluation);
+ * - {@link withMask}: logits plus a mask (training, labelling and evaluation alike);
  * - {@link batchMasks}: the masks of one training batch [real rows ; replayed rows].
  */
 import { tf } from '../tf';
 import type { Tensor2D } from '@tensorflow/tfjs-node';
 import type { Task, TaskSequence } from './types';
+import { ew } from './native';
 
 /** What the output units are used for: training a task, or evaluating one. */
 export type OutputPurpose = 'train' | 'eval';
@@ -64,23 +65,6 @@ export function activeOutputs(
 /** Added to the logits of inactive outputs: finite (so 0 * mask stays 0 in a loss), yet never the argmax or a softmax mass. */
 export const INACTIVE_LOGIT = -1e9;
 
-/**
- * Logits [n, numOutputs] with every output not in `active` replaced by {@link INACTIVE_LOGIT}.
- * Pure tensor op; call inside tf.tidy.
- */
-export function maskLogits(logits: Tensor2D, active: readonly number[]): Tensor2D {
-  const numOutputs = logits.shape[1];
-  const keep = new Float32Array(numOutputs);
-  for (const a of active) {
-    if (!Number.isInteger(a) || a < 0 || a >= numOutputs)
-      throw new RangeError(`maskLogits: active output ${a} is outside 0..${numOutputs - 1}`);
-    keep[a] = 1;
-  }
-  if (keep.every((k) => k === 1)) return logits.clone();
-  const keepT = tf.tensor2d(keep, [1, numOutputs]);
-  return tf.where(keepT.cast('bool'), logits, tf.fill(logits.shape, INACTIVE_LOGIT)) as Tensor2D;
-}
-
 /** Additive logit mask [1, numOutputs]: 0 on `active`, {@link INACTIVE_LOGIT} elsewhere (null when all are active). */
 export function logitMask(
   numOutputs: number,
@@ -94,6 +78,15 @@ export function logitMask(
     m[c] = 0;
   }
   return tf.tensor2d(m, [1, numOutputs]);
+}
+
+/**
+ * Logits with a mask from {@link logitMask} or {@link batchMasks} added (null = nothing masked):
+ * inactive outputs end near {@link INACTIVE_LOGIT}, active ones keep their logit. Pure tensor op;
+ * call inside tf.tidy.
+ */
+export function withMask(logits: Tensor2D, mask: Tensor2D | null): Tensor2D {
+  return mask === null ? logits : (ew('AddV2', logits, mask) as Tensor2D);
 }
 
 /**

@@ -20,11 +20,11 @@ import type { Scalar, Tensor, Tensor1D, Tensor2D } from '@tensorflow/tfjs-node';
 import type { Classifier, TaskSequence } from './types';
 import type { ExperimentConfig } from './config';
 import { createBatchSampler, deriveSeed } from '../rng';
-import { argMaxOneHot, concat, ew, gatherRows, statelessUniform } from './native';
+import { argMaxOneHot, concat, gatherRows, statelessUniform } from './native';
 import type { SolverBatch, SolverTrainer } from './solvers';
 import type { GeneratorTrainer } from './generators';
 import type { Scholar } from './scholar';
-import { batchMasks, replayRowTask } from './masks';
+import { batchMasks, replayRowTask, withMask } from './masks';
 import { type Regularizer, regularizedStep } from './regularizers';
 
 /** r for the task with 0-based index k: the number in the config, or 1/(k + 1) for 'inverse-task'. */
@@ -64,8 +64,7 @@ export function mixedLossWeights(
  * (`mask` from masks.ts; null = all outputs). The first half of {@link labelWithSolver}.
  */
 export function maskedLogits(solver: Classifier, x: Tensor, mask: Tensor2D | null): Tensor2D {
-  const z = solver.predict(x);
-  return mask === null ? z : (ew('AddV2', z, mask) as Tensor2D);
+  return withMask(solver.predict(x), mask);
 }
 
 /**
