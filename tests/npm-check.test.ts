@@ -19,7 +19,11 @@ type Lookup = (host: string, ms: number) => Promise<boolean>;
 const check = createRequire(path.join(SRC, 'check.js'))('./check.js') as {
   npmMajor(ua: string | undefined): number | null;
   downloadHost(env: Record<string, string | undefined>): string;
-  verdict(env: Record<string, string | undefined>, lookup: Lookup): Promise<string | null>;
+  verdict(
+    env: Record<string, string | undefined>,
+    lookup: Lookup,
+  ): Promise<{ action: 'go-on' | 'build'; message?: string }>;
+  projectRoot(dir?: string): string | null;
 };
 
 const ua = (v: string) => `npm/${v} node/v20.20.2 linux x64 workspaces/false`;
@@ -33,9 +37,10 @@ test('npm-check: reads npm major version from the user agent', () => {
   assert.equal(check.npmMajor(undefined), null);
 });
 
-test('npm-check: npm 10 without a reachable download host fails with the one-sentence fix', async () => {
-  const msg = await check.verdict({ npm_config_user_agent: ua('10.9.2') }, never);
-  assert.ok(msg !== null);
+test('npm-check: npm 10 without a reachable download host builds offline, else the fix', async () => {
+  const v = await check.verdict({ npm_config_user_agent: ua('10.9.2') }, never);
+  assert.equal(v.action, 'build');
+  const msg = v.message ?? '';
   assert.match(msg, /npm 10 runs @tensorflow\/tfjs-node's download script/);
   assert.match(msg, /cannot reach storage\.googleapis\.com/);
   assert.match(msg, /`npm ci --ignore-scripts && npm run setup`/);
@@ -43,18 +48,24 @@ test('npm-check: npm 10 without a reachable download host fails with the one-sen
 });
 
 test('npm-check: npm 11, npm 10 online, or another client: the install goes on', async () => {
-  assert.equal(await check.verdict({ npm_config_user_agent: ua('11.19.1') }, never), null);
-  assert.equal(await check.verdict({ npm_config_user_agent: ua('10.9.2') }, always), null);
-  assert.equal(await check.verdict({ npm_config_user_agent: 'yarn/1.22.0' }, never), null);
+  const go = { action: 'go-on' };
+  assert.deepEqual(await check.verdict({ npm_config_user_agent: ua('11.19.1') }, never), go);
+  assert.deepEqual(await check.verdict({ npm_config_user_agent: ua('10.9.2') }, always), go);
+  assert.deepEqual(await check.verdict({ npm_config_user_agent: 'yarn/1.22.0' }, never), go);
 });
 
 test('npm-check: a custom TFJS_NODE_CDN_STORAGE is the host checked', async () => {
   const env = { npm_config_user_agent: ua('10.1.0'), TFJS_NODE_CDN_STORAGE: 'https://m.example/' };
   assert.equal(check.downloadHost(env), 'm.example');
   const asked: string[] = [];
-  const msg = await check.verdict(env, async (h) => (asked.push(h), false));
+  const v = await check.verdict(env, async (h) => (asked.push(h), false));
   assert.deepEqual(asked, ['m.example']);
-  assert.match(msg ?? '', /cannot reach m\.example/);
+  assert.match(v.message ?? '', /cannot reach m\.example/);
+});
+
+test('npm-check: finds the project it is installed into, and nothing elsewhere', () => {
+  assert.equal(check.projectRoot(path.join(ROOT, 'node_modules', 'dgr-npm-check')), ROOT);
+  assert.equal(check.projectRoot(path.join(ROOT, 'scripts', 'npm-check')), null);
 });
 
 test('npm-check: the committed tarball holds the source files; package.json installs it', () => {

@@ -4,8 +4,14 @@
 // @tensorflow/tfjs-node's own install script, which downloads libtensorflow from a Google host.
 // npm >= 11 skips that script (package.json "allowScripts"), and the project's postinstall builds
 // TensorFlow offline instead. npm 10 ignores "allowScripts": there the download runs, and without
-// internet it fails with a bare ENOTFOUND. This check says so first, with the command that works.
+// internet it fails with a bare ENOTFOUND. So on npm 10 without a reachable download host this
+// builds TensorFlow first with the project's own offline step (`scripts/setup.mjs native`); the
+// download script then finds the library and the binding in place and succeeds. If that build
+// fails, the install stops here with the command that works, in one sentence.
 const dns = require('node:dns');
+const fs = require('node:fs');
+const path = require('node:path');
+const { spawnSync } = require('node:child_process');
 
 const DEFAULT_HOST = 'storage.googleapis.com';
 
@@ -46,21 +52,48 @@ function resolves(host, ms) {
   });
 }
 
-/** null when the install may go on, else the message to fail with. */
-async function verdict(env, lookup = resolves) {
-  const major = npmMajor(env.npm_config_user_agent);
-  if (major === null || major >= 11) return null;
-  const host = downloadHost(env);
-  return (await lookup(host, 5000)) ? null : fixMessage(major, host);
+/** The dgr-notebooks checkout this package was installed into, or null. */
+function projectRoot(dir = __dirname) {
+  const root = path.resolve(dir, '..', '..');
+  try {
+    const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8'));
+    const setup = path.join(root, 'scripts', 'setup.mjs');
+    return pkg.name === 'dgr-notebooks' && fs.existsSync(setup) ? root : null;
+  } catch {
+    return null;
+  }
 }
 
-module.exports = { npmMajor, downloadHost, fixMessage, verdict };
+/** The project's offline TensorFlow build (`node scripts/setup.mjs native`); true when it worked. */
+function buildOffline(root) {
+  const r = spawnSync(process.execPath, [path.join(root, 'scripts', 'setup.mjs'), 'native'], {
+    cwd: root,
+    stdio: 'inherit',
+    env: { ...process.env, DGR_TF_SOURCE: process.env.DGR_TF_SOURCE || 'wheel' },
+  });
+  return r.status === 0;
+}
+
+/**
+ * What to do: 'go-on' (npm 11+, another client, or the download host resolves), 'build' (npm 10
+ * and the download would fail), with the message to fail with if the build does not work.
+ */
+async function verdict(env, lookup = resolves) {
+  const major = npmMajor(env.npm_config_user_agent);
+  if (major === null || major >= 11) return { action: 'go-on' };
+  const host = downloadHost(env);
+  if (await lookup(host, 5000)) return { action: 'go-on' };
+  return { action: 'build', message: fixMessage(major, host) };
+}
+
+module.exports = { npmMajor, downloadHost, fixMessage, verdict, projectRoot };
 
 if (require.main === module) {
-  verdict(process.env).then((msg) => {
-    if (msg !== null) {
-      console.error(msg);
-      process.exit(1);
-    }
+  verdict(process.env).then((v) => {
+    if (v.action === 'go-on') return;
+    const root = projectRoot();
+    if (root !== null && buildOffline(root)) return;
+    console.error(v.message);
+    process.exit(1);
   });
 }
