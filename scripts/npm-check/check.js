@@ -75,6 +75,26 @@ function buildOffline(root) {
 }
 
 /**
+ * tfjs-node's install script skips its download when its library file exists under the name of
+ * the version it would download (deps/lib/libtensorflow.so.2.9.1 on Linux). The offline build
+ * names it libtensorflow.so: link that name to it. True when the file is in place.
+ */
+function markBuilt(root) {
+  try {
+    const tfjs = path.join(root, 'node_modules', '@tensorflow', 'tfjs-node');
+    const { depsLibTensorFlowPath } = require(path.join(tfjs, 'scripts', 'deps-constants.js'));
+    if (!fs.existsSync(depsLibTensorFlowPath)) {
+      const built = path.join(path.dirname(depsLibTensorFlowPath), 'libtensorflow.so');
+      if (!fs.existsSync(built)) return false;
+      fs.symlinkSync('libtensorflow.so', depsLibTensorFlowPath);
+    }
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
  * What to do: 'go-on' (npm 11+, another client, or the download host resolves), 'build' (npm 10
  * and the download would fail), with the message to fail with if the build does not work.
  */
@@ -92,7 +112,7 @@ if (require.main === module) {
   verdict(process.env).then((v) => {
     if (v.action === 'go-on') return;
     const root = projectRoot();
-    if (root !== null && buildOffline(root)) return;
+    if (root !== null && buildOffline(root) && markBuilt(root)) return;
     console.error(v.message);
     process.exit(1);
   });
