@@ -269,3 +269,38 @@ test('spearman, limitPoints, limitFit and describeLimit on hand-made runs', () =
   assert.equal(fig.data.length, 2, 'one trace per generator kind plus exact replay');
   assert.throws(() => limitFit(points.slice(0, 3)), /no 'exact' point/);
 });
+
+test('solverIterations: validated; the solver steps that often per task, the generator goes on', async () => {
+  for (const v of [0, -1, 1.5, 31, '10'] as unknown[])
+    assert.throws(
+      () => validateConfig(tiny({ solverIterations: v as number })),
+      (e: unknown) =>
+        e instanceof ConfigError &&
+        e.message.startsWith('config.solverIterations:') &&
+        e.message.includes('1 to iterations (30)'),
+      `solverIterations ${String(v)} must be rejected`,
+    );
+  const seq = blobSequence({ numTasks: 3, perClass: 16, seed: 5 });
+  try {
+    const n0 = tf.memory().numTensors;
+    const run = async (c: Parameters<typeof tiny>[0]) => {
+      const r = await trainSequence(seq, tiny(c), silent);
+      r.scholar.dispose();
+      return r;
+    };
+    const absent = await run({});
+    const equal = await run({ solverIterations: 30 });
+    const twelve = await run({ solverIterations: 12 });
+    const short = await run({ iterations: 12 });
+    assert.equal(tf.memory().numTensors, n0, 'no tensors left behind');
+    assert.deepEqual(equal.accuracy, absent.accuracy, 'option equal to iterations = option absent');
+    // Task 1 has no replay: 12 solver steps of a 30-iteration task = a 12-iteration task.
+    assert.deepEqual(twelve.accuracy[0], short.accuracy[0]);
+    assert.notDeepEqual(twelve.accuracy[0], absent.accuracy[0]);
+    assert.deepEqual(twelve.generatorUpdates, absent.generatorUpdates, 'the generator goes on');
+    assert.match(runName(runNameParts(tiny({ solverIterations: 12 }), seq)), /solverIters=12/);
+    assert.doesNotMatch(runName(runNameParts(tiny(), seq)), /solverIters/);
+  } finally {
+    seq.dispose();
+  }
+});

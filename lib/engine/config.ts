@@ -101,6 +101,14 @@ export interface ExperimentConfig {
    * `criticSteps` critic steps plus one generator step.
    */
   readonly generatorIterations?: number;
+  /**
+   * Solver updates per task, 1..iterations (absent = iterations). The solver steps on the first
+   * `solverIterations` iterations of each task and is left alone for the rest, while the
+   * generator goes on (up to `generatorIterations`). With `iterations` as the generator's budget
+   * this gives the reference implementation's separate budgets (kuc2477: 3000 generator and 1000
+   * solver iterations per task).
+   */
+  readonly solverIterations?: number;
   /** Real examples per iteration. */
   readonly batchSize: number;
   /** EWC, online EWC or SI penalty on the solver; absent or null = none (see RegularizerConfig). */
@@ -312,6 +320,7 @@ const KEYS = {
     replay: true,
     iterations: true,
     generatorIterations: true,
+    solverIterations: true,
     batchSize: true,
     regularizer: true,
     lwf: true,
@@ -426,6 +435,23 @@ function checkGeneratorIterations(cfg: ExperimentConfig): void {
     fail('generatorIterations', `is ${n} but config.generator is null; leave it out`);
 }
 
+/** `solverIterations`: absent, or an integer in 1..iterations. */
+function checkSolverIterations(cfg: ExperimentConfig): void {
+  const n = cfg.solverIterations;
+  if (n === undefined) return;
+  if (typeof n !== 'number' || !Number.isInteger(n) || n < 1 || n > cfg.iterations)
+    fail(
+      'solverIterations',
+      `must be an integer from 1 to iterations (${show(cfg.iterations)}), got ${show(n)}; ` +
+        'leave it out for one solver update per iteration',
+    );
+}
+
+/** Solver updates per task: `solverIterations`, or `iterations` when absent. */
+export function solverUpdatesPerTask(cfg: ExperimentConfig): number {
+  return cfg.solverIterations ?? cfg.iterations;
+}
+
 /** Generator updates per task: `generatorIterations`, or `iterations` when absent. */
 export function generatorUpdatesPerTask(cfg: ExperimentConfig): number {
   return cfg.generatorIterations ?? cfg.iterations;
@@ -484,6 +510,7 @@ export function validateConfig(cfg: ExperimentConfig, sequence?: TaskSequence): 
   posInt(cfg.iterations, 'iterations');
   posInt(cfg.batchSize, 'batchSize');
   checkGeneratorIterations(cfg);
+  checkSolverIterations(cfg);
 
   const s = cfg.solver as SolverConfig | undefined;
   if (!isPlainObject(s)) fail('solver', 'is required');

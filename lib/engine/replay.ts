@@ -367,7 +367,7 @@ export interface IterationLosses {
  */
 export function runIteration(
   plan: TaskPlan,
-  solverT: SolverTrainer,
+  solverT: SolverTrainer | null,
   genT: GeneratorTrainer | null,
   it: number,
   genSeed: number,
@@ -377,7 +377,11 @@ export function runIteration(
   const batch = plan.build(it);
   try {
     // With EWC/SI the penalty's gradient joins the solver's before Adam (regularizers.ts).
-    const { loss: solver, penalty } = regularizedStep(solverT, regularizer, batch.solver, needLoss);
+    // solverT null: the solver's budget for the task is spent (`solverIterations`).
+    const { loss: solver, penalty } =
+      solverT === null
+        ? { loss: null, penalty: null }
+        : regularizedStep(solverT, regularizer, batch.solver, needLoss);
     const generator =
       genT === null ? {} : genT.step(batch.genX, batch.genWeights, genSeed, needLoss);
     if (penalty === null || regularizer === null) return { solver, generator };

@@ -73,6 +73,7 @@ export function runNameParts(
   // Notebook 08: the generator's own budget, when the config sets one.
   if (config.generatorIterations !== undefined && config.generator !== null)
     extra.genIters = config.generatorIterations;
+  if (config.solverIterations !== undefined) extra.solverIters = config.solverIterations;
   if (mode !== 'none' && config.replay.targets === 'soft')
     extra.distillT = config.replay.temperature;
   // issue 12: LwF and the regulariser join the method ('ewc', 'oewc', 'si', 'lwf', 'gr_ewc', …).

@@ -12,7 +12,7 @@ import { tf } from '../tf';
 import type { Tensor2D } from '@tensorflow/tfjs-node';
 import type { AccuracyMatrix, Task, TaskSequence } from './types';
 import type { ExperimentConfig } from './config';
-import { generatorUpdatesPerTask, validateConfig } from './config';
+import { generatorUpdatesPerTask, solverUpdatesPerTask, validateConfig } from './config';
 import { deriveSeed } from '../rng';
 import { type Solver, buildSolver, createSolverTrainer } from './solvers';
 import { buildGenerator, createGeneratorTrainer } from './generators';
@@ -160,6 +160,8 @@ export async function trainSequence(
   const trainsGenerator = genT !== null;
   // The generator steps on the first `generatorIterations` iterations of a task (default: all).
   const genSteps = generatorUpdatesPerTask(config);
+  // The solver steps on the first `solverIterations` iterations of a task (default: all).
+  const solverSteps = solverUpdatesPerTask(config);
   // EWC / online EWC / SI on the solver (issue 12; null without config.regularizer).
   const regularizer = createRegularizer(config.regularizer, solver.params);
 
@@ -215,7 +217,8 @@ export async function trainSequence(
           const due = progress !== null && progress.due(it);
           const genSeed = deriveSeed(config.seed, 'generator-step', k, it);
           const gen = it <= genSteps ? genT : null;
-          const iterationLosses = runIteration(plan, solverT, gen, it, genSeed, due, regularizer);
+          const sol = it <= solverSteps ? solverT : null;
+          const iterationLosses = runIteration(plan, sol, gen, it, genSeed, due, regularizer);
           globalIt++;
           if (progress !== null && due) {
             const read = await readLosses(iterationLosses);
