@@ -19,7 +19,7 @@ import {
   type Classifier,
 } from '../lib/engine';
 import { frechetDistance } from '../lib/notebook/chain';
-import { checkpointDirFor, runExperiment } from '../lib/notebook/experiments';
+import { checkpointDirFor, runExperiment, taskEndsOf } from '../lib/notebook/experiments';
 import {
   describeLimit,
   gridQuality,
@@ -300,6 +300,42 @@ test('solverIterations: validated; the solver steps that often per task, the gen
     assert.deepEqual(twelve.generatorUpdates, absent.generatorUpdates, 'the generator goes on');
     assert.match(runName(runNameParts(tiny({ solverIterations: 12 }), seq)), /solverIters=12/);
     assert.doesNotMatch(runName(runNameParts(tiny(), seq)), /solverIters/);
+  } finally {
+    seq.dispose();
+  }
+});
+
+test('generatorIterations per task: validated against the sequence; each task its own budget', async () => {
+  const seq = blobSequence({ numTasks: 3, perClass: 16, seed: 5 });
+  try {
+    assert.throws(
+      () => validateConfig(tiny({ generatorIterations: [30, 4] }), seq),
+      /config\.generatorIterations: has 2 entries but the sequence has 3 tasks/,
+    );
+    assert.throws(
+      () => validateConfig(tiny({ generatorIterations: [30, 31, 4] })),
+      /config\.generatorIterations\[1\]: must be an integer from 0 to iterations \(30\)/,
+    );
+    assert.throws(() => validateConfig(tiny({ generatorIterations: [] })), /empty array/);
+    const n0 = tf.memory().numTensors;
+    const run = async (c: Parameters<typeof tiny>[0]) => {
+      const r = await trainSequence(seq, tiny(c), { ...silent, curveEvery: 5 });
+      r.scholar.dispose();
+      return r;
+    };
+    const cfg = { solverIterations: 10, generatorIterations: [30, 4, 4] };
+    const split = await run(cfg);
+    const short = await run({ iterations: 10 });
+    assert.equal(tf.memory().numTensors, n0, 'no tensors left behind');
+    assert.deepEqual(split.generatorUpdates, { encoder: 38, decoder: 38 }, '30 + 4 + 4');
+    // Task 1: 10 solver steps in a 30-iteration loop = a 10-iteration task.
+    assert.deepEqual(split.accuracy[0], short.accuracy[0]);
+    // Loops of 30, then max(10, 4) = 10 and 10 iterations: curve points end at 50.
+    assert.deepEqual(taskEndsOf(tiny(cfg), 3), [30, 40, 50]);
+    assert.deepEqual(taskEndsOf(tiny(), 3), [30, 60, 90]);
+    assert.equal(split.curves.at(-1)?.globalIteration, 50);
+    assert.match(runName(runNameParts(tiny(cfg), seq)), /genIters=30_4_4/);
+    assert.match(runName(runNameParts(tiny(cfg), seq)), /solverIters=10/);
   } finally {
     seq.dispose();
   }

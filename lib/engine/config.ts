@@ -94,13 +94,15 @@ export interface ExperimentConfig {
   /** Training iterations per task (solver and generator each step once per iteration). */
   readonly iterations: number;
   /**
-   * Generator updates per task, 0..iterations (absent = iterations: one per iteration). The
-   * generator steps on the first `generatorIterations` iterations of each task, on the same mixed
-   * batches as always, and is left alone for the rest; the solver's batches and steps do not
-   * change. Notebook 08 varies it to vary only the generator's quality. A WGAN-GP update is
-   * `criticSteps` critic steps plus one generator step.
+   * Generator updates per task, 0..iterations (absent = iterations: one per iteration), as one
+   * number for every task or one number per task. The generator steps on the first
+   * `generatorIterations` iterations of each task, on the same mixed batches as always, and is
+   * left alone for the rest; the solver's batches and steps do not change. Notebook 08 varies it
+   * to vary only the generator's quality. A WGAN-GP update is `criticSteps` critic steps plus one
+   * generator step. Per task: the generator trained on the last task of a sequence replays for
+   * no later task, so notebook 06 gives it a small budget and the first one a large one.
    */
-  readonly generatorIterations?: number;
+  readonly generatorIterations?: number | readonly number[];
   /**
    * Solver updates per task, 1..iterations (absent = iterations). The solver steps on the first
    * `solverIterations` iterations of each task and is left alone for the rest, while the
@@ -421,18 +423,32 @@ function checkWidths(v: unknown, path: string, allowEmpty: boolean): void {
   v.forEach((w, i) => posInt(w, `${path}[${i}]`));
 }
 
-/** `generatorIterations`: absent, or an integer in 0..iterations with a generator to train. */
-function checkGeneratorIterations(cfg: ExperimentConfig): void {
-  const n = cfg.generatorIterations;
-  if (n === undefined) return;
-  if (typeof n !== 'number' || !Number.isInteger(n) || n < 0 || n > cfg.iterations)
+/**
+ * `generatorIterations`: absent, or integers in 0..iterations (one, or one per task of
+ * `sequence` when given) with a generator to train.
+ */
+function checkGeneratorIterations(cfg: ExperimentConfig, sequence?: TaskSequence): void {
+  const v = cfg.generatorIterations;
+  if (v === undefined) return;
+  const list: readonly unknown[] = Array.isArray(v) ? v : [v];
+  if (Array.isArray(v) && v.length === 0)
+    fail('generatorIterations', 'is an empty array; give one number, or one per task');
+  list.forEach((n, i) => {
+    if (typeof n !== 'number' || !Number.isInteger(n) || n < 0 || n > cfg.iterations)
+      fail(
+        Array.isArray(v) ? `generatorIterations[${i}]` : 'generatorIterations',
+        `must be an integer from 0 to iterations (${show(cfg.iterations)}), got ${show(n)}; ` +
+          'leave it out for one generator update per iteration',
+      );
+  });
+  if (cfg.generator === null)
+    fail('generatorIterations', `is ${show(v)} but config.generator is null; leave it out`);
+  if (Array.isArray(v) && sequence !== undefined && v.length !== sequence.tasks.length)
     fail(
       'generatorIterations',
-      `must be an integer from 0 to iterations (${show(cfg.iterations)}), got ${show(n)}; ` +
-        'leave it out for one generator update per iteration',
+      `has ${v.length} entries but the sequence has ${sequence.tasks.length} tasks; give one ` +
+        'number per task, or a single number for all',
     );
-  if (cfg.generator === null)
-    fail('generatorIterations', `is ${n} but config.generator is null; leave it out`);
 }
 
 /** `solverIterations`: absent, or an integer in 1..iterations. */
@@ -452,9 +468,26 @@ export function solverUpdatesPerTask(cfg: ExperimentConfig): number {
   return cfg.solverIterations ?? cfg.iterations;
 }
 
-/** Generator updates per task: `generatorIterations`, or `iterations` when absent. */
-export function generatorUpdatesPerTask(cfg: ExperimentConfig): number {
-  return cfg.generatorIterations ?? cfg.iterations;
+/** Generator updates on task `k` (0-based): `generatorIterations`, or `iterations` when absent. */
+export function generatorUpdatesForTask(cfg: ExperimentConfig, k: number): number {
+  const v = cfg.generatorIterations;
+  if (v === undefined) return cfg.iterations;
+  if (typeof v === 'number') return v;
+  const n = v[k];
+  if (n === undefined)
+    throw new ConfigError(
+      `config.generatorIterations: has no entry for task ${k + 1} (${v.length} given)`,
+    );
+  return n;
+}
+
+/**
+ * Iterations the trainer runs on task `k`: enough for the solver's and the generator's updates,
+ * max(solverIterations, generatorIterations of task k) — `iterations` unless both are smaller.
+ */
+export function taskIterations(cfg: ExperimentConfig, k: number): number {
+  const gen = cfg.generator === null ? 0 : generatorUpdatesForTask(cfg, k);
+  return Math.max(solverUpdatesPerTask(cfg), gen);
 }
 
 /** Checks the model/input-shape fit; `inputShape` is the sequence's input shape. */
@@ -509,7 +542,7 @@ export function validateConfig(cfg: ExperimentConfig, sequence?: TaskSequence): 
     );
   posInt(cfg.iterations, 'iterations');
   posInt(cfg.batchSize, 'batchSize');
-  checkGeneratorIterations(cfg);
+  checkGeneratorIterations(cfg, sequence);
   checkSolverIterations(cfg);
 
   const s = cfg.solver as SolverConfig | undefined;

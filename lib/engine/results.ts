@@ -72,7 +72,9 @@ export function runNameParts(
   const extra: Record<string, string | number | boolean> = { iters: config.iterations };
   // Notebook 08: the generator's own budget, when the config sets one.
   if (config.generatorIterations !== undefined && config.generator !== null)
-    extra.genIters = config.generatorIterations;
+    extra.genIters = Array.isArray(config.generatorIterations)
+      ? config.generatorIterations.join('_')
+      : (config.generatorIterations as number);
   if (config.solverIterations !== undefined) extra.solverIters = config.solverIterations;
   if (mode !== 'none' && config.replay.targets === 'soft')
     extra.distillT = config.replay.temperature;

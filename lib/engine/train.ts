@@ -12,7 +12,12 @@ import { tf } from '../tf';
 import type { Tensor2D } from '@tensorflow/tfjs-node';
 import type { AccuracyMatrix, Task, TaskSequence } from './types';
 import type { ExperimentConfig } from './config';
-import { generatorUpdatesPerTask, solverUpdatesPerTask, validateConfig } from './config';
+import {
+  generatorUpdatesForTask,
+  solverUpdatesPerTask,
+  taskIterations,
+  validateConfig,
+} from './config';
 import { deriveSeed } from '../rng';
 import { type Solver, buildSolver, createSolverTrainer } from './solvers';
 import { buildGenerator, createGeneratorTrainer } from './generators';
@@ -158,8 +163,6 @@ export async function trainSequence(
   const solverT = createSolverTrainer(solver);
   const genT = generator === null ? null : createGeneratorTrainer(generator);
   const trainsGenerator = genT !== null;
-  // The generator steps on the first `generatorIterations` iterations of a task (default: all).
-  const genSteps = generatorUpdatesPerTask(config);
   // The solver steps on the first `solverIterations` iterations of a task (default: all).
   const solverSteps = solverUpdatesPerTask(config);
   // EWC / online EWC / SI on the solver (issue 12; null without config.regularizer).
@@ -183,18 +186,23 @@ export async function trainSequence(
       prev = snapshotScholar(scholar);
     }
     const resumedTasks = start;
-    let globalIt = start * config.iterations;
+    let globalIt = 0;
+    for (let j = 0; j < start; j++) globalIt += taskIterations(config, j);
     const curveOpts = { maxPerTask: options.curveMaxPerTask ?? 1000 };
 
     for (let k = start; k <= lastTask; k++) {
       // Task i = k + 1. `prev` is the frozen scholar ⟨G_{i−1}, S_{i−1}⟩ that replays (null on task 1).
       const task = sequence.tasks[k] as Task;
       const plan = planTask(config, sequence, k, prev, trainsGenerator);
+      // The generator steps on the first `generatorIterations` iterations of task k, the solver
+      // on the first `solverIterations` (default: all `iterations`); the loop runs for both.
+      const genSteps = generatorUpdatesForTask(config, k);
+      const steps = taskIterations(config, k);
       const progress =
         options.progress === false
           ? null
           : createProgress({
-              total: config.iterations,
+              total: steps,
               label: `task ${k + 1}/${numTasks} ${task.name}`,
               ...(options.progress ?? {}),
             });
@@ -211,7 +219,7 @@ export async function trainSequence(
           });
           evalSeconds += (performance.now() - te) / 1000;
         }
-        for (let it = 1; it <= config.iterations; it++) {
+        for (let it = 1; it <= steps; it++) {
           // x ~ D_i; x′ ~ G_{i−1}, y′ = S_{i−1}(x′); S_i steps on r·L(S(x), y) + (1 − r)·L(S(x′), y′)
           // (Shin et al. §3.1); G_i steps on [x ; x′]. See replay.ts.
           const due = progress !== null && progress.due(it);

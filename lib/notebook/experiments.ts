@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import { tf } from '../tf';
 import { writeFileAtomic } from '../fsutil';
 import type { AccuracyMatrix, Scenario, TaskSequence } from '../engine/types';
-import type { ExperimentConfig } from '../engine/config';
+import { taskIterations, type ExperimentConfig } from '../engine/config';
 import type { CurvePoint, LossPoint, TrainOptions, TrainResult } from '../engine/train';
 import { trainSequence } from '../engine/train';
 import { activeOutputs } from '../engine/masks';
@@ -64,8 +64,14 @@ export interface ExperimentRun {
   readonly runName: string;
   readonly scenario: Scenario;
   readonly seed: number;
-  /** Iterations per task. */
+  /** Iterations per task (`config.iterations`). */
   readonly iterations: number;
+  /**
+   * Where each task's training ends, in iterations since the start (the x of the curves): the
+   * sum of each task's loop length, `iterations` per task unless the solver's and the
+   * generator's budgets are both smaller on a task (see `taskIterations`).
+   */
+  readonly taskEnds: readonly number[];
   readonly taskNames: readonly string[];
   readonly accuracy: AccuracyMatrix;
   readonly metrics: Metrics;
@@ -276,6 +282,7 @@ export async function runExperiment(
     scenario: sequence.scenario,
     seed: config.seed,
     iterations: config.iterations,
+    taskEnds: taskEndsOf(config, sequence.tasks.length),
     taskNames,
     accuracy: result.accuracy,
     metrics: computeMetrics(result.accuracy),
@@ -287,6 +294,13 @@ export async function runExperiment(
     losses: result.losses,
     finalSamples,
   });
+}
+
+/** Cumulative loop lengths: where each task's training ends (see ExperimentRun.taskEnds). */
+export function taskEndsOf(config: ExperimentConfig, numTasks: number): number[] {
+  const ends: number[] = [];
+  for (let k = 0, sum = 0; k < numTasks; k++) ends.push((sum += taskIterations(config, k)));
+  return ends;
 }
 
 /** n samples of a scholar's generator labelled by its solver, read into a {@link ReplayGrid}. */
@@ -400,7 +414,7 @@ const pct = (v: number): number => Math.round(v * 1000) / 10;
 
 /** Per-task test accuracy during sequential training, with dotted lines at task boundaries. */
 export function accuracyCurvesFigure(
-  run: Pick<ExperimentRun, 'curves' | 'taskNames' | 'iterations'>,
+  run: Pick<ExperimentRun, 'curves' | 'taskNames' | 'taskEnds'>,
   title: string,
 ): PlotlyFigure {
   const T = run.taskNames.length;
@@ -415,8 +429,8 @@ export function accuracyCurvesFigure(
     type: 'line',
     xref: 'x',
     yref: 'paper',
-    x0: (k + 1) * run.iterations,
-    x1: (k + 1) * run.iterations,
+    x0: run.taskEnds[k] as number,
+    x1: run.taskEnds[k] as number,
     y0: 0,
     y1: 1,
     line: { dash: 'dot', width: 1, color: 'grey' },
@@ -437,15 +451,14 @@ export function accuracyCurvesFigure(
 
 /** Average accuracy over the tasks seen so far, one line per run, during training. */
 export function averageCurvesFigure(
-  runs: readonly Pick<ExperimentRun, 'curves' | 'label' | 'iterations'>[],
+  runs: readonly Pick<ExperimentRun, 'curves' | 'label' | 'taskEnds'>[],
   title: string,
 ): PlotlyFigure {
   const data: PlotlyTrace[] = runs.map((r) => {
     const ys = r.curves.x.map((x, p) => {
-      const seen = Math.min(
-        r.curves.perTask.length,
-        Math.floor(Math.max(0, x - 1) / r.iterations) + 1,
-      );
+      // Tasks begun by iteration x: a point at a task's end still belongs to that task.
+      const begun = r.taskEnds.filter((end) => end < x).length + 1;
+      const seen = Math.min(r.curves.perTask.length, begun);
       let s = 0;
       for (let j = 0; j < seen; j++) s += (r.curves.perTask[j] as readonly number[])[p] as number;
       return pct(s / seen);
