@@ -84,9 +84,13 @@ if (only !== 'unit') {
   passed += results.filter((r) => r.ok).length;
   failed += results.filter((r) => !r.ok).length;
 
-  // The committed 04–07 still hold outputs made before the figure layout of lib/figures/panels.ts
-  // (too wide for the output area); they join this list when they are re-executed.
-  const opened = '00,01,02,03';
+  // Every committed notebook (00–08) is opened: figures rendered, none wider than the output area.
+  const opened = fs
+    .readdirSync(path.join(ROOT, 'notebooks'))
+    .filter((f) => /^\d\d-.*\.ipynb$/.test(f) && !f.includes('.failed.'))
+    .map((f) => f.slice(0, 2))
+    .sort()
+    .join(',');
   say(
     `real-browser test: JupyterLab + Chromium, 00-setup Run All, committed notebooks ${opened} opened`,
   );

@@ -82,7 +82,9 @@ test('domainAccuracyFigure: one bar group per (method, stage), one trace per dom
   assert.equal(fig.data.length, 2);
   assert.deepEqual(fig.data[0]?.y, [90, 20, 90, 85]);
   assert.deepEqual(fig.data[1]?.y, [10, 80, 10, 80]);
-  assert.equal((fig.data[0]?.x as string[]).length, 4);
+  const [methods, stages] = fig.data[0]?.x as unknown as string[][];
+  assert.deepEqual(methods, ['none', 'none', 'GR', 'GR'], 'the method: the outer category');
+  assert.deepEqual(stages, ['task 1', 'task 2', 'task 1', 'task 2'], 'the stage: the inner one');
   assert.match(String(fig.data[1]?.name), /B/);
   assert.throws(
     () => domainAccuracyFigure([{ method: 'x', accuracy: [[0.5, 0.5]] }], ['A'], { title: 't' }),

@@ -234,6 +234,7 @@ test('figures: heatmaps one panel per matrix in %, curves one trace per task, re
   const run = {
     label: 'x',
     iterations: 10,
+    taskEnds: [10, 20],
     taskNames: ['digits 0/1', 'digits 2/3'],
     curves: {
       x: [0, 10, 10, 20],
@@ -266,6 +267,13 @@ test('figures: heatmaps one panel per matrix in %, curves one trace per task, re
   assert.throws(() => accuracyHeatmapsFigure([], 'R'), /no panels/);
   const c = accuracyCurvesFigure(run, 'curves');
   assert.equal(c.data.length, 2);
+  const boundaries = (c.layout?.shapes as { x0: number }[]).map((sh) => sh.x0);
+  assert.deepEqual(boundaries, [10], 'a dotted line where task 1 ends (taskEnds)');
+  const uneven = accuracyCurvesFigure({ ...run, taskEnds: [30, 40] }, 'curves');
+  assert.deepEqual(
+    (uneven.layout?.shapes as { x0: number }[]).map((sh) => sh.x0),
+    [30],
+  );
   assert.deepEqual(c.data[0]?.y, [50, 100, 100, 50]);
   const avg = averageCurvesFigure([run], 'avg');
   assert.deepEqual(

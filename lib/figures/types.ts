@@ -8,7 +8,11 @@
 
 /** Values Plotly accepts on a data axis. Typed arrays are converted to plain arrays before display. */
 export type PlotlyDatum = number | string | Date | null;
-export type PlotlyData = readonly PlotlyDatum[] | ArrayLike<number>;
+export type PlotlyData =
+  | readonly PlotlyDatum[]
+  | ArrayLike<number>
+  /** A two-level category axis (plotly's multicategory): [outer labels, inner labels]. */
+  | readonly (readonly PlotlyDatum[])[];
 
 /** One Plotly trace (`scatter`, `bar`, `heatmap`, ...). */
 export interface PlotlyTrace {

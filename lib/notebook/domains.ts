@@ -66,7 +66,10 @@ export function domainAccuracyFigure(
   opts: { readonly title: string; readonly width?: number; readonly height?: number },
 ): PlotlyFigure {
   if (runs.length === 0) throw new RangeError('domainAccuracyFigure: no runs given');
-  const x: string[] = [];
+  // A two-level category axis: the method below, the stage (after task k) above it, both
+  // horizontal, so long method names wrap instead of being rotated and clipped.
+  const methodOf: string[] = [];
+  const stageOf: string[] = [];
   const ys: number[][] = domainLabels.map(() => []);
   for (const r of runs) {
     checkAccuracyMatrix(r.accuracy, `domainAccuracyFigure(${r.method})`);
@@ -75,7 +78,8 @@ export function domainAccuracyFigure(
         `domainAccuracyFigure: run ${r.method} has ${(r.accuracy[0] as readonly number[]).length} tasks, ${domainLabels.length} domain labels given`,
       );
     r.accuracy.forEach((row, i) => {
-      x.push(`${r.method}<br>after task ${i + 1}`);
+      methodOf.push(r.method.replace(' + ', '<br>+ '));
+      stageOf.push(`task ${i + 1}`);
       row.forEach((a, j) => (ys[j] as number[]).push(100 * a));
     });
   }
@@ -83,16 +87,21 @@ export function domainAccuracyFigure(
     data: domainLabels.map((label, j) => ({
       type: 'bar',
       name: `test on ${label}`,
-      x,
+      x: [methodOf, stageOf],
       y: ys[j] as number[],
     })),
     layout: {
       title: { text: opts.title },
       barmode: 'group',
+      xaxis: {
+        title: { text: 'method, and the task after which the solver is tested' },
+        tickfont: { size: 11 },
+      },
       yaxis: { title: { text: 'test accuracy (%)' }, range: [0, 100] },
-      legend: { orientation: 'h', y: -0.25 },
+      legend: { orientation: 'h', x: 0, y: 1.0, yanchor: 'bottom' },
+      margin: { t: 110, b: 110 },
       width: opts.width ?? 820,
-      height: opts.height ?? 440,
+      height: opts.height ?? 480,
     },
   };
 }
