@@ -490,6 +490,13 @@ export function taskIterations(cfg: ExperimentConfig, k: number): number {
   return Math.max(solverUpdatesPerTask(cfg), gen);
 }
 
+/** Where each of the first `numTasks` tasks' training ends, in iterations since the start. */
+export function taskEndsOf(cfg: ExperimentConfig, numTasks: number): number[] {
+  const ends: number[] = [];
+  for (let k = 0, sum = 0; k < numTasks; k++) ends.push((sum += taskIterations(cfg, k)));
+  return ends;
+}
+
 /** Checks the model/input-shape fit; `inputShape` is the sequence's input shape. */
 function checkShapes(cfg: ExperimentConfig, inputShape: readonly number[]): void {
   const shapeStr = `[${inputShape.join(', ')}]`;

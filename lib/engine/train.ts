@@ -15,6 +15,7 @@ import type { ExperimentConfig } from './config';
 import {
   generatorUpdatesForTask,
   solverUpdatesPerTask,
+  taskEndsOf,
   taskIterations,
   validateConfig,
 } from './config';
@@ -186,8 +187,7 @@ export async function trainSequence(
       prev = snapshotScholar(scholar);
     }
     const resumedTasks = start;
-    let globalIt = 0;
-    for (let j = 0; j < start; j++) globalIt += taskIterations(config, j);
+    let globalIt = start === 0 ? 0 : (taskEndsOf(config, start)[start - 1] as number);
     const curveOpts = { maxPerTask: options.curveMaxPerTask ?? 1000 };
 
     for (let k = start; k <= lastTask; k++) {

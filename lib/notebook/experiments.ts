@@ -10,7 +10,9 @@ import * as path from 'node:path';
 import { tf } from '../tf';
 import { writeFileAtomic } from '../fsutil';
 import type { AccuracyMatrix, Scenario, TaskSequence } from '../engine/types';
-import { taskIterations, type ExperimentConfig } from '../engine/config';
+import { taskEndsOf, type ExperimentConfig } from '../engine/config';
+
+export { taskEndsOf };
 import type { CurvePoint, LossPoint, TrainOptions, TrainResult } from '../engine/train';
 import { trainSequence } from '../engine/train';
 import { activeOutputs } from '../engine/masks';
@@ -294,13 +296,6 @@ export async function runExperiment(
     losses: result.losses,
     finalSamples,
   });
-}
-
-/** Cumulative loop lengths: where each task's training ends (see ExperimentRun.taskEnds). */
-export function taskEndsOf(config: ExperimentConfig, numTasks: number): number[] {
-  const ends: number[] = [];
-  for (let k = 0, sum = 0; k < numTasks; k++) ends.push((sum += taskIterations(config, k)));
-  return ends;
 }
 
 /** n samples of a scholar's generator labelled by its solver, read into a {@link ReplayGrid}. */
