@@ -26,6 +26,7 @@ import {
   accuracyCurvesFigure,
   accuracyHeatmapsFigure,
   averageCurvesFigure,
+  firstSamples,
   curveSeriesFromResults,
   formatMeanSd,
   meanSd,
@@ -282,4 +283,20 @@ test('figures: heatmaps one panel per matrix in %, curves one trace per task, re
     'before the boundary only task 0 counts; after it both',
   );
   assert.ok(SPLIT_MNIST_CLASS_IL_REFERENCES.every((r) => r.source.includes('van de Ven')));
+});
+
+test('firstSamples: the first n images and labels of a replay grid, the task kept', () => {
+  const grid = {
+    task: 2,
+    shape: [3, 2, 1, 1] as const,
+    pixels: Float32Array.from([1, 2, 3, 4, 5, 6]),
+    labels: [7, 8, 9],
+  };
+  const two = firstSamples(grid, 2);
+  assert.deepEqual(two.shape, [2, 2, 1, 1]);
+  assert.deepEqual([...two.pixels], [1, 2, 3, 4]);
+  assert.deepEqual(two.labels, [7, 8]);
+  assert.equal(two.task, 2);
+  assert.deepEqual(firstSamples(grid, 20).shape, [3, 2, 1, 1], 'all of them when n is larger');
+  assert.throws(() => firstSamples(grid, -1), /firstSamples: n must be/);
 });

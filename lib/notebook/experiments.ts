@@ -569,6 +569,20 @@ export function accuracyHeatmapsFigure(
   return { data, layout };
 }
 
+/** The first `n` samples of a replay grid with their labels (all of them if it has fewer). */
+export function firstSamples(grid: ReplayGrid, n: number): ReplayGrid {
+  if (!Number.isInteger(n) || n < 0)
+    throw new RangeError(`firstSamples: n must be a whole number ≥ 0, got ${String(n)}`);
+  const [m, h, w, c] = grid.shape;
+  const k = Math.min(n, m);
+  return {
+    ...grid,
+    shape: [k, h, w, c],
+    pixels: grid.pixels.subarray(0, k * h * w * c),
+    labels: grid.labels.slice(0, k),
+  };
+}
+
 /** Shows a run's replayed samples after one task as an image grid with the solver's labels. */
 export async function showReplayGrid(
   grid: ReplayGrid,
