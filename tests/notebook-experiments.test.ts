@@ -32,6 +32,7 @@ import {
   meanSd,
   resultsRootFor,
   runExperiment,
+  runTimeLine,
   checkpointDirFor,
   saveSummaryCsv,
   seenOutputs,
@@ -299,4 +300,29 @@ test('firstSamples: the first n images and labels of a replay grid, the task kep
   assert.equal(two.task, 2);
   assert.deepEqual(firstSamples(grid, 20).shape, [3, 2, 1, 1], 'all of them when n is larger');
   assert.throws(() => firstSamples(grid, -1), /firstSamples: n must be/);
+});
+
+test('runTimeLine: own time and profile; the training time of runs read back from checkpoints', () => {
+  const t0 = 1000;
+  assert.equal(
+    runTimeLine(t0, [], 'paper', t0 + 90_000),
+    'notebook run time 1.5 min (profile paper)',
+  );
+  const trained = [{ seconds: 600, restored: false }];
+  assert.equal(
+    runTimeLine(t0, trained, 'default', t0 + 60_000),
+    'notebook run time 1.0 min (profile default)',
+    'nothing read back: only the own time',
+  );
+  const mixed = [
+    { seconds: 3000, restored: true },
+    { seconds: 1200, restored: true },
+    { seconds: 60, restored: false },
+  ];
+  assert.equal(
+    runTimeLine(t0, mixed, 'paper', t0 + 78_000),
+    'notebook run time 1.3 min (profile paper); the 3 training runs shown took 71.0 min of ' +
+      'training when they ran (2 read back from their checkpoints in this execution)',
+  );
+  assert.throws(() => runTimeLine(t0 + 5, [], 'paper', t0), /startedAt .* before now/);
 });
