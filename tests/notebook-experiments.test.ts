@@ -27,6 +27,8 @@ import {
   accuracyHeatmapsFigure,
   averageCurvesFigure,
   firstSamples,
+  ReplayGrid,
+  samplesAfterTask,
   curveSeriesFromResults,
   formatMeanSd,
   meanSd,
@@ -270,6 +272,19 @@ test("runExperiment sharing first tasks: LwF + GR starts from GR's first task, s
     seq.dispose();
     fs.rmSync(root, { recursive: true, force: true });
   }
+});
+
+test("samplesAfterTask: the first run that kept the task's samples, by task not by position", () => {
+  const grid = (task: number) =>
+    ({ task, shape: [1, 1, 1, 1], pixels: new Float32Array(1), labels: [task] }) as ReplayGrid;
+  const runs = [
+    { seed: 0, samples: [grid(1)] }, // read back from an old checkpoint: task 0's samples lost
+    { seed: 1, samples: [grid(0), grid(1)] },
+  ];
+  assert.deepEqual(samplesAfterTask(runs, 0), { grid: runs[1]!.samples[0], seed: 1 });
+  assert.deepEqual(samplesAfterTask(runs, 1), { grid: runs[0]!.samples[0], seed: 0 });
+  assert.equal(samplesAfterTask(runs, 2), null);
+  assert.throws(() => samplesAfterTask(runs, -1), /task must be/);
 });
 
 test('seenOutputs: class-IL grows with the tasks; resultsRootFor keeps quick runs out of results/', () => {

@@ -670,6 +670,23 @@ export function firstSamples(grid: ReplayGrid, n: number): ReplayGrid {
   };
 }
 
+/**
+ * The replayed samples after task `task` (0-based) from the first of `runs` that kept them, with
+ * that run's seed; null if none did (samples are kept only for runs with `samplesPerTask` > 0).
+ */
+export function samplesAfterTask(
+  runs: readonly Pick<ExperimentRun, 'samples' | 'seed'>[],
+  task: number,
+): { readonly grid: ReplayGrid; readonly seed: number } | null {
+  if (!Number.isInteger(task) || task < 0)
+    throw new RangeError(`samplesAfterTask: task must be a task index ≥ 0, got ${String(task)}`);
+  for (const r of runs) {
+    const grid = r.samples.find((g) => g.task === task);
+    if (grid !== undefined) return { grid, seed: r.seed };
+  }
+  return null;
+}
+
 /** Shows a run's replayed samples after one task as an image grid with the solver's labels. */
 export async function showReplayGrid(
   grid: ReplayGrid,
