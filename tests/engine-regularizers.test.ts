@@ -278,10 +278,9 @@ test('SI: importance on a quadratic loss = the closed form (→ h/(2 − ηh) co
     for (let t = 0; t < N; t++) {
       const g = theta.map((v, i) => (h[i] as number) * (v - (opt[i] as number)));
       const next = theta.map((v, i) => v - eta * (g[i] as number));
-      const [gT, before, after] = [tf.tensor1d(g), tf.tensor1d(theta), tf.tensor1d(next)];
-      reg.stepStarts([gT], [before]);
-      reg.stepEnds([gT], [after]);
-      tf.dispose([gT, before, after]);
+      const [gT, before] = [tf.tensor1d(g), tf.tensor1d(theta)];
+      reg.observeStep([gT], [before]);
+      tf.dispose([gT, before]);
       theta = next;
     }
     params.assignFlat(tf.tensor1d(theta));
@@ -317,6 +316,68 @@ test('SI: importance on a quadratic loss = the closed form (→ h/(2 − ηh) co
     tf.dispose([omegaT!, ...w, ...g]);
     reg.dispose();
     params.dispose();
+  }
+});
+
+test('SI with Adam: the telescoped path integral = −Σ g ⊙ Δθ read around every step', async () => {
+  // Adam updates θ in place, so the direct sum needs θ before and after each step; the
+  // regulariser never reads θ after the update. Both must give the same importance Ω.
+  const seq = blobSequence({ numTasks: 1, classesPerTask: 2, perClass: 16, seed: 4 });
+  const task = seq.tasks[0]!;
+  const targets = tf.oneHot(tf.cast(task.train.y, 'int32'), 2).toFloat() as Tensor2D;
+  const solver = buildSolver(
+    { kind: 'mlp', hidden: [8], init: 'torch', optimizer: adamCfg },
+    [20],
+    2,
+    5,
+  );
+  const trainer = createSolverTrainer(solver);
+  const c = 0.5;
+  const xi = 0.1;
+  const reg = createSi({ kind: 'si', c, xi }, solver.params);
+  const flatOf = async (ts: readonly Tensor[]): Promise<number[]> => {
+    const out = await flat(ts);
+    tf.dispose(ts as Tensor[]);
+    return out;
+  };
+  const start = await flatOf(solver.params.read());
+  const omega = start.map(() => 0);
+  try {
+    for (let t = 0; t < 12; t++) {
+      const rows = 8;
+      const batch: SolverBatch = {
+        x: tf.slice(task.train.x, (t * rows) % 24, rows),
+        targets: tf.slice(targets, (t * rows) % 24, rows),
+        weights: tf.fill([rows], 1 / rows),
+        mask: null,
+        invTemperature: null,
+      };
+      const before = await flatOf(solver.params.read());
+      const { loss, grads } = trainer.gradients(batch, false);
+      const g = await flat(grads);
+      const w = solver.params.read();
+      reg.observeStep(grads, w);
+      tf.dispose(w);
+      trainer.optimizer.apply(grads);
+      const after = await flatOf(solver.params.read());
+      g.forEach((gi, i) => (omega[i] = omega[i]! - gi * (after[i]! - before[i]!)));
+      tf.dispose([...grads, batch.x, batch.targets, batch.weights]);
+      if (loss !== null) loss.dispose();
+    }
+    const end = await flatOf(solver.params.read());
+    reg.endTask(solver, {} as TaskEndData);
+    const [imp] = siImportance(reg);
+    const got = await flat([imp!]);
+    imp!.dispose();
+    const want = omega.map((o, i) => o / ((end[i]! - start[i]!) ** 2 + xi));
+    const scale = Math.max(...want.map(Math.abs));
+    assert.ok(scale > 0, 'the steps moved the parameters');
+    close(got, want, 1e-4 * scale, 'Ω from the telescoped sum vs the direct path integral');
+  } finally {
+    reg.dispose();
+    solver.dispose();
+    targets.dispose();
+    seq.dispose();
   }
 });
 

@@ -19,6 +19,7 @@ import {
 } from '../lib/engine';
 import {
   chainAccuracy,
+  chainDriftFigure,
   chainScholar,
   disposeChain,
   frechetDistance,
@@ -28,6 +29,7 @@ import {
   symmetricEigen,
   type ChainGeneration,
   type ChainOptions,
+  type SampleQuality,
 } from '../lib/notebook/chain';
 import { blobSequence, flatValues as flat, tinyConfig } from './fixtures';
 import { tempDirs } from './tmp';
@@ -339,4 +341,42 @@ test('sampleQuality and labelAgreement: real data scores better than noise; a cl
     run.scholar.dispose();
     seq.dispose();
   }
+});
+
+test('chainDriftFigure: one line per solver chain in %, one dashed right-axis line per generator chain', () => {
+  const q = (frechetLogits: number): SampleQuality => ({
+    judgeConfidence: 0.9,
+    classShares: [0.5, 0.5],
+    classBalance: 1,
+    frechetLogits,
+  });
+  const solverChains = [
+    { name: 'WGAN-GP, hard', accuracy: [0.9, 0.8] },
+    { name: 'VAE, soft', accuracy: [0.95, 0.9] },
+  ];
+  const quality = { 'WGAN-GP': [q(1), q(2)], VAE: [q(3), q(4)] };
+  const fig = chainDriftFigure([1, 2], solverChains, quality);
+  assert.deepEqual(
+    fig.data.map((t) => t.name),
+    [
+      'WGAN-GP, hard: test accuracy (%)',
+      'VAE, soft: test accuracy (%)',
+      'WGAN-GP: Fréchet distance of G samples',
+      'VAE: Fréchet distance of G samples',
+    ],
+  );
+  assert.deepEqual(fig.data[0]?.y, [90, 80]);
+  assert.deepEqual(fig.data[3]?.y, [3, 4]);
+  assert.deepEqual(fig.data[1]?.x, [1, 2]);
+  assert.equal(fig.data[0]?.yaxis, undefined, 'accuracy on the left axis');
+  assert.equal(fig.data[2]?.yaxis, 'y2', 'Fréchet distance on the right axis');
+  const layout = fig.layout as Record<string, { title?: { text?: string } }>;
+  assert.equal(layout.xaxis?.title?.text, 'scholar (generation)');
+  assert.equal(layout.yaxis?.title?.text, 'test accuracy (%)');
+  assert.equal(layout.yaxis2?.title?.text, 'Fréchet distance to real (judge logits)');
+  assert.ok((fig.layout?.width ?? Infinity) <= 1000);
+  assert.throws(
+    () => chainDriftFigure([1, 2, 3], solverChains, quality),
+    /WGAN-GP, hard: test accuracy \(%\) has 2 values for 3 generations/,
+  );
 });

@@ -26,11 +26,13 @@ import {
   accuracyCurvesFigure,
   accuracyHeatmapsFigure,
   averageCurvesFigure,
+  firstSamples,
   curveSeriesFromResults,
   formatMeanSd,
   meanSd,
   resultsRootFor,
   runExperiment,
+  runTimeLine,
   checkpointDirFor,
   saveSummaryCsv,
   seenOutputs,
@@ -282,4 +284,45 @@ test('figures: heatmaps one panel per matrix in %, curves one trace per task, re
     'before the boundary only task 0 counts; after it both',
   );
   assert.ok(SPLIT_MNIST_CLASS_IL_REFERENCES.every((r) => r.source.includes('van de Ven')));
+});
+
+test('firstSamples: the first n images and labels of a replay grid, the task kept', () => {
+  const grid = {
+    task: 2,
+    shape: [3, 2, 1, 1] as const,
+    pixels: Float32Array.from([1, 2, 3, 4, 5, 6]),
+    labels: [7, 8, 9],
+  };
+  const two = firstSamples(grid, 2);
+  assert.deepEqual(two.shape, [2, 2, 1, 1]);
+  assert.deepEqual([...two.pixels], [1, 2, 3, 4]);
+  assert.deepEqual(two.labels, [7, 8]);
+  assert.equal(two.task, 2);
+  assert.deepEqual(firstSamples(grid, 20).shape, [3, 2, 1, 1], 'all of them when n is larger');
+  assert.throws(() => firstSamples(grid, -1), /firstSamples: n must be/);
+});
+
+test('runTimeLine: own time and profile; the training time of runs read back from checkpoints', () => {
+  const t0 = 1000;
+  assert.equal(
+    runTimeLine(t0, [], 'paper', t0 + 90_000),
+    'notebook run time 1.5 min (profile paper)',
+  );
+  const trained = [{ seconds: 600, restored: false }];
+  assert.equal(
+    runTimeLine(t0, trained, 'default', t0 + 60_000),
+    'notebook run time 1.0 min (profile default)',
+    'nothing read back: only the own time',
+  );
+  const mixed = [
+    { seconds: 3000, restored: true },
+    { seconds: 1200, restored: true },
+    { seconds: 60, restored: false },
+  ];
+  assert.equal(
+    runTimeLine(t0, mixed, 'paper', t0 + 78_000),
+    'notebook run time 1.3 min (profile paper); the 3 training runs shown took 71.0 min of ' +
+      'training when they ran (2 read back from their checkpoints in this execution)',
+  );
+  assert.throws(() => runTimeLine(t0 + 5, [], 'paper', t0), /startedAt .* before now/);
 });

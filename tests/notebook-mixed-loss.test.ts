@@ -10,9 +10,13 @@ import {
   describeRatioSweep,
   effectiveTaskWeights,
   firstTasks,
+  oldShareFigure,
+  ratioSweepFigure,
   ratioSweepStats,
+  taskWeightsFigure,
   runRatioSweep,
   type RatioRun,
+  type RatioStats,
 } from '../lib/notebook/mixed-loss';
 import { blobSequence, tinyConfig } from './fixtures';
 
@@ -159,4 +163,90 @@ test('ratioSweepStats: mean ± sd per r over seeds; describeRatioSweep says what
   );
   assert.match(describeRatioSweep(ratioSweepStats([sweeps[0]!])), /one seed/);
   assert.throws(() => ratioSweepStats([sweeps[0]!, sweeps[1]!.slice(1)]), /same ratios/);
+});
+
+const stat = (ratio: number, old: number, nu: number, share: number): RatioStats => ({
+  ratio,
+  seeds: 3,
+  oldAccuracy: { mean: old, sd: 0.01, n: 3 },
+  newAccuracy: { mean: nu, sd: 0.02, n: 3 },
+  average: { mean: (old + nu) / 2, sd: 0.03, n: 3 },
+  oldShareOfSamples: { mean: share, sd: 0.04, n: 3 },
+});
+const sweepStats = [stat(0, 1, 0, 1), stat(0.5, 0.85, 0.99, 0.48), stat(1, 0, 1, 0)];
+const twoTasks = [
+  { name: 'digits 0/1', classes: [0, 1] },
+  { name: 'digits 2/3', classes: [2, 3] },
+];
+
+test('ratioSweepFigure: old, new and average against r with sd bars, r = 1/t marked', () => {
+  const fig = ratioSweepFigure(sweepStats, twoTasks, 'Split MNIST (class-IL)');
+  assert.deepEqual(
+    fig.data.map((t) => t.name),
+    ['old task (digits 0/1)', 'new task (digits 2/3)', 'average'],
+  );
+  assert.deepEqual(fig.data[0]!.x, [0, 0.5, 1]);
+  assert.deepEqual(fig.data[1]!.y, [0, 0.99, 1]);
+  assert.deepEqual((fig.data[2]!.error_y as { array: number[] }).array, [0.03, 0.03, 0.03]);
+  const layout = fig.layout as {
+    title: { text: string };
+    xaxis: { title: { text: string } };
+    yaxis: { title: { text: string } };
+    shapes: { x0: number }[];
+    annotations: { text: string }[];
+  };
+  assert.equal(
+    layout.title.text,
+    'Split MNIST (class-IL), 2 tasks: accuracy after task 2 vs. r (mean ± sd, 3 seeds)',
+  );
+  assert.equal(layout.xaxis.title.text, "r (weight of the new task's real data)");
+  assert.equal(layout.yaxis.title.text, 'test accuracy');
+  assert.equal(layout.shapes[0]!.x0, 0.5);
+  assert.equal(layout.annotations[0]!.text, 'r = 1/t (t = 2)');
+  assert.ok((fig.layout?.width ?? Infinity) <= 1000);
+  assert.throws(() => ratioSweepFigure([], twoTasks, 'x'), /no ratios/);
+  assert.throws(() => ratioSweepFigure(sweepStats, twoTasks.slice(1), 'x'), /at least two/);
+});
+
+test('oldShareFigure: the old-class share with sd bars beside the line 1 − r (no bars)', () => {
+  const fig = oldShareFigure(sweepStats, twoTasks);
+  assert.deepEqual(
+    fig.data.map((t) => t.name),
+    ['G_2 samples labelled 0/1', '1 − r'],
+  );
+  assert.deepEqual(fig.data[0]!.y, [1, 0.48, 0]);
+  assert.deepEqual(fig.data[1]!.y, [1, 0.5, 0]);
+  assert.ok('error_y' in fig.data[0]!);
+  assert.ok(!('error_y' in fig.data[1]!), 'the ideal line has no error bars');
+  const layout = fig.layout as { yaxis: { title: { text: string } }; width: number };
+  assert.equal(layout.yaxis.title.text, 'share labelled 0 or 1');
+  assert.ok(layout.width <= 1000);
+});
+
+test('taskWeightsFigure: one bar trace per schedule over tasks 1..T', () => {
+  const fig = taskWeightsFigure([
+    { name: 'r = 1/t', weights: effectiveTaskWeights([1, 1 / 2, 1 / 3]) },
+    { name: 'r = 0.5', weights: effectiveTaskWeights([0.5, 0.5, 0.5]) },
+  ]);
+  assert.deepEqual(
+    fig.data.map((t) => [t.type, t.name]),
+    [
+      ['bar', 'r = 1/t'],
+      ['bar', 'r = 0.5'],
+    ],
+  );
+  assert.deepEqual(fig.data[0]!.x, [1, 2, 3]);
+  assert.deepEqual(fig.data[1]!.y, [0.25, 0.25, 0.5]);
+  const layout = fig.layout as { title: { text: string }; xaxis: { title: { text: string } } };
+  assert.equal(layout.title.text, 'Weight of each task in the training loss after 3 tasks');
+  assert.equal(layout.xaxis.title.text, 'task j');
+  assert.ok((fig.layout?.width ?? Infinity) <= 1000);
+  assert.throws(
+    () =>
+      taskWeightsFigure([
+        { name: 'a', weights: [1] },
+        { name: 'b', weights: [0.5, 0.5] },
+      ]),
+    /same non-zero number/,
+  );
 });

@@ -9,6 +9,7 @@ import { configWith, createScholar, evaluate, splitMnist, trainSequence } from '
 import { loadMnist } from '../lib/data/mnist';
 import {
   labelCounts,
+  labelSharesFigure,
   showLabelledImages,
   studentBatch,
   trainStudentSolver,
@@ -206,4 +207,28 @@ test('showLabelledImages: flat inputs shown as an image grid with their labels; 
     /not n images of 32x32x3/,
   );
   tf.dispose([x, y]);
+});
+
+test('labelSharesFigure: replayed and real label shares as two bar traces over the digits', () => {
+  const fig = labelSharesFigure([1, 3, 0, 4], [2, 2, 2, 2]);
+  assert.deepEqual(
+    fig.data.map((t) => [t.type, t.name]),
+    [
+      ['bar', "replay: S(x'), x' ~ G"],
+      ['bar', 'real test set'],
+    ],
+  );
+  assert.deepEqual(fig.data[0]!.x, ['0', '1', '2', '3']);
+  assert.deepEqual(fig.data[0]!.y, [0.125, 0.375, 0, 0.5]);
+  assert.deepEqual(fig.data[1]!.y, [0.25, 0.25, 0.25, 0.25]);
+  const layout = fig.layout as {
+    xaxis: { title: { text: string } };
+    yaxis: { title: { text: string } };
+    width: number;
+  };
+  assert.equal(layout.xaxis.title.text, 'digit (solver label)');
+  assert.equal(layout.yaxis.title.text, 'share');
+  assert.ok(layout.width <= 1000);
+  assert.throws(() => labelSharesFigure([1, 2], [1, 2, 3]), /same non-zero length/);
+  assert.throws(() => labelSharesFigure([0, 0], [1, 1]), /sums to 0/);
 });

@@ -16,9 +16,11 @@
  *
  * The gradient is added to the data gradient before Adam with three native ops per parameter
  * tensor (Sub, Mul, AddV2), no autodiff; the cost does not grow with the number of tasks.
- * SI's path integral ω −= g ⊙ Δθ is accumulated in place as ω += g ⊙ θ_before, ω −= g ⊙ θ_after
- * (four ops per tensor, no copy of θ across Adam's in-place update); g is the data-loss gradient,
- * as Zenke et al. (van de Ven's code uses the gradient including the surrogate term).
+ * SI's path integral ω = −Σ_t g_t ⊙ (θ_{t+1} − θ_t) is accumulated telescoped: at each step
+ * ω += (g_t − g_{t−1}) ⊙ θ_t, and at the end of the task ω −= g_last ⊙ θ_end (the same sum,
+ * regrouped). Three native ops per tensor and step (Sub, Mul, AssignAddVariableOp), no read of
+ * θ after Adam's in-place update and no copy of θ; g is the data-loss gradient, as Zenke et al.
+ * (van de Ven's code uses the gradient including the surrogate term).
  */
 import { tf } from '../tf';
 import type { Scalar, Tensor, Tensor2D } from '@tensorflow/tfjs-node';
@@ -62,15 +64,15 @@ export interface Regularizer {
   penalty(w: readonly Tensor[]): Scalar;
   /** grads + ∇penalty(w), new tensors (`grads` is not disposed); `grads` itself while inactive. */
   addGradients(w: readonly Tensor[], grads: readonly Tensor[]): readonly Tensor[];
-  /** Whether {@link stepStarts} and {@link stepEnds} must be called around each step (SI). */
+  /** Whether {@link observeStep} must be called before each optimiser step (SI). */
   readonly tracksSteps: boolean;
   /**
-   * SI, before the optimiser step with data gradient `g` at parameters `theta`: ω += g ⊙ θ;
-   * after it, {@link stepEnds}: ω −= g ⊙ θ. Together ω −= g ⊙ Δθ, without keeping a copy of
-   * θ across the in-place update. Release `theta` before the update (else TensorFlow copies it).
+   * SI, before the optimiser step with data gradient `g` at parameters `theta`:
+   * ω += (g − g_previous) ⊙ θ; keeps a reference to `g` (not a copy) until the next step or the
+   * end of the task, where ω −= g_last ⊙ θ_end closes the sum. `g` must not be changed in place
+   * afterwards; release `theta` before the update (else TensorFlow copies it).
    */
-  stepStarts(g: readonly Tensor[], theta: readonly Tensor[]): void;
-  stepEnds(g: readonly Tensor[], theta: readonly Tensor[]): void;
+  observeStep(g: readonly Tensor[], theta: readonly Tensor[]): void;
   /** After training on a task: EWC estimates the Fisher, SI consolidates ω into Ω. */
   endTask(solver: Solver, data: TaskEndData): void;
   /** The state to store in a checkpoint (flat copies; the caller disposes them). */
@@ -133,10 +135,7 @@ function replace(
 }
 
 /** The method-specific parts of a regulariser. */
-interface Method extends Pick<
-  Regularizer,
-  'tracksSteps' | 'stepStarts' | 'stepEnds' | 'endTask' | 'active'
-> {
+interface Method extends Pick<Regularizer, 'tracksSteps' | 'observeStep' | 'endTask' | 'active'> {
   /** After a restore: whether a task had finished. */
   setActive(v: boolean): void;
   dispose(): void;
@@ -176,8 +175,7 @@ function quadraticRegularizer(
       });
     },
     tracksSteps: m.tracksSteps,
-    stepStarts: m.stepStarts,
-    stepEnds: m.stepEnds,
+    observeStep: m.observeStep,
     endTask: m.endTask,
     state(): Record<string, Tensor> {
       return {
@@ -335,8 +333,7 @@ export function createEwc(config: EwcConfig, params: ParamSet): Regularizer {
   const method: Method = {
     active: () => tasks > 0,
     tracksSteps: false,
-    stepStarts: noSteps,
-    stepEnds: noSteps,
+    observeStep: noSteps,
     endTask(solver: Solver, data: TaskEndData): void {
       const fisher = diagonalFisher(solver, data, config.fisherLabels, config.fisherExamples);
       const next = tf.tidy(() => {
@@ -400,20 +397,44 @@ export function createSi(config: SiConfig, params: ParamSet): Regularizer {
     z.dispose();
     return v;
   });
-  const accumulate = (g: readonly Tensor[], theta: readonly Tensor[], subtract: boolean): void => {
+  // The previous step's data gradient (references, not copies), null at the start of a task.
+  let previous: Tensor[] | null = null;
+  const observeStep = (g: readonly Tensor[], theta: readonly Tensor[]): void => {
     omega.forEach((o, i) => {
-      const gt = ew('Mul', g[i] as Tensor, theta[i] as Tensor);
-      assignAddVariable(o, gt, subtract);
+      const gi = g[i] as Tensor;
+      const d = previous === null ? gi : ew('Sub', gi, previous[i] as Tensor);
+      const dt = ew('Mul', d, theta[i] as Tensor);
+      if (d !== gi) d.dispose();
+      assignAddVariable(o, dt);
+      dt.dispose();
+    });
+    if (previous !== null) tf.dispose(previous);
+    previous = g.map((t) => tf.clone(t)); // shares the buffer: no copy, no native op
+  };
+  /** ω −= g_last ⊙ θ_end: the last term of the telescoped sum, at the end of the task. */
+  const closePath = (theta: readonly Tensor[]): void => {
+    if (previous === null) return;
+    const last = previous;
+    omega.forEach((o, i) => {
+      const gt = ew('Mul', last[i] as Tensor, theta[i] as Tensor);
+      assignAddVariable(o, gt, true);
       gt.dispose();
     });
+    tf.dispose(last);
+    previous = null;
   };
   let tasks = 0;
   const method: Method = {
     active: () => tasks > 0,
     tracksSteps: true,
-    stepStarts: (g, theta) => accumulate(g, theta, false),
-    stepEnds: (g, theta) => accumulate(g, theta, true),
+    observeStep,
     endTask(solver: Solver): void {
+      const end = solver.params.read();
+      try {
+        closePath(end);
+      } finally {
+        tf.dispose(end);
+      }
       // Ω ← Ω + ω/((θ_end − θ*)² + ξ); penalty c·Σ Ω (θ − θ*)² = ½·Σ (2c·Ω)(θ − θ*)².
       const next = tf.tidy(() => {
         const theta = solver.params.read();
@@ -433,6 +454,8 @@ export function createSi(config: SiConfig, params: ParamSet): Regularizer {
       tasks = v ? Math.max(tasks, 1) : 0;
     },
     dispose(): void {
+      if (previous !== null) tf.dispose(previous);
+      previous = null;
       for (const o of omega) o.dispose();
     },
   };
@@ -464,7 +487,7 @@ export function createRegularizer(
 
 /**
  * One solver step with the regulariser's gradient added before Adam (and SI's path integral
- * updated after it). Without a regulariser: exactly `trainer.step`. Returns the data loss and,
+ * updated before it). Without a regulariser: exactly `trainer.step`. Returns the data loss and,
  * if asked, the penalty (kept scalars; the caller disposes them).
  */
 export function regularizedStep(
@@ -484,19 +507,11 @@ export function regularizedStep(
     try {
       if (needLoss && reg.active()) penalty = reg.penalty(w);
       total = reg.addGradients(w, grads);
-      if (reg.tracksSteps) reg.stepStarts(grads, w);
+      if (reg.tracksSteps) reg.observeStep(grads, w);
     } finally {
       tf.dispose(w);
     }
     trainer.optimizer.apply(total);
-    if (reg.tracksSteps) {
-      const after = params.read();
-      try {
-        reg.stepEnds(grads, after);
-      } finally {
-        tf.dispose(after);
-      }
-    }
   } finally {
     if (total !== grads) tf.dispose(total as Tensor[]);
     tf.dispose(grads);

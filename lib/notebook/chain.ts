@@ -28,6 +28,7 @@ import type { TaskPlan } from '../engine/replay';
 import { evaluate } from '../engine/eval';
 import { openChainCheckpoint, type RestoredGeneration } from './chain-checkpoint';
 import { classifySamples } from './gan';
+import type { PlotlyFigure, PlotlyTrace } from '../figures/types';
 
 /**
  * How a solver chain labels replayed inputs x′: `hard`, the one-hot of argmax S_{k−1}(x′) (the
@@ -732,4 +733,62 @@ export async function labelAgreement(a: Classifier, b: Classifier, x: Tensor): P
 export function generatorSamples(scholar: Scholar, n: number, seed: number): Tensor {
   if (scholar.generator === null) throw new Error('generatorSamples: the scholar has no generator');
   return scholar.generator.sample(n, seed);
+}
+
+/** One solver chain's test accuracy per generation (fractions in [0, 1]), for {@link chainDriftFigure}. */
+export interface SolverChainAccuracy {
+  readonly name: string;
+  readonly accuracy: readonly number[];
+}
+
+/**
+ * Accuracy and sample drift along a chain of scholars: one line per solver chain (test accuracy
+ * in %, left axis) and one dashed line per generator chain (Fréchet distance of its samples to
+ * real images in the judge's logits, right axis), against the generation.
+ */
+export function chainDriftFigure(
+  generations: readonly number[],
+  solverChains: readonly SolverChainAccuracy[],
+  quality: Readonly<Record<string, readonly SampleQuality[]>>,
+  title = 'Chain of scholars: accuracy and sample drift per generation',
+): PlotlyFigure {
+  const x = [...generations];
+  const line = (name: string, y: readonly number[], extra = {}): PlotlyTrace => {
+    if (y.length !== x.length)
+      throw new RangeError(
+        `chainDriftFigure: ${name} has ${y.length} values for ${x.length} generations`,
+      );
+    return { type: 'scatter', mode: 'lines+markers', name, x, y: [...y], ...extra };
+  };
+  const data = [
+    ...solverChains.map((c) =>
+      line(
+        `${c.name}: test accuracy (%)`,
+        c.accuracy.map((a) => 100 * a),
+      ),
+    ),
+    ...Object.entries(quality).map(([name, qs]) =>
+      line(
+        `${name}: Fréchet distance of G samples`,
+        qs.map((q) => q.frechetLogits),
+        { yaxis: 'y2', line: { dash: 'dash' } },
+      ),
+    ),
+  ];
+  return {
+    data,
+    layout: {
+      title: { text: title },
+      xaxis: { title: { text: 'scholar (generation)' }, dtick: 1 },
+      yaxis: { title: { text: 'test accuracy (%)' } },
+      yaxis2: {
+        title: { text: 'Fréchet distance to real (judge logits)' },
+        overlaying: 'y',
+        side: 'right',
+      },
+      width: 760,
+      height: 460,
+      legend: { orientation: 'h', y: -0.25 },
+    },
+  };
 }

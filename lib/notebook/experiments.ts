@@ -320,6 +320,41 @@ async function replayGridOf(
 
 // ------------------------------------------------------------------------------------ statistics
 
+/** A training run as a notebook's closing line counts it (see {@link runTimeLine}). */
+export interface TimedRun {
+  /** Seconds of training; for a run read back from its checkpoint, those of the run that trained it. */
+  readonly seconds: number;
+  /** Read back (in whole or in part) from a checkpoint instead of trained by this execution. */
+  readonly restored: boolean;
+}
+
+/**
+ * A notebook's closing line: how long this execution took, in which profile, and — when training
+ * runs were read back from checkpoints — how long their training took when it ran, so that a
+ * re-executed notebook does not look as if the paper's budgets took a minute.
+ * `startedAt` and `now` are `performance.now()` values.
+ */
+export function runTimeLine(
+  startedAt: number,
+  runs: readonly TimedRun[] = [],
+  profile: string = activeProfile(),
+  now: number = performance.now(),
+): string {
+  if (!Number.isFinite(startedAt) || !(now >= startedAt))
+    throw new RangeError(
+      `runTimeLine: startedAt (${startedAt}) must be a time before now (${now})`,
+    );
+  const own = `notebook run time ${((now - startedAt) / 60000).toFixed(1)} min (profile ${profile})`;
+  const restored = runs.filter((r) => r.restored).length;
+  if (restored === 0) return own;
+  const minutes = runs.reduce((a, r) => a + r.seconds, 0) / 60;
+  const runsText = runs.length === 1 ? 'the training run' : `the ${runs.length} training runs`;
+  return (
+    `${own}; ${runsText} shown took ${minutes.toFixed(1)} min of training when they ran ` +
+    `(${restored} read back from their checkpoints in this execution)`
+  );
+}
+
 /** Mean and sample standard deviation (n − 1; 0 for a single value). */
 export function meanSd(xs: readonly number[]): {
   readonly mean: number;
@@ -567,6 +602,20 @@ export function accuracyHeatmapsFigure(
     ...layoutAxes,
   };
   return { data, layout };
+}
+
+/** The first `n` samples of a replay grid with their labels (all of them if it has fewer). */
+export function firstSamples(grid: ReplayGrid, n: number): ReplayGrid {
+  if (!Number.isInteger(n) || n < 0)
+    throw new RangeError(`firstSamples: n must be a whole number ≥ 0, got ${String(n)}`);
+  const [m, h, w, c] = grid.shape;
+  const k = Math.min(n, m);
+  return {
+    ...grid,
+    shape: [k, h, w, c],
+    pixels: grid.pixels.subarray(0, k * h * w * c),
+    labels: grid.labels.slice(0, k),
+  };
 }
 
 /** Shows a run's replayed samples after one task as an image grid with the solver's labels. */

@@ -3,7 +3,8 @@
  * density is known, to watch a GAN learn it.
  * - Gaussian mixtures in 1-D or 2-D and a ring of Gaussians (the classic mode-collapse test);
  * - a Gaussian kernel density estimate of generator samples and a mode-coverage measure;
- * - a Plotly animation (frames + slider) of the generator's density during training.
+ * - a Plotly animation (frames + slider) of the generator's density during training, and the
+ *   figures of notebook 01 §2 (the toy GAN animated, its D against the optimal D*).
  * The GANs themselves and their training loop are in gan.ts.
  */
 import { tf } from '../tf';
@@ -310,6 +311,115 @@ export function animatedFigure(
           })),
         },
       ],
+    },
+  };
+}
+
+// ------------------------------------------------------------------------------------- figures
+
+/** Rounded to 4 decimals: the figure's JSON stays small and the curves look the same. */
+function round4(v: readonly number[]): number[] {
+  return v.map((y) => Math.round(y * 1e4) / 1e4);
+}
+
+function checkLength(what: string, v: readonly number[], n: number): void {
+  if (v.length !== n)
+    throw new RangeError(`${what} has ${v.length} values for a grid of ${n} points`);
+}
+
+/** A line over the grid, y rounded, with its style (colour, dash, axis). */
+function gridLine(
+  grid: readonly number[],
+  name: string,
+  y: readonly number[],
+  style: PlotlyTrace,
+): PlotlyTrace {
+  return { type: 'scatter', mode: 'lines', name, x: grid, y: round4(y), ...style };
+}
+
+/** One frame of the toy-GAN animation: the generator's density and D(x) on the grid. */
+export interface ToyGanFrame {
+  /** Training iteration of the snapshot (the slider label). */
+  readonly iteration: number;
+  /** p_g on the grid (a KDE of the snapshot's samples, {@link kde1d}). */
+  readonly pG: readonly number[];
+  /** The discriminator's D(x) on the grid. */
+  readonly d: readonly number[];
+}
+
+/**
+ * Notebook 01 §2, a toy GAN learning a 1-D density: p_data (black) and p_g (crimson) on the
+ * left axis, D(x) (dotted, right axis) on `grid`, one animation frame per snapshot.
+ */
+export function toyGanAnimation(
+  grid: readonly number[],
+  pData: readonly number[],
+  frames: readonly ToyGanFrame[],
+): PlotlyFigure {
+  checkLength('toyGanAnimation: pData', pData, grid.length);
+  const data = gridLine(grid, 'p_data(x)', pData, { line: { color: 'black' } });
+  const toFrame = (f: ToyGanFrame): AnimationFrame => {
+    checkLength(`toyGanAnimation: frame ${f.iteration} pG`, f.pG, grid.length);
+    checkLength(`toyGanAnimation: frame ${f.iteration} d`, f.d, grid.length);
+    const pG = gridLine(grid, 'p_g(x), KDE of 500 samples', f.pG, { line: { color: 'crimson' } });
+    const dash = { yaxis: 'y2', line: { color: 'royalblue', dash: 'dot' } };
+    return { name: String(f.iteration), data: [data, pG, gridLine(grid, 'D(x)', f.d, dash)] };
+  };
+  const layout: PlotlyLayout = {
+    title: { text: 'Toy GAN: generator density and discriminator during training' },
+    width: 760,
+    height: 460,
+    xaxis: { title: { text: 'x' }, range: [-4, 4] },
+    yaxis: { title: { text: 'density' }, range: [0, 1.6] },
+    yaxis2: { title: { text: 'D(x)' }, overlaying: 'y', side: 'right', range: [0, 1] },
+    legend: { x: 0.01, y: 0.99 },
+  };
+  return animatedFigure(frames.map(toFrame), layout, { sliderPrefix: 'iteration ' });
+}
+
+/** The curves of {@link optimalDiscriminatorFigure}, each on the same grid. */
+export interface DiscriminatorCurves {
+  readonly pData: readonly number[];
+  readonly pG: readonly number[];
+  /** D*(x) = p_data(x) / (p_data(x) + p_g(x)). */
+  readonly dStar: readonly number[];
+  /** The trained discriminator's D(x). */
+  readonly dNow: readonly number[];
+}
+
+/**
+ * Notebook 01 §2: the optimal discriminator D* (black) against the trained D (blue), with the
+ * mixture (p_data + p_g) / 2 that D is trained on dotted on the right axis.
+ */
+export function optimalDiscriminatorFigure(
+  grid: readonly number[],
+  c: DiscriminatorCurves,
+): PlotlyFigure {
+  for (const k of ['pData', 'pG', 'dStar', 'dNow'] as const)
+    checkLength(`optimalDiscriminatorFigure: ${k}`, c[k], grid.length);
+  const mixture = c.pData.map((p, i) => (p + (c.pG[i] as number)) / 2);
+  return {
+    data: [
+      gridLine(grid, 'D*(x) = p_data / (p_data + p_g)', c.dStar, { line: { color: 'black' } }),
+      gridLine(grid, 'trained D(x)', c.dNow, { line: { color: 'royalblue' } }),
+      gridLine(grid, '(p_data + p_g) / 2 (where the comparison matters)', mixture, {
+        yaxis: 'y2',
+        line: { color: 'grey', dash: 'dot' },
+      }),
+    ],
+    layout: {
+      title: { text: 'Optimal vs trained discriminator after training' },
+      width: 760,
+      height: 420,
+      xaxis: { title: { text: 'x' } },
+      yaxis: { title: { text: 'probability "real"' }, range: [0, 1] },
+      yaxis2: {
+        title: { text: '(p_data + p_g) / 2' },
+        overlaying: 'y',
+        side: 'right',
+        showgrid: false,
+      },
+      legend: { x: 0.01, y: -0.2, orientation: 'h' },
     },
   };
 }

@@ -10,7 +10,8 @@
  *   shape (the standard GAN here, or the engine's WGAN-GP), recording losses
  *   every N iterations and samples from a fixed noise batch at chosen iterations.
  * - Sample quality on MNIST (which digit a classifier sees, how diverse the samples are)
- *   and loss-curve traces.
+ *   and the figures of notebook 01: the generator's gradient under both losses, loss curves, and
+ *   which digit a solver sees in generated samples.
  */
 import { tf } from '../tf';
 import type { Scalar, Tensor, Tensor1D, Tensor2D } from '@tensorflow/tfjs-node';
@@ -30,7 +31,7 @@ import { statelessNormal, statelessUniform } from '../engine/native';
 import { createProgress } from '../engine/progress';
 import type { Generator } from '../engine/generators';
 import type { Classifier } from '../engine/types';
-import type { PlotlyTrace } from '../figures/types';
+import type { PlotlyFigure, PlotlyTrace } from '../figures/types';
 
 // ------------------------------------------------------------------------------ standard GAN
 
@@ -619,4 +620,127 @@ export function lossTraces(
     x: losses.map((p) => p.iteration),
     y: losses.map((p) => p.losses[name] ?? null),
   }));
+}
+
+/**
+ * Notebook 01 §1: how large the generator's gradient with respect to D's logit is, against
+ * D(G(z)), for the minimax loss (size D) and the non-saturating loss (size 1 − D).
+ */
+export function generatorGradientFigure(
+  d: readonly number[],
+  size: { readonly minimax: readonly number[]; readonly nonSaturating: readonly number[] },
+): PlotlyFigure {
+  for (const k of ['minimax', 'nonSaturating'] as const)
+    if (size[k].length !== d.length)
+      throw new RangeError(
+        `generatorGradientFigure: ${k} has ${size[k].length} values for ${d.length} values of D`,
+      );
+  const line = (name: string, y: readonly number[]): PlotlyTrace => ({
+    type: 'scatter',
+    mode: 'lines',
+    name,
+    x: d,
+    y,
+  });
+  return {
+    data: [
+      line('minimax: log(1 − D(G(z)))  → gradient size D', size.minimax),
+      line('non-saturating: −log D(G(z))  → gradient size 1 − D', size.nonSaturating),
+    ],
+    layout: {
+      title: { text: "Size of the generator's gradient w.r.t. D's logit" },
+      xaxis: { title: { text: 'D(G(z)): how real D finds the fake' } },
+      yaxis: { title: { text: '|∂ loss / ∂ logit|' } },
+      width: 720,
+      height: 380,
+      legend: { x: 0.02, y: -0.3, orientation: 'h' },
+    },
+  };
+}
+
+/**
+ * A standard GAN's losses against iteration (one line per loss) with the discriminator's loss at
+ * the equilibrium, −V = log 4 (D = ½ everywhere), dashed over the recorded iterations and named
+ * `equilibriumName`.
+ */
+export function ganLossFigure(
+  losses: readonly GanLossPoint[],
+  title: string,
+  equilibriumName: string,
+): PlotlyFigure {
+  const last = losses[losses.length - 1];
+  if (last === undefined) throw new RangeError('ganLossFigure: no losses recorded');
+  const log4: PlotlyTrace = {
+    type: 'scatter',
+    mode: 'lines',
+    name: equilibriumName,
+    x: [0, last.iteration],
+    y: [Math.log(4), Math.log(4)],
+    line: { dash: 'dash', color: 'grey' },
+  };
+  return {
+    data: [...lossTraces(losses), log4],
+    layout: {
+      title: { text: title },
+      xaxis: { title: { text: 'iteration' } },
+      yaxis: { title: { text: 'loss' } },
+      width: 720,
+      height: 380,
+    },
+  };
+}
+
+/**
+ * WGAN-GP's losses on MNIST: critic (penalty included), generator and gp, and the Wasserstein
+ * estimate −(L_critic − λ·gp) given per recorded iteration in `wassersteinEstimate`.
+ */
+export function wganLossFigure(
+  losses: readonly GanLossPoint[],
+  wassersteinEstimate: readonly number[],
+): PlotlyFigure {
+  if (wassersteinEstimate.length !== losses.length)
+    throw new RangeError(
+      `wganLossFigure: ${wassersteinEstimate.length} estimates for ${losses.length} loss points`,
+    );
+  const estimate = losses.map((p, i) => ({
+    iteration: p.iteration,
+    losses: { 'Wasserstein estimate −(critic − λ·gp)': wassersteinEstimate[i] as number },
+  }));
+  return {
+    data: [
+      ...lossTraces(losses, { names: ['critic', 'generator', 'gp'] }),
+      ...lossTraces(estimate),
+    ],
+    layout: {
+      title: { text: 'WGAN-GP on MNIST: losses' },
+      xaxis: { title: { text: 'iteration (generator steps)' } },
+      yaxis: { title: { text: 'value' } },
+      width: 720,
+      height: 400,
+    },
+  };
+}
+
+/**
+ * Notebook 01 §5: for each named source (generators, real digits), the share of its samples that
+ * the solver puts in each class, as grouped bars.
+ */
+export function sampleClassesFigure(
+  classes: Readonly<Record<string, SampleClasses>>,
+): PlotlyFigure {
+  return {
+    data: Object.entries(classes).map(([name, j]) => {
+      const total = j.counts.reduce((a, b) => a + b, 0);
+      const labels = j.counts.map((_, k) => String(k));
+      return { type: 'bar', name, x: labels, y: j.counts.map((c) => c / total) };
+    }),
+    layout: {
+      title: { text: 'Which digit the solver sees in each sample' },
+      barmode: 'group',
+      xaxis: { title: { text: 'digit (solver label)' } },
+      yaxis: { title: { text: 'share of samples' } },
+      width: 760,
+      height: 400,
+    },
+  };
 }

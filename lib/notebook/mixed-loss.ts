@@ -7,12 +7,16 @@
  *   L_train(θ_i) = r·E_{(x,y)~D_i}[L(S(x;θ_i), y)] + (1−r)·E_{x'~G_{i−1}}[L(S(x';θ_i), S(x';θ_{i−1}))]
  * and the new generator learns from real and replayed inputs mixed at the
  * same ratio; both are trained by the engine's trainSequence.
+ *
+ * Figures of the notebook: accuracy against r (ratioSweepFigure), the old classes among the new
+ * generator's samples against 1 − r (oldShareFigure), task weights per schedule (taskWeightsFigure).
  */
 import type { Tensor } from '@tensorflow/tfjs-node';
 import { tf } from '../tf';
 import type { ExperimentConfig } from '../engine/config';
 import { configWith } from '../engine/config';
-import type { AccuracyMatrix, TaskSequence } from '../engine/types';
+import type { AccuracyMatrix, Task, TaskSequence } from '../engine/types';
+import type { PlotlyFigure, PlotlyTrace } from '../figures/types';
 import { activeOutputs } from '../engine/masks';
 import { runName, type RunNameParts } from '../engine/results';
 import { trainSequence } from '../engine/train';
@@ -272,4 +276,141 @@ export function describeRatioSweep(stats: readonly RatioStats[]): string {
     `and span ${ptsText(spread)} points, ${spread > 2 * maxSd ? 'more' : 'no more'} than twice the seed-to-seed sd: ` +
     `inside (0, 1) this sweep shows ${rising || falling ? 'a trend that the seeds do not resolve' : 'no steady trade-off with r'}.`
   );
+}
+
+// ------------------------------------------------------------------------------------ figures
+
+/** A line with markers through mean values at `xs`, ± sd as error bars. */
+function meanSdLine(
+  name: string,
+  xs: readonly number[],
+  values: readonly MeanSd[],
+  dash = 'solid',
+): PlotlyTrace {
+  return {
+    type: 'scatter',
+    mode: 'lines+markers',
+    name,
+    x: xs,
+    y: values.map((m) => m.mean),
+    error_y: { type: 'data', array: values.map((m) => m.sd), visible: true },
+    line: { dash },
+  };
+}
+
+function checkSweepFigure(
+  where: string,
+  stats: readonly RatioStats[],
+  tasks: readonly unknown[],
+): void {
+  if (stats.length === 0) throw new RangeError(`${where}: no ratios (stats is empty)`);
+  if (tasks.length < 2) throw new RangeError(`${where}: needs the sequence's tasks (at least two)`);
+}
+
+/**
+ * Accuracy after the last task against r (notebook 03): the old tasks, the new task and their
+ * average, mean ± sd over seeds, with r = 1/t (t = number of tasks) marked by a dashed line.
+ * `tasks` are the sequence's tasks (their names label the lines); `sequence` starts the title,
+ * e.g. 'Split MNIST (class-IL)'.
+ */
+export function ratioSweepFigure(
+  stats: readonly RatioStats[],
+  tasks: readonly Pick<Task, 'name'>[],
+  sequence: string,
+): PlotlyFigure {
+  checkSweepFigure('ratioSweepFigure', stats, tasks);
+  const t = tasks.length;
+  const olds = tasks.slice(0, -1).map((task) => task.name);
+  const oldName = `old task (${olds.join(', ')})`;
+  const newName = `new task (${(tasks.at(-1) as Pick<Task, 'name'>).name})`;
+  const xs = stats.map((s) => s.ratio);
+  const [old, nu, average] = [
+    stats.map((s) => s.oldAccuracy),
+    stats.map((s) => s.newAccuracy),
+    stats.map((s) => s.average),
+  ];
+  const spread = `mean ± sd, ${(stats[0] as RatioStats).seeds} seeds`;
+  const title = `${sequence}, ${t} tasks: accuracy after task ${t} vs. r (${spread})`;
+  return {
+    data: [
+      meanSdLine(oldName, xs, old),
+      meanSdLine(newName, xs, nu),
+      meanSdLine('average', xs, average, 'dot'),
+    ],
+    layout: {
+      title: { text: title },
+      xaxis: { title: { text: "r (weight of the new task's real data)" } },
+      yaxis: { title: { text: 'test accuracy' }, range: [0, 1.05] },
+      shapes: [
+        {
+          type: 'line',
+          x0: 1 / t,
+          x1: 1 / t,
+          yref: 'paper',
+          y0: 0,
+          y1: 1,
+          line: { dash: 'dash', color: 'grey' },
+        },
+      ],
+      annotations: [
+        { x: 1 / t, y: 0.05, text: `r = 1/t (t = ${t})`, showarrow: false, xanchor: 'left' },
+      ],
+      width: 760,
+      height: 420,
+    },
+  };
+}
+
+/**
+ * The share of the last generator's samples that the final solver labels as an old class,
+ * against r, mean ± sd over seeds, beside the line 1 − r that a perfect generator and solver
+ * would give (notebook 03). `tasks` are the sequence's tasks (the old ones name the classes).
+ */
+export function oldShareFigure(
+  stats: readonly RatioStats[],
+  tasks: readonly Pick<Task, 'classes'>[],
+): PlotlyFigure {
+  checkSweepFigure('oldShareFigure', stats, tasks);
+  const old = tasks.slice(0, -1).flatMap((task) => task.classes);
+  const xs = stats.map((s) => s.ratio);
+  const ideal = xs.map((r) => ({ mean: 1 - r, sd: 0, n: 1 }));
+  const shares = stats.map((s) => s.oldShareOfSamples);
+  const { error_y: _none, ...perfect } = meanSdLine('1 − r', xs, ideal, 'dash');
+  return {
+    data: [meanSdLine(`G_${tasks.length} samples labelled ${old.join('/')}`, xs, shares), perfect],
+    layout: {
+      title: { text: "Old-task digits among the new generator's samples vs. r" },
+      xaxis: { title: { text: 'r' } },
+      yaxis: { title: { text: `share labelled ${old.join(' or ')}` }, range: [0, 1.05] },
+      width: 640,
+      height: 380,
+    },
+  };
+}
+
+/**
+ * The weight of each task in the training loss after the last task (notebook 03): one bar group
+ * per task j = 1..T, one bar per schedule, e.g. `effectiveTaskWeights` of r = 1/t and of a
+ * constant r. Every schedule needs one weight per task.
+ */
+export function taskWeightsFigure(
+  schedules: readonly { readonly name: string; readonly weights: readonly number[] }[],
+): PlotlyFigure {
+  const T = schedules[0]?.weights.length ?? 0;
+  if (T === 0 || schedules.some((s) => s.weights.length !== T))
+    throw new RangeError(
+      'taskWeightsFigure: every schedule needs the same non-zero number of weights',
+    );
+  const taskNums = Array.from({ length: T }, (_, j) => j + 1);
+  return {
+    data: schedules.map((s) => ({ type: 'bar', name: s.name, x: taskNums, y: s.weights })),
+    layout: {
+      title: { text: `Weight of each task in the training loss after ${T} tasks` },
+      barmode: 'group',
+      xaxis: { title: { text: 'task j' }, dtick: 1 },
+      yaxis: { title: { text: 'effective weight' } },
+      width: 720,
+      height: 400,
+    },
+  };
 }

@@ -6,6 +6,9 @@
  * an empty network: x' ~ G, y' = S(x'), and a new solver fitted to (x', y')
  * reaches nearly the accuracy of S on the real test set. The paper's control
  * (§4.1, "Noise") replaces G by uniform noise labelled by the same S.
+ *
+ * Figure of the notebook: the replayed samples' labels beside the real digit shares
+ * (labelSharesFigure).
  */
 import { tf } from '../tf';
 import type { Scalar, Tensor, Tensor1D, Tensor2D, Tensor4D } from '@tensorflow/tfjs-node';
@@ -18,7 +21,7 @@ import { buildSolver, createSolverTrainer } from '../engine/solvers';
 import { deriveSeed } from '../rng';
 import { statelessUniform } from '../engine/native';
 import { showImageGrid, type ImageGridOptions } from '../figures/grid';
-import type { DisplaySink } from '../figures/types';
+import type { DisplaySink, PlotlyFigure } from '../figures/types';
 
 /** Where the student's inputs come from. */
 export type StudentInputs =
@@ -208,4 +211,40 @@ export async function showLabelledImages(
   } finally {
     images.dispose();
   }
+}
+
+/**
+ * Notebook 02's bar chart: the share of each label among replayed samples (the solver's labels
+ * y' = S(x'), x' ~ G) beside its share in the real test set. Counts per output unit (as
+ * {@link labelCounts} returns them) are normalised to shares; unit d is labelled "d".
+ */
+export function labelSharesFigure(
+  replayCounts: readonly number[],
+  realCounts: readonly number[],
+): PlotlyFigure {
+  if (replayCounts.length === 0 || replayCounts.length !== realCounts.length)
+    throw new RangeError(
+      'labelSharesFigure: need two count vectors of the same non-zero length, ' +
+        `got ${replayCounts.length} and ${realCounts.length}`,
+    );
+  const share = (c: readonly number[]): number[] => {
+    const total = c.reduce((a, b) => a + b, 0);
+    if (!(total > 0)) throw new RangeError('labelSharesFigure: a count vector sums to 0');
+    return c.map((v) => v / total);
+  };
+  const labels = replayCounts.map((_, d) => String(d));
+  return {
+    data: [
+      { type: 'bar', name: "replay: S(x'), x' ~ G", x: labels, y: share(replayCounts) },
+      { type: 'bar', name: 'real test set', x: labels, y: share(realCounts) },
+    ],
+    layout: {
+      title: { text: 'Labels of the replayed samples vs. the real digit shares' },
+      barmode: 'group',
+      xaxis: { title: { text: 'digit (solver label)' }, dtick: 1 },
+      yaxis: { title: { text: 'share' } },
+      width: 700,
+      height: 380,
+    },
+  };
 }
