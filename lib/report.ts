@@ -39,6 +39,16 @@ export interface Claim {
   readonly holds: boolean;
 }
 
+/** The training behind a notebook's numbers (see `trainingTime` and `runTimeLine`). */
+export interface TrainingTime {
+  /** Seconds of training of all its runs, as they took when they ran. */
+  readonly seconds: number;
+  /** Training runs shown. */
+  readonly runs: number;
+  /** Of those, read back from checkpoints by the execution that saved the summary. */
+  readonly restored: number;
+}
+
 export interface NotebookSummary {
   /** Notebook file stem, e.g. "07-new-classes". */
   readonly notebook: string;
@@ -47,6 +57,8 @@ export interface NotebookSummary {
   readonly rows: readonly SummaryRow[];
   /** The paper's claims this notebook checks (04–07); absent in older summaries. */
   readonly claims?: readonly Claim[];
+  /** The training behind the numbers (notebooks that train; absent in older summaries). */
+  readonly training?: TrainingTime;
   /** ISO time the summary was saved. */
   readonly savedAt: string;
 }
@@ -94,6 +106,22 @@ export function saveSummary(
       );
     }
   }
+  const t = summary.training;
+  if (
+    t !== undefined &&
+    !(
+      Number.isFinite(t.seconds) &&
+      t.seconds >= 0 &&
+      Number.isInteger(t.runs) &&
+      Number.isInteger(t.restored) &&
+      t.restored >= 0 &&
+      t.restored <= t.runs
+    )
+  )
+    throw new RangeError(
+      `saveSummary(${summary.notebook}): training must be {seconds ≥ 0, runs, restored ≤ runs} ` +
+        `(use trainingTime(runs)), got ${JSON.stringify(t)}`,
+    );
   const full: NotebookSummary = {
     ...summary,
     profile: activeProfile(),
@@ -152,10 +180,26 @@ const cell = (s: string | undefined): string =>
 const minutes = (s: number): string =>
   s < 90 ? `${s.toFixed(0)} s` : `${(s / 60).toFixed(1)} min`;
 
+/** The run-time cell: the execution's time, and the training it read back from checkpoints. */
+function runTimeCell(r: NotebookRun, t: TrainingTime | undefined): string {
+  if (r.notRun) return '—';
+  if (t === undefined || t.restored === 0) return minutes(r.seconds);
+  return (
+    `${minutes(r.seconds)}; its ${t.runs} training runs took ${minutes(t.seconds)} when they ran ` +
+    `(${t.restored} read back from checkpoints)`
+  );
+}
+
 /** The report as Markdown. */
 export function reportMarkdown(input: ReportInput): string {
   const out: string[] = [];
   const total = input.runs.reduce((a, r) => a + r.seconds, 0);
+  const trainingOf = (notebook: string): TrainingTime | undefined =>
+    input.summaries.find((s) => s.notebook === notebook)?.training;
+  const readBack = input.runs
+    .map((r) => trainingOf(r.notebook))
+    .filter((t): t is TrainingTime => t !== undefined && t.restored > 0)
+    .reduce((a, t) => a + t.seconds, 0);
   const failed = input.runs.filter((r) => !r.ok && !r.notRun);
   const notRun = input.runs.filter((r) => r.notRun);
   out.push('# dgr-notebooks: reproduction summary', '');
@@ -184,10 +228,10 @@ export function reportMarkdown(input: ReportInput): string {
   out.push('## Notebooks', '', '| notebook | result | run time |', '|---|---|---|');
   for (const r of input.runs)
     out.push(
-      `| ${r.notebook} | ${r.ok ? 'ok' : r.notRun ? 'not run in the default or paper profile' : `**failed**: ${cell(r.error)}`} | ${r.notRun ? '—' : minutes(r.seconds)} |`,
+      `| ${r.notebook} | ${r.ok ? 'ok' : r.notRun ? 'not run in the default or paper profile' : `**failed**: ${cell(r.error)}`} | ${runTimeCell(r, trainingOf(r.notebook))} |`,
     );
   out.push(
-    `| **total** | ${input.runs.length - failed.length - notRun.length} ok, ${failed.length} failed${notRun.length ? `, ${notRun.length} not run` : ''} | ${minutes(total)} |`,
+    `| **total** | ${input.runs.length - failed.length - notRun.length} ok, ${failed.length} failed${notRun.length ? `, ${notRun.length} not run` : ''} | ${minutes(total)}${readBack > 0 ? ` (+ ${minutes(readBack)} of training read back from checkpoints)` : ''} |`,
     '',
   );
   if (failed.length > 0)

@@ -33,6 +33,7 @@ import {
   resultsRootFor,
   runExperiment,
   runTimeLine,
+  trainingTime,
   checkpointDirFor,
   saveSummaryCsv,
   seenOutputs,
@@ -325,4 +326,6 @@ test('runTimeLine: own time and profile; the training time of runs read back fro
       'training when they ran (2 read back from their checkpoints in this execution)',
   );
   assert.throws(() => runTimeLine(t0 + 5, [], 'paper', t0), /startedAt .* before now/);
+  assert.deepEqual(trainingTime(mixed), { seconds: 4260, runs: 3, restored: 2 });
+  assert.deepEqual(trainingTime([]), { seconds: 0, runs: 0, restored: 0 });
 });

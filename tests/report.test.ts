@@ -152,3 +152,48 @@ test('claims: validated when saved, and the report opens with one table of every
   );
   assert.match(md, /\| DGR ≥ 90 % \| .* \| yes \| 07-new-classes \(default\) \|/);
 });
+
+test('training read back from checkpoints: validated when saved, shown beside the run time', () => {
+  const dir = tmpDir();
+  assert.throws(
+    () =>
+      saveSummary(
+        {
+          notebook: '04',
+          title: 't',
+          rows: [row],
+          training: { seconds: 10, runs: 1, restored: 2 },
+        },
+        { dir },
+      ),
+    /training must be \{seconds ≥ 0, runs, restored ≤ runs\}/,
+  );
+  const training = { seconds: 6762, runs: 10, restored: 10 };
+  saveSummary({ notebook: '04-scholar-chain', title: '04', rows: [row], training }, { dir });
+  const fresh = { seconds: 600, runs: 2, restored: 0 };
+  saveSummary(
+    { notebook: '05-independent-tasks', title: '05', rows: [row], training: fresh },
+    { dir },
+  );
+  const { summaries } = loadSummaries(dir);
+  assert.deepEqual(summaries[0]!.training, training, 'the training time survives the round trip');
+  const md = reportMarkdown({
+    runs: [
+      { notebook: '04-scholar-chain', ok: true, seconds: 39 },
+      { notebook: '05-independent-tasks', ok: true, seconds: 700 },
+    ],
+    summaries,
+    generatedAt: '2026-12-02T00:00:00Z',
+    machine: '2 cores',
+  });
+  assert.match(
+    md,
+    /\| 04-scholar-chain \| ok \| 39 s; its 10 training runs took 112\.7 min when they ran \(10 read back from checkpoints\) \|/,
+  );
+  assert.match(
+    md,
+    /\| 05-independent-tasks \| ok \| 11\.7 min \|/,
+    'trained in the run: its time only',
+  );
+  assert.match(md, /\| 12\.3 min \(\+ 112\.7 min of training read back from checkpoints\) \|/);
+});

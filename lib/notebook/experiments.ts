@@ -29,6 +29,7 @@ import {
 import { deriveSeed } from '../rng';
 import type { Json } from '../engine/checkpoint';
 import { activeProfile, type ProfileName } from '../profile';
+import type { TrainingTime } from '../report';
 import { showImageGrid } from '../figures/grid';
 import { writeTableCsv, type TableRow } from '../figures/table';
 import type { PlotlyFigure, PlotlyTrace } from '../figures/types';
@@ -328,6 +329,15 @@ export interface TimedRun {
   readonly restored: boolean;
 }
 
+/** {@link TimedRun}s as a summary's `training` (see `saveSummary`). */
+export function trainingTime(runs: readonly TimedRun[]): TrainingTime {
+  return {
+    seconds: runs.reduce((a, r) => a + r.seconds, 0),
+    runs: runs.length,
+    restored: runs.filter((r) => r.restored).length,
+  };
+}
+
 /**
  * A notebook's closing line: how long this execution took, in which profile, and — when training
  * runs were read back from checkpoints — how long their training took when it ran, so that a
@@ -345,9 +355,10 @@ export function runTimeLine(
       `runTimeLine: startedAt (${startedAt}) must be a time before now (${now})`,
     );
   const own = `notebook run time ${((now - startedAt) / 60000).toFixed(1)} min (profile ${profile})`;
-  const restored = runs.filter((r) => r.restored).length;
-  if (restored === 0) return own;
-  const minutes = runs.reduce((a, r) => a + r.seconds, 0) / 60;
+  const t = trainingTime(runs);
+  if (t.restored === 0) return own;
+  const minutes = t.seconds / 60;
+  const restored = t.restored;
   const runsText = runs.length === 1 ? 'the training run' : `the ${runs.length} training runs`;
   return (
     `${own}; ${runsText} shown took ${minutes.toFixed(1)} min of training when they ran ` +
