@@ -18,7 +18,7 @@ import {
   trainSequence,
   CheckpointError,
 } from '../lib/engine';
-import { tiny, values } from './engine-helpers';
+import { paramValues, tiny, values } from './engine-helpers';
 
 test('checkpoints: an interrupted run resumes after its last finished task with identical results; mismatches fail clearly', async () => {
   const seq = blobSequence({ numTasks: 3, perClass: 16, seed: 123 });
@@ -75,6 +75,57 @@ test('checkpoints: an interrupted run resumes after its last finished task with 
     await assert.rejects(
       loadScholar(path.join(dir, 'live')),
       (e: Error) => e instanceof CheckpointError && /corrupt/.test(e.message),
+    );
+  } finally {
+    seq.dispose();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('first-task cache: runs that train task 1 alike share it, and end bit for bit as if trained alone', async () => {
+  const seq = blobSequence({ numTasks: 3, perClass: 16, seed: 123 });
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dgr-first-'));
+  const cache = path.join(dir, 'first-tasks');
+  const gr = tiny();
+  const none = tiny({ generator: null, replay: { mode: 'none' } });
+  // [name, config, the run whose first task it reuses (null: trains its own)]
+  const runs: [string, ReturnType<typeof tiny>, string | null][] = [
+    ['gr', gr, null],
+    ['gr-soft-r05', tiny({ replay: { targets: 'soft', temperature: 2, ratio: 0.5 } }), 'gr'],
+    ['gr-lwf', tiny({ lwf: { temperature: 2 } }), 'gr'],
+    ['gr-gen-iters', tiny({ generatorIterations: [30, 10, 10] }), 'gr'],
+    ['gr-seed1', tiny({ seed: 1 }), null],
+    ['gr-iters', tiny({ iterations: 20 }), null],
+    ['none', none, null],
+    ['exact', tiny({ generator: null, replay: { mode: 'exact' } }), 'none'],
+    ['lwf', tiny({ generator: null, replay: { mode: 'none' }, lwf: { temperature: 2 } }), 'none'],
+  ];
+  try {
+    for (const [name, cfg, from] of runs) {
+      const alone = await trainSequence(seq, cfg, { progress: false });
+      const aloneParams = await paramValues(alone.scholar.solver.params);
+      alone.scholar.dispose();
+      const opts = { progress: false as const, firstTaskCache: cache };
+      const run = await trainSequence(seq, cfg, { ...opts, checkpointDir: path.join(dir, name) });
+      const params = await paramValues(run.scholar.solver.params);
+      run.scholar.dispose();
+      assert.equal(run.firstTaskFrom, from, `${name}: first task from ${from}`);
+      assert.equal(run.resumedTasks, from === null ? 0 : 1, name);
+      assert.deepEqual(run.accuracy, alone.accuracy, `${name}: R = the run trained alone`);
+      assert.deepEqual(params, aloneParams, `${name}: weights = the run trained alone`);
+    }
+    // Other curve settings record task 1 differently: not shared.
+    const curved = await trainSequence(seq, tiny({ lwf: { temperature: 2 } }), {
+      progress: false,
+      curveEvery: 10,
+      firstTaskCache: cache,
+      checkpointDir: path.join(dir, 'gr-lwf-curves'),
+    });
+    curved.scholar.dispose();
+    assert.equal(curved.firstTaskFrom, null);
+    await assert.rejects(
+      trainSequence(seq, gr, { progress: false, firstTaskCache: cache }),
+      /firstTaskCache needs a checkpointDir/,
     );
   } finally {
     seq.dispose();

@@ -27,6 +27,8 @@ import {
   accuracyHeatmapsFigure,
   averageCurvesFigure,
   firstSamples,
+  ReplayGrid,
+  samplesAfterTask,
   curveSeriesFromResults,
   formatMeanSd,
   meanSd,
@@ -217,6 +219,72 @@ test('runExperiment with a checkpoint: an interrupted run resumes (restored task
     seq.dispose();
     fs.rmSync(root, { recursive: true, force: true });
   }
+});
+
+test("runExperiment sharing first tasks: LwF + GR starts from GR's first task, samples included, and ends as if trained alone", async () => {
+  const seq = twoTasks();
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'dgr-experiments-first-'));
+  try {
+    const opts = {
+      label: 'GR (VAE)',
+      curveEvery: 10,
+      samplesPerTask: 4,
+      imageShape: [4, 4, 1] as const,
+      resultsRoot: root,
+    };
+    const cache = path.join(root, 'first-tasks');
+    const lwfGr = configWith(tiny(20), { lwf: { temperature: 2 } });
+    const alone = await runExperiment(seq, lwfGr, { ...opts, checkpoint: false });
+    const gr = await runExperiment(seq, tiny(20), {
+      ...opts,
+      checkpoint: path.join(root, 'gr'),
+      shareFirstTask: cache,
+    });
+    assert.equal(gr.firstTaskFrom, null, 'the first run trains its first task');
+    const shared = await runExperiment(seq, lwfGr, {
+      ...opts,
+      label: 'LwF + GR (VAE)',
+      checkpoint: path.join(root, 'lwf-gr'),
+      shareFirstTask: cache,
+    });
+    assert.equal(shared.firstTaskFrom, 'gr');
+    assert.equal(shared.resumedTasks, 1);
+    assert.deepEqual(shared.accuracy, alone.accuracy, 'R = the run trained alone');
+    assert.deepEqual(shared.curves, alone.curves);
+    assert.equal(shared.samples.length, 2, "task 1's samples read from the GR run's folder");
+    assert.deepEqual(shared.samples[0]?.pixels, gr.samples[0]?.pixels);
+    assert.deepEqual(shared.samples[0]?.pixels, alone.samples[0]?.pixels);
+    assert.deepEqual(shared.samples[1]?.pixels, alone.samples[1]?.pixels);
+    assert.ok(shared.seconds < alone.seconds, 'the reused task is not counted again');
+    // Read back whole: the samples of every task survive the checkpoints that replaced each other.
+    const again = await runExperiment(seq, tiny(20), {
+      ...opts,
+      checkpoint: path.join(root, 'gr'),
+      shareFirstTask: cache,
+    });
+    assert.equal(again.resumedTasks, 2);
+    assert.deepEqual(
+      again.samples.map((g) => g.task),
+      [0, 1],
+    );
+    assert.deepEqual(again.samples[0]?.pixels, gr.samples[0]?.pixels);
+  } finally {
+    seq.dispose();
+    fs.rmSync(root, { recursive: true, force: true });
+  }
+});
+
+test("samplesAfterTask: the first run that kept the task's samples, by task not by position", () => {
+  const grid = (task: number) =>
+    ({ task, shape: [1, 1, 1, 1], pixels: new Float32Array(1), labels: [task] }) as ReplayGrid;
+  const runs = [
+    { seed: 0, samples: [grid(1)] }, // read back from an old checkpoint: task 0's samples lost
+    { seed: 1, samples: [grid(0), grid(1)] },
+  ];
+  assert.deepEqual(samplesAfterTask(runs, 0), { grid: runs[1]!.samples[0], seed: 1 });
+  assert.deepEqual(samplesAfterTask(runs, 1), { grid: runs[0]!.samples[0], seed: 0 });
+  assert.equal(samplesAfterTask(runs, 2), null);
+  assert.throws(() => samplesAfterTask(runs, -1), /task must be/);
 });
 
 test('seenOutputs: class-IL grows with the tasks; resultsRootFor keeps quick runs out of results/', () => {

@@ -300,6 +300,16 @@ export function ew(
   return be.executeSingleOutput(op, [tFloat(be.binding)], inputs);
 }
 
+/** The elementwise sum of float tensors of one shape, in one native op (AddN). */
+export function addN(tensors: readonly Tensor[]): Tensor {
+  const be = backend();
+  return be.executeSingleOutput(
+    'AddN',
+    [tFloat(be.binding), intAttr('N', tensors.length)],
+    [...tensors],
+  );
+}
+
 /** Float tensors concatenated along `axis`. */
 export function concat(tensors: readonly Tensor[], axis: number): Tensor {
   const be = backend();

@@ -16,7 +16,7 @@ import * as path from 'node:path';
 import type { Tensor } from '@tensorflow/tfjs-node';
 import { tf } from '../tf';
 import type { AccuracyMatrix, TaskSequence } from './types';
-import type { ExperimentConfig } from './config';
+import { type ExperimentConfig, generatorUpdatesForTask } from './config';
 import type { SolverTrainer } from './solvers';
 import type { GeneratorTrainer } from './generators';
 import type { Regularizer } from './regularizers';
@@ -43,6 +43,11 @@ export interface RunRecord {
   readonly losses: readonly LossPoint[];
   /** Seconds of training per task (NaN where not known). */
   readonly taskSeconds: readonly number[];
+  /**
+   * Set when the first task was read from the shared first-task checkpoint instead of this run's
+   * own: the checkpoint folder name of the run that trained it.
+   */
+  readonly firstTaskFrom?: string;
 }
 
 /** The trainers whose parameters and Adam state a run checkpoint holds. */
@@ -68,6 +73,8 @@ export interface RunCheckpoint {
 
 interface RunMeta {
   readonly kind: string;
+  /** First-task checkpoints only: the folder name of the run that trained the task. */
+  readonly madeBy?: string;
   readonly config: Json;
   readonly sequence: Json;
   readonly completedTasks: number;
@@ -193,6 +200,25 @@ function jsonDiff(a: Json | undefined, b: Json | undefined, where: string): stri
     return a.flatMap((x: Json, i: number) => jsonDiff(x, b[i] as Json, `${where}[${i}]`));
   }
   return [`${where}: ${show(a)} → ${show(b)}`];
+}
+
+/**
+ * The part of a config that decides the first task: everything but replay and LwF (on task 1 there
+ * is no previous scholar, so trainSequence trains as with replay mode 'none' and no LwF; see
+ * planTask) and with `generatorIterations` as task 1's count. Two runs whose first-task
+ * configs are equal train their first task bit for bit alike (tested): e.g. none / noise / exact
+ * replay / LwF, or generative replay with hard or soft targets, with or without LwF, at any r.
+ */
+export function firstTaskConfig(config: ExperimentConfig): Json {
+  const { replay: _replay, lwf: _lwf, generatorIterations: _gi, ...rest } = config;
+  void [_replay, _lwf, _gi];
+  return toJson({ ...rest, generatorIterations: generatorUpdatesForTask(config, 0) });
+}
+
+/** Folder name, under a first-task cache, of a first task's identity (config and sequence). */
+function firstTaskKey(identity: Readonly<Record<string, Json>>): string {
+  const hash = createHash('sha256').update(JSON.stringify(identity)).digest('hex');
+  return `first-task-${hash.slice(0, 16)}`;
 }
 
 /** Checks the run record of a checkpoint against itself and the sequence. */
@@ -326,24 +352,50 @@ export function checkRunIdentity(
 /**
  * The checkpoint folder `dir` of a run of `config` on `sequence`. Checks the folder first (a
  * CheckpointError naming it and the fix, before any training) and computes the run's identity.
+ *
+ * With `firstTask` (a cache folder, and the training options that shape what a task records, e.g.
+ * curve settings), the state after the first task is also kept in that folder under a key of
+ * {@link firstTaskConfig}, the options and the sequence, and a run without a checkpoint of its own
+ * starts from a matching one: e.g. LwF + generative replay reuses the first task (generator
+ * included) of generative replay alone, which it would have trained bit for bit alike.
  */
 export function openRunCheckpoint(
   dir: string,
   config: ExperimentConfig,
   sequence: TaskSequence,
+  firstTask?: { readonly cache: string; readonly options: Json },
 ): RunCheckpoint {
   const target = checkCheckpointDir(dir);
   const identity = { config: toJson(config), sequence: sequenceMeta(sequence) };
+  const firstIdentity = {
+    config: firstTaskConfig(config),
+    options: firstTask?.options ?? null,
+    sequence: identity.sequence,
+  };
+  const shared =
+    firstTask === undefined
+      ? null
+      : checkCheckpointDir(path.join(firstTask.cache, firstTaskKey(firstIdentity)));
   const numTasks = sequence.tasks.length;
 
-  async function resume(model: RunModel): Promise<RunRecord | null> {
-    if (findCheckpoint(target) === null) return null;
-    const ck = await loadCheckpoint<Json>(target);
+  async function restoreFrom(
+    folder: string,
+    model: RunModel,
+    expected: Readonly<Record<string, Json>>,
+  ): Promise<RunRecord> {
+    const ck = await loadCheckpoint<Json>(folder);
     try {
       const file = path.join(ck.readFrom, MANIFEST);
       const meta = ck.meta;
-      checkRunIdentity(target, file, meta, RUN_KIND, 'a training run', identity);
+      checkRunIdentity(folder, file, meta, RUN_KIND, 'a training run', expected);
       const m = checkRunMeta(meta, file, numTasks, ck.readFrom);
+      if (folder === shared && m.completedTasks !== 1) {
+        throw new CheckpointError(
+          file,
+          `a first-task checkpoint records ${m.completedTasks} tasks, not 1`,
+          damagedFix(ck.readFrom),
+        );
+      }
       const steps = m.adamSteps as Readonly<Record<string, number>>;
       const { solverT, genT } = model;
       restoreParams(
@@ -372,16 +424,25 @@ export function openRunCheckpoint(
           throw new CheckpointError(file, (e as Error).message, damagedFix(path.dirname(file)));
         }
       }
+      const madeBy = folder === shared && typeof m.madeBy === 'string' ? m.madeBy : null;
       return {
         completedTasks: m.completedTasks,
         accuracy: m.accuracy as unknown as AccuracyMatrix,
         curves: m.curves as unknown as CurvePoint[],
         losses: m.losses as unknown as LossPoint[],
         taskSeconds: (m.taskSeconds as (number | null)[]).map((v) => v ?? Number.NaN),
+        ...(madeBy === null ? {} : { firstTaskFrom: madeBy }),
       };
     } finally {
       tf.dispose(Object.values(ck.tensors));
     }
+  }
+
+  async function resume(model: RunModel): Promise<RunRecord | null> {
+    if (findCheckpoint(target) !== null) return restoreFrom(target, model, identity);
+    if (shared !== null && findCheckpoint(shared) !== null)
+      return restoreFrom(shared, model, firstIdentity);
+    return null;
   }
 
   async function save(model: RunModel, record: RunRecord): Promise<void> {
@@ -415,6 +476,16 @@ export function openRunCheckpoint(
     };
     try {
       await saveCheckpoint(target, { meta: meta as unknown as Json, tensors });
+      // The first task, for runs that would train it alike (kept; never replaced).
+      if (shared !== null && record.completedTasks === 1 && findCheckpoint(shared) === null) {
+        const first: RunMeta & { options: Json } = {
+          ...meta,
+          config: firstIdentity.config,
+          options: firstIdentity.options,
+          madeBy: path.basename(target),
+        };
+        await saveCheckpoint(shared, { meta: first as unknown as Json, tensors });
+      }
     } finally {
       tf.dispose(Object.values(tensors));
     }

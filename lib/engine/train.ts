@@ -72,6 +72,12 @@ export interface TrainOptions {
   readonly onTaskEnd?: (info: TaskEndInfo) => void | Promise<void>;
   /** Save a checkpoint here after each task and resume from it if present. */
   readonly checkpointDir?: string;
+  /**
+   * With `checkpointDir`: also keep the state after the first task in this folder, shared by runs
+   * that train their first task alike (same config but for replay and LwF, which task 1 does not
+   * use; same curve options), and start a run without a checkpoint of its own from there.
+   */
+  readonly firstTaskCache?: string;
   /** Stop after this task index (for tests of interruption/resume); default: the last task. */
   readonly stopAfterTask?: number;
 }
@@ -91,6 +97,8 @@ export interface TrainResult {
   readonly totalSeconds: number;
   /** Number of tasks restored from the checkpoint (0 = fresh start). */
   readonly resumedTasks: number;
+  /** The checkpoint folder name of the run whose first task this run reused, else null. */
+  readonly firstTaskFrom: string | null;
   /**
    * Updates applied by each of the generator's optimizers over all tasks trained (restored ones
    * included), e.g. VAE {encoder, decoder}, WGAN-GP {generator, critic}; null without a generator.
@@ -148,7 +156,12 @@ export async function trainSequence(
   const t0 = performance.now();
   // The checkpoint folder is checked (and the run's identity computed) before any training.
   const dir = options.checkpointDir;
-  const ckpt = dir === undefined ? null : openRunCheckpoint(dir, config, sequence);
+  const cache = options.firstTaskCache;
+  if (cache !== undefined && dir === undefined)
+    throw new RangeError('trainSequence: firstTaskCache needs a checkpointDir');
+  const curveOptions = { curveEvery, curveMaxPerTask: options.curveMaxPerTask ?? 1000 };
+  const firstTask = cache === undefined ? undefined : { cache, options: curveOptions };
+  const ckpt = dir === undefined ? null : openRunCheckpoint(dir, config, sequence, firstTask);
 
   const solver = buildSolver(
     config.solver,
@@ -174,6 +187,7 @@ export async function trainSequence(
   let losses: LossPoint[] = [];
   let taskSeconds: number[] = [];
   let start = 0;
+  let firstTaskFrom: string | null = null;
   let prev: Scholar | null = null;
   let ok = false;
   try {
@@ -184,6 +198,7 @@ export async function trainSequence(
       curves = [...resumed.curves];
       losses = [...resumed.losses];
       taskSeconds = [...resumed.taskSeconds];
+      firstTaskFrom = resumed.firstTaskFrom ?? null;
       prev = snapshotScholar(scholar);
     }
     const resumedTasks = start;
@@ -273,6 +288,7 @@ export async function trainSequence(
       taskSeconds,
       totalSeconds: (performance.now() - t0) / 1000,
       resumedTasks,
+      firstTaskFrom,
       generatorUpdates:
         genT === null
           ? null

@@ -81,12 +81,18 @@ export interface ExperimentRun {
   readonly curves: CurveSeries;
   /** After each task, if samplesPerTask > 0 and the scholar has a generator. */
   readonly samples: readonly ReplayGrid[];
-  /** Wall-clock seconds of the run (training and evaluation); for tasks restored from a checkpoint, their recorded training seconds. */
+  /**
+   * Wall-clock seconds of the run (training and evaluation); for tasks restored from a checkpoint,
+   * their recorded training seconds; a first task reused from another run counts 0 here (it is
+   * that run's time).
+   */
   readonly seconds: number;
   /** Where the results were saved. */
   readonly resultsDir: string;
   /** Tasks restored from a checkpoint instead of trained in this call (0 = trained from the start). */
   readonly resumedTasks: number;
+  /** The checkpoint folder name of the run whose first task this run reused, else null. */
+  readonly firstTaskFrom: string | null;
   /** Losses read during training: whenever a progress line was due (none with `progress: false`). */
   readonly losses: readonly LossPoint[];
   /** `finalSamples` samples of the last generator (task = the last task), else null. */
@@ -120,6 +126,14 @@ export interface RunExperimentOptions {
    * task), `false` in the quick profile (the tests always train).
    */
   readonly checkpoint?: boolean | string;
+  /**
+   * Keep each run's first task in a shared folder and start a run from the first task of an
+   * earlier run that trained it alike (TrainOptions.firstTaskCache; e.g. LwF + GR from GR's, GR
+   * with soft targets from GR with hard ones, exact replay from no replay): `true` =
+   * `.scratch/checkpoints/first-tasks/` (with checkpoints in {@link checkpointDirFor} only), a
+   * string = that folder, `false` = always train the first task. Default `true`.
+   */
+  readonly shareFirstTask?: boolean | string;
 }
 
 /**
@@ -136,19 +150,28 @@ export function checkpointDirFor(sequence: TaskSequence, config: ExperimentConfi
   return path.join(projectRoot(), '.scratch', 'checkpoints', name);
 }
 
-/** The replayed samples of task `task`, beside the run's checkpoint (pixels stored exactly). */
+/**
+ * The replayed samples of task `task` of the run checkpointed in `dir` (pixels stored exactly):
+ * `replay-samples/<run folder>/t<task>.json` beside the checkpoint folder, which each task's
+ * checkpoint replaces whole. Folders written before 2026-12-02 kept them inside it, where only
+ * the last task's survived; those are still read.
+ */
 const samplesFile = (dir: string, task: number): string =>
+  path.join(path.dirname(dir), 'replay-samples', path.basename(dir), `t${task}.json`);
+const legacySamplesFile = (dir: string, task: number): string =>
   path.join(dir, `replay-samples-t${task}.json`);
 
 function saveReplayGrid(dir: string, g: ReplayGrid): void {
   const bytes = Buffer.from(g.pixels.buffer, g.pixels.byteOffset, g.pixels.byteLength);
   const body = { task: g.task, shape: g.shape, labels: g.labels, pixels: bytes.toString('base64') };
-  writeFileAtomic(samplesFile(dir, g.task), JSON.stringify(body));
+  const file = samplesFile(dir, g.task);
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  writeFileAtomic(file, JSON.stringify(body));
 }
 
 function loadReplayGrid(dir: string, task: number): ReplayGrid | null {
-  const file = samplesFile(dir, task);
-  if (!fs.existsSync(file)) return null;
+  const file = [samplesFile(dir, task), legacySamplesFile(dir, task)].find((f) => fs.existsSync(f));
+  if (file === undefined) return null;
   const body = JSON.parse(fs.readFileSync(file, 'utf8')) as {
     task: number;
     shape: [number, number, number, number];
@@ -221,6 +244,15 @@ export async function runExperiment(
   const imageShape = opts.imageShape ?? [28, 28, 1];
   const ck = opts.checkpoint ?? activeProfile() !== 'quick';
   const ckptDir = ck === false ? undefined : ck === true ? checkpointDirFor(sequence, config) : ck;
+  const share = opts.shareFirstTask ?? true;
+  const firstTaskCache =
+    ckptDir === undefined || share === false
+      ? undefined
+      : typeof share === 'string'
+        ? share
+        : ck === true
+          ? path.join(path.dirname(ckptDir), 'first-tasks')
+          : undefined;
   const samples: ReplayGrid[] = [];
   const t0 = performance.now();
   const result = await trainSequence(sequence, config, {
@@ -228,6 +260,7 @@ export async function runExperiment(
     curveMaxPerTask: opts.curveMaxPerTask ?? 500,
     progress: opts.progress ?? false,
     ...(ckptDir === undefined ? {} : { checkpointDir: ckptDir }),
+    ...(firstTaskCache === undefined ? {} : { firstTaskCache }),
     onTaskEnd: async ({ taskIndex, scholar }) => {
       if (nSamples === 0 || scholar.generator === null) return;
       const grid = await replayGridOf(scholar, nSamples, imageShape, {
@@ -242,8 +275,14 @@ export async function runExperiment(
   // Tasks restored from the checkpoint: their replayed samples were saved beside it.
   if (ckptDir !== undefined && nSamples > 0 && config.generator !== null) {
     const restored: ReplayGrid[] = [];
+    const from = result.firstTaskFrom;
     for (let k = 0; k < result.resumedTasks; k++) {
-      const g = loadReplayGrid(ckptDir, k);
+      let g = loadReplayGrid(ckptDir, k);
+      // A first task reused from another run: its samples are beside that run's checkpoint.
+      if (g === null && k === 0 && from !== null) {
+        g = loadReplayGrid(path.join(path.dirname(ckptDir), from), 0);
+        if (g !== null) saveReplayGrid(ckptDir, g);
+      }
       if (g !== null) restored.push(g);
     }
     samples.unshift(...restored);
@@ -260,8 +299,9 @@ export async function runExperiment(
   } finally {
     result.scholar.dispose();
   }
+  // A first task reused from another run is that run's time, not counted again here.
   const restoredSeconds = result.taskSeconds
-    .slice(0, result.resumedTasks)
+    .slice(result.firstTaskFrom === null ? 0 : 1, result.resumedTasks)
     .reduce((a, b) => a + b, 0);
   const seconds = restoredSeconds + (performance.now() - t0) / 1000;
   const name = runName(runNameParts(config, sequence));
@@ -294,6 +334,7 @@ export async function runExperiment(
     seconds,
     resultsDir,
     resumedTasks: result.resumedTasks,
+    firstTaskFrom: result.firstTaskFrom,
     losses: result.losses,
     finalSamples,
   });
@@ -627,6 +668,23 @@ export function firstSamples(grid: ReplayGrid, n: number): ReplayGrid {
     pixels: grid.pixels.subarray(0, k * h * w * c),
     labels: grid.labels.slice(0, k),
   };
+}
+
+/**
+ * The replayed samples after task `task` (0-based) from the first of `runs` that kept them, with
+ * that run's seed; null if none did (samples are kept only for runs with `samplesPerTask` > 0).
+ */
+export function samplesAfterTask(
+  runs: readonly Pick<ExperimentRun, 'samples' | 'seed'>[],
+  task: number,
+): { readonly grid: ReplayGrid; readonly seed: number } | null {
+  if (!Number.isInteger(task) || task < 0)
+    throw new RangeError(`samplesAfterTask: task must be a task index ≥ 0, got ${String(task)}`);
+  for (const r of runs) {
+    const grid = r.samples.find((g) => g.task === task);
+    if (grid !== undefined) return { grid, seed: r.seed };
+  }
+  return null;
 }
 
 /** Shows a run's replayed samples after one task as an image grid with the solver's labels. */
