@@ -268,6 +268,34 @@ test("runExperiment sharing first tasks: LwF + GR starts from GR's first task, s
       [0, 1],
     );
     assert.deepEqual(again.samples[0]?.pixels, gr.samples[0]?.pixels);
+    // A run that kept no samples, read back with samples asked for: task 1's are drawn again from
+    // the first-task checkpoint (the same as the run trained alone); later tasks' cannot be.
+    const soft = configWith(tiny(20), { replay: { targets: 'soft', temperature: 2 } });
+    const first = await runExperiment(seq, soft, {
+      ...opts,
+      samplesPerTask: 0,
+      checkpoint: path.join(root, 'soft'),
+      shareFirstTask: cache,
+    });
+    assert.equal(first.samples.length, 0);
+    const readBack = await runExperiment(seq, soft, {
+      ...opts,
+      checkpoint: path.join(root, 'soft'),
+      shareFirstTask: cache,
+    });
+    assert.deepEqual(
+      readBack.samples.map((g) => g.task),
+      [0],
+    );
+    assert.deepEqual(readBack.samples[0]?.pixels, alone.samples[0]?.pixels);
+    await assert.rejects(
+      trainSequence(seq, configWith(tiny(20), { seed: 7 }), {
+        checkpointDir: path.join(root, 'nothing'),
+        firstTaskCache: cache,
+        restoreOnly: true,
+      }),
+      /restoreOnly, but .*holds no checkpoint/,
+    );
   } finally {
     seq.dispose();
     fs.rmSync(root, { recursive: true, force: true });

@@ -78,6 +78,11 @@ export interface TrainOptions {
    * use; same curve options), and start a run without a checkpoint of its own from there.
    */
   readonly firstTaskCache?: string;
+  /**
+   * Restore from the checkpoint (or the first-task cache) and train nothing: the result's scholar
+   * is the one after the last task restored. A RangeError when there is nothing to restore.
+   */
+  readonly restoreOnly?: boolean;
   /** Stop after this task index (for tests of interruption/resume); default: the last task. */
   readonly stopAfterTask?: number;
 }
@@ -201,11 +206,18 @@ export async function trainSequence(
       firstTaskFrom = resumed.firstTaskFrom ?? null;
       prev = snapshotScholar(scholar);
     }
+    if (options.restoreOnly === true && resumed === null) {
+      throw new RangeError(
+        `trainSequence: restoreOnly, but ${dir ?? 'no checkpointDir'} holds no checkpoint of this run` +
+          (cache === undefined ? '' : ' and the first-task cache none of its first task'),
+      );
+    }
     const resumedTasks = start;
+    const endTask = options.restoreOnly === true ? start - 1 : lastTask;
     let globalIt = start === 0 ? 0 : (taskEndsOf(config, start)[start - 1] as number);
     const curveOpts = { maxPerTask: options.curveMaxPerTask ?? 1000 };
 
-    for (let k = start; k <= lastTask; k++) {
+    for (let k = start; k <= endTask; k++) {
       // Task i = k + 1. `prev` is the frozen scholar ⟨G_{i−1}, S_{i−1}⟩ that replays (null on task 1).
       const task = sequence.tasks[k] as Task;
       const plan = planTask(config, sequence, k, prev, trainsGenerator);

@@ -6,6 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { tf } from '../tf';
 import { writeFileAtomic } from '../fsutil';
@@ -15,6 +16,7 @@ import { taskEndsOf, type ExperimentConfig } from '../engine/config';
 export { taskEndsOf };
 import type { CurvePoint, LossPoint, TrainOptions, TrainResult } from '../engine/train';
 import { trainSequence } from '../engine/train';
+import type { Scholar } from '../engine/scholar';
 import { activeOutputs } from '../engine/masks';
 import { computeMetrics, type Metrics } from '../engine/eval';
 import {
@@ -221,6 +223,34 @@ export function seenOutputs(sequence: TaskSequence, k: number): number[] {
 }
 
 /**
+ * `draw` applied to the scholar after the first task of `config` on `sequence`, restored from the
+ * first-task cache without training; null when the cache does not hold that first task.
+ */
+async function firstTaskGrid(
+  sequence: TaskSequence,
+  config: ExperimentConfig,
+  cache: string,
+  curves: Pick<TrainOptions, 'curveEvery' | 'curveMaxPerTask'>,
+  draw: (scholar: Scholar) => Promise<ReplayGrid>,
+): Promise<ReplayGrid | null> {
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'dgr-first-task-'));
+  try {
+    const opts = { ...curves, progress: false as const, restoreOnly: true, firstTaskCache: cache };
+    const r = await trainSequence(sequence, config, { ...opts, checkpointDir: `${tmp}/run` });
+    try {
+      return r.firstTaskFrom === null ? null : await draw(r.scholar);
+    } finally {
+      r.scholar.dispose();
+    }
+  } catch (e) {
+    if (e instanceof RangeError && /restoreOnly/.test(e.message)) return null;
+    throw e;
+  } finally {
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+/**
  * Trains `config` on `sequence` with the engine's trainSequence (accuracy curves every
  * `curveEvery` iterations; after each task, optionally, `samplesPerTask` replayed samples
  * x' ~ G labelled by the solver), saves the results under the run's name (accuracy matrix,
@@ -254,20 +284,27 @@ export async function runExperiment(
           ? path.join(path.dirname(ckptDir), 'first-tasks')
           : undefined;
   const samples: ReplayGrid[] = [];
-  const t0 = performance.now();
-  const result = await trainSequence(sequence, config, {
+  const curveOptions = {
     curveEvery: opts.curveEvery,
     curveMaxPerTask: opts.curveMaxPerTask ?? 500,
+  };
+  const gridOf =
+    (task: number) =>
+    (scholar: Scholar): Promise<ReplayGrid> =>
+      replayGridOf(scholar, nSamples, imageShape, {
+        task,
+        seed: deriveSeed(config.seed, 'shown-replay', task),
+        activeUnits: seenOutputs(sequence, task),
+      });
+  const t0 = performance.now();
+  const result = await trainSequence(sequence, config, {
+    ...curveOptions,
     progress: opts.progress ?? false,
     ...(ckptDir === undefined ? {} : { checkpointDir: ckptDir }),
     ...(firstTaskCache === undefined ? {} : { firstTaskCache }),
     onTaskEnd: async ({ taskIndex, scholar }) => {
       if (nSamples === 0 || scholar.generator === null) return;
-      const grid = await replayGridOf(scholar, nSamples, imageShape, {
-        task: taskIndex,
-        seed: deriveSeed(config.seed, 'shown-replay', taskIndex),
-        activeUnits: seenOutputs(sequence, taskIndex),
-      });
+      const grid = await gridOf(taskIndex)(scholar);
       samples.push(grid);
       if (ckptDir !== undefined) saveReplayGrid(ckptDir, grid);
     },
@@ -279,10 +316,13 @@ export async function runExperiment(
     for (let k = 0; k < result.resumedTasks; k++) {
       let g = loadReplayGrid(ckptDir, k);
       // A first task reused from another run: its samples are beside that run's checkpoint.
-      if (g === null && k === 0 && from !== null) {
+      if (g === null && k === 0 && from !== null)
         g = loadReplayGrid(path.join(path.dirname(ckptDir), from), 0);
-        if (g !== null) saveReplayGrid(ckptDir, g);
-      }
+      // Not kept (an older checkpoint, or a run without samples): drawn again from the scholar
+      // after the first task when the first-task cache holds it — the same samples, same seed.
+      if (g === null && k === 0 && firstTaskCache !== undefined)
+        g = await firstTaskGrid(sequence, config, firstTaskCache, curveOptions, gridOf(0));
+      if (g !== null && k === 0) saveReplayGrid(ckptDir, g);
       if (g !== null) restored.push(g);
     }
     samples.unshift(...restored);
