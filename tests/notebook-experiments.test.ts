@@ -159,17 +159,20 @@ test('runExperiment: saves results that load back (matrix, curves), keeps labell
   }
 });
 
+/** runExperiment options of the checkpoint tests: 4 replayed 4×4 samples per task, curves every 10. */
+const samplingOptions = (root: string) => ({
+  label: 'GR (VAE)',
+  curveEvery: 10,
+  samplesPerTask: 4,
+  imageShape: [4, 4, 1] as const,
+  resultsRoot: root,
+});
+
 test('runExperiment with a checkpoint: an interrupted run resumes (restored tasks not retrained, replayed samples kept) and ends as an uninterrupted one', async () => {
   const seq = twoTasks();
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'dgr-experiments-ck-'));
   try {
-    const opts = {
-      label: 'GR (VAE)',
-      curveEvery: 10,
-      samplesPerTask: 4,
-      imageShape: [4, 4, 1] as const,
-      resultsRoot: root,
-    };
+    const opts = samplingOptions(root);
     const whole = await runExperiment(seq, tiny(20), { ...opts, checkpoint: false });
     assert.equal(whole.resumedTasks, 0);
     const dir = path.join(root, 'ckpt');
@@ -225,13 +228,7 @@ test("runExperiment sharing first tasks: LwF + GR starts from GR's first task, s
   const seq = twoTasks();
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'dgr-experiments-first-'));
   try {
-    const opts = {
-      label: 'GR (VAE)',
-      curveEvery: 10,
-      samplesPerTask: 4,
-      imageShape: [4, 4, 1] as const,
-      resultsRoot: root,
-    };
+    const opts = samplingOptions(root);
     const cache = path.join(root, 'first-tasks');
     const lwfGr = configWith(tiny(20), { lwf: { temperature: 2 } });
     const alone = await runExperiment(seq, lwfGr, { ...opts, checkpoint: false });

@@ -126,12 +126,9 @@ function shiftOf(precision: readonly Tensor[], anchor: readonly Tensor[]): Tenso
 function createQuadratic(params: ParamSet): Quadratic {
   return tf.tidy(() => {
     const anchor = params.read().map((t) => tf.keep(tf.clone(t)));
-    return {
-      precision: params.specs.map((s) => tf.keep(tf.zeros(s.shape as number[]))),
-      anchor,
-      shift: params.specs.map((s) => tf.keep(tf.zeros(s.shape as number[]))),
-      constant: 0,
-    };
+    const precision = params.specs.map((s) => tf.keep(tf.zeros(s.shape as number[])));
+    const shift = shiftOf(precision, anchor).map((t) => tf.keep(t));
+    return { precision, anchor, shift, constant: 0 };
   });
 }
 

@@ -215,7 +215,7 @@ export async function trainSequence(
     const resumedTasks = start;
     const endTask = options.restoreOnly === true ? start - 1 : lastTask;
     let globalIt = start === 0 ? 0 : (taskEndsOf(config, start)[start - 1] as number);
-    const curveOpts = { maxPerTask: options.curveMaxPerTask ?? 1000 };
+    const curveOpts = { maxPerTask: curveOptions.curveMaxPerTask };
 
     for (let k = start; k <= endTask; k++) {
       // Task i = k + 1. `prev` is the frozen scholar ⟨G_{i−1}, S_{i−1}⟩ that replays (null on task 1).

@@ -315,14 +315,16 @@ export async function runExperiment(
     const from = result.firstTaskFrom;
     for (let k = 0; k < result.resumedTasks; k++) {
       let g = loadReplayGrid(ckptDir, k);
-      // A first task reused from another run: its samples are beside that run's checkpoint.
-      if (g === null && k === 0 && from !== null)
-        g = loadReplayGrid(path.join(path.dirname(ckptDir), from), 0);
-      // Not kept (an older checkpoint, or a run without samples): drawn again from the scholar
-      // after the first task when the first-task cache holds it — the same samples, same seed.
-      if (g === null && k === 0 && firstTaskCache !== undefined)
-        g = await firstTaskGrid(sequence, config, firstTaskCache, curveOptions, gridOf(0));
-      if (g !== null && k === 0) saveReplayGrid(ckptDir, g);
+      if (g === null && k === 0) {
+        // A first task reused from another run: its samples are beside that run's checkpoint.
+        if (from !== null) g = loadReplayGrid(path.join(path.dirname(ckptDir), from), 0);
+        // Not kept (an older checkpoint, or a run without samples): drawn again from the scholar
+        // after the first task when the first-task cache holds it — the same samples, same seed.
+        if (g === null && firstTaskCache !== undefined)
+          g = await firstTaskGrid(sequence, config, firstTaskCache, curveOptions, gridOf(0));
+        // Kept beside this run's checkpoint from now on.
+        if (g !== null) saveReplayGrid(ckptDir, g);
+      }
       if (g !== null) restored.push(g);
     }
     samples.unshift(...restored);
