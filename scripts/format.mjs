@@ -1,13 +1,11 @@
 #!/usr/bin/env node
-// npm run format: Prettier over the library, scripts and tests, and on request the code cells of
-// the notebooks.
-//   npm run format                       format lib/, scripts/, tests/ in place
+// npm run format: Prettier over the library, scripts, tests and the code cells of the notebooks.
+//   npm run format                       format lib/, scripts/, tests/ and notebooks/ in place
 //   npm run format -- --check            change nothing; list files that are not formatted (exit 1)
-//   npm run format -- --notebooks        also every notebook's code cells
 //   npm run format -- lib/engine/x.ts    only these files (TypeScript, .mjs or .ipynb)
-// The notebooks are not formatted by default: Prettier breaks their long one-line calls into many
-// lines, which takes the median code cell over the course's 8 lines (tests/notebooks.test.ts);
-// a notebook's cells have to be split by hand before it can take the formatter.
+// Prettier puts each property of a literal that does not fit in 100 columns on its own line, so a
+// notebook cell stays short (the course's median of at most 8 lines, tests/notebooks.test.ts) by
+// holding one idea: split a cell that grows, or name a part of it first.
 //
 // Notebooks: each code cell's source is formatted on its own (TypeScript, as tslab compiles it)
 // and written back into the same place of the file. Outputs, metadata, markdown cells and the
@@ -32,7 +30,6 @@ function listSources() {
     }
   };
   DIRS.forEach(walk);
-  if (!process.argv.includes('--notebooks')) return out.sort();
   const nb = fs.readdirSync(path.join(ROOT, 'notebooks')).filter((f) => f.endsWith('.ipynb'));
   return [...out.sort(), ...nb.sort().map((f) => path.join('notebooks', f))];
 }

@@ -36,7 +36,9 @@ const lint = spawnSync(
 if (lint.status === 0) passed += 1;
 else failed += 1;
 
-say('format check (Prettier layout of lib, scripts, tests; npm run format fixes)');
+say(
+  'format check (Prettier layout of lib, scripts, tests, notebook code cells; npm run format fixes)',
+);
 const format = spawnSync(process.execPath, [path.join(ROOT, 'scripts', 'format.mjs'), '--check'], {
   cwd: ROOT,
   stdio: 'inherit',
