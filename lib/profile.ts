@@ -18,7 +18,8 @@ export function activeProfile(
   if (value === undefined || value === '') return 'default';
   if ((PROFILES as readonly string[]).includes(value)) return value as ProfileName;
   throw new Error(
-    `DGR_PROFILE=${value} is not a profile; use one of: ${PROFILES.join(', ')} (or leave it unset for default)`,
+    `DGR_PROFILE=${value} is not a profile; use one of: ` +
+      `${PROFILES.join(', ')} (or leave it unset for default)`,
   );
 }
 
@@ -29,7 +30,9 @@ export interface ProfileValues<T> {
   readonly paper?: T;
 }
 
-/** The value for the active profile (`paper` falls back to `default` when a notebook gives none). */
+/**
+ * The value for the active profile (`paper` falls back to `default` when a notebook gives none).
+ */
 export function byProfile<T>(values: ProfileValues<T>, profile: ProfileName = activeProfile()): T {
   if (profile === 'paper') return values.paper ?? values.default;
   return values[profile];

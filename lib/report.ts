@@ -9,7 +9,10 @@ import * as path from 'node:path';
 import { writeFileAtomic } from './fsutil';
 import { activeProfile, ProfileName } from './profile';
 
-/** One headline number: ours beside the published ones. Values are display strings (e.g. "0.912 ± 0.004"). */
+/**
+ * One headline number: ours beside the published ones. Values are display strings (e.g. "0.912 ±
+ * 0.004").
+ */
 export interface SummaryRow {
   /** What was run, e.g. "split MNIST, class-IL, generative replay (VAE)". */
   readonly experiment: string;
@@ -78,7 +81,8 @@ export function saveSummary(
 ): string {
   if (!STEM.test(summary.notebook))
     throw new RangeError(
-      `saveSummary: notebook must be a file stem like '07-new-classes', got ${JSON.stringify(summary.notebook)}`,
+      `saveSummary: notebook must be a file stem like '07-new-classes', ` +
+        `got ${JSON.stringify(summary.notebook)}`,
     );
   if (summary.rows.length === 0)
     throw new RangeError(
@@ -102,7 +106,8 @@ export function saveSummary(
     }
     if (typeof c.holds !== 'boolean') {
       throw new RangeError(
-        `saveSummary(${summary.notebook}): claims[${i}].holds must be a boolean computed from the run, got ${String(c.holds)}`,
+        `saveSummary(${summary.notebook}): claims[${i}].holds must be a boolean computed from ` +
+          `the run, got ${String(c.holds)}`,
       );
     }
   }
@@ -132,7 +137,10 @@ export function saveSummary(
   return file;
 }
 
-/** Every saved summary in `dir`, by notebook name; a file that cannot be read is reported, not skipped silently. */
+/**
+ * Every saved summary in `dir`, by notebook name; a file that cannot be read is reported, not
+ * skipped silently.
+ */
 export function loadSummaries(dir: string = defaultSummariesDir()): {
   summaries: NotebookSummary[];
   problems: string[];
@@ -204,7 +212,9 @@ export function reportMarkdown(input: ReportInput): string {
   const notRun = input.runs.filter((r) => r.notRun);
   out.push('# dgr-notebooks: reproduction summary', '');
   out.push(
-    `Generated ${input.generatedAt} by \`npm run reproduce\` on ${input.machine}. Every number below was measured by the notebook named beside it, in the profile named with it, in this run or the run that saved its summary.`,
+    `Generated ${input.generatedAt} by \`npm run reproduce\` on ${input.machine}. ` +
+      'Every number below was measured by the notebook named beside it, in the profile named ' +
+      'with it, in this run or the run that saved its summary.',
     '',
   );
   const claims = input.summaries.flatMap((s) =>
@@ -215,28 +225,41 @@ export function reportMarkdown(input: ReportInput): string {
     out.push(
       "## The paper's claims, checked",
       '',
-      `${held} of ${claims.length} claims hold in our runs; \`holds\` is computed by each notebook from its own numbers.`,
+      `${held} of ${claims.length} claims hold in our runs; ` +
+        `\`holds\` is computed by each notebook from its own numbers.`,
       '',
     );
     out.push('| claim | paper | ours | holds | notebook (profile) |', '|---|---|---|---|---|');
     for (const c of claims)
       out.push(
-        `| ${cell(c.claim)} | ${cell(c.paper)} | ${cell(c.ours)} | ${c.holds ? 'yes' : '**no**'} | ${c.notebook} (${c.profile}) |`,
+        `| ${cell(c.claim)} | ${cell(c.paper)} | ${cell(c.ours)} | ${c.holds ? 'yes' : '**no**'} ` +
+          `| ${c.notebook} (${c.profile}) |`,
       );
     out.push('');
   }
   out.push('## Notebooks', '', '| notebook | result | run time |', '|---|---|---|');
   for (const r of input.runs)
     out.push(
-      `| ${r.notebook} | ${r.ok ? 'ok' : r.notRun ? 'not run in the default or paper profile' : `**failed**: ${cell(r.error)}`} | ${runTimeCell(r, trainingOf(r.notebook))} |`,
+      `| ${r.notebook} | ` +
+        (r.ok
+          ? 'ok'
+          : r.notRun
+            ? 'not run in the default or paper profile'
+            : `**failed**: ${cell(r.error)}`) +
+        ` | ${runTimeCell(r, trainingOf(r.notebook))} |`,
     );
   out.push(
-    `| **total** | ${input.runs.length - failed.length - notRun.length} ok, ${failed.length} failed${notRun.length ? `, ${notRun.length} not run` : ''} | ${minutes(total)}${readBack > 0 ? ` (+ ${minutes(readBack)} of training read back from checkpoints)` : ''} |`,
+    `| **total** | ${input.runs.length - failed.length - notRun.length} ok, ` +
+      `${failed.length} failed${notRun.length ? `, ${notRun.length} not run` : ''} | ` +
+      minutes(total) +
+      (readBack > 0 ? ` (+ ${minutes(readBack)} of training read back from checkpoints)` : '') +
+      ' |',
     '',
   );
   if (failed.length > 0)
     out.push(
-      `**${failed.length} notebook(s) failed:** ${failed.map((r) => r.notebook).join(', ')}. Their numbers below, if any, are from an earlier saved summary.`,
+      `**${failed.length} notebook(s) failed:** ${failed.map((r) => r.notebook).join(', ')}. ` +
+        'Their numbers below, if any, are from an earlier saved summary.',
       '',
     );
   for (const s of input.summaries) {
@@ -245,7 +268,8 @@ export function reportMarkdown(input: ReportInput): string {
     out.push(
       `## ${s.title}`,
       '',
-      `Notebook \`${s.notebook}.ipynb\`, profile ${s.profile}, summary saved ${s.savedAt}${stale ? ' (not refreshed by this run)' : ''}.`,
+      `Notebook \`${s.notebook}.ipynb\`, profile ${s.profile}, ` +
+        `summary saved ${s.savedAt}${stale ? ' (not refreshed by this run)' : ''}.`,
       '',
     );
     out.push(
@@ -254,7 +278,8 @@ export function reportMarkdown(input: ReportInput): string {
     );
     for (const r of s.rows)
       out.push(
-        `| ${cell(r.experiment)} | ${cell(r.metric)} | **${cell(r.ours)}** | ${cell(r.paper)} | ${cell(r.reference)} | ${cell(r.source)} | ${cell(r.note)} |`,
+        `| ${cell(r.experiment)} | ${cell(r.metric)} | **${cell(r.ours)}** | ${cell(r.paper)} | ` +
+          `${cell(r.reference)} | ${cell(r.source)} | ${cell(r.note)} |`,
       );
     out.push('');
   }
@@ -303,5 +328,12 @@ export function reportHtml(markdown: string): string {
     else if (l.startsWith('- ')) body.push(`<p>• ${inline(l.slice(2))}</p>`);
     else if (l.trim() !== '') body.push(`<p>${inline(l)}</p>`);
   }
-  return `<!doctype html>\n<html><head><meta charset="utf-8"><title>dgr-notebooks: reproduction summary</title>\n<style>body{font-family:system-ui,sans-serif;max-width:70em;margin:2em auto;padding:0 1em}table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:.3em .6em;text-align:left}th{background:#f4f4f4}code{background:#f4f4f4;padding:0 .2em}</style>\n</head><body>\n${body.join('\n')}\n</body></html>\n`;
+  return (
+    '<!doctype html>\n<html><head><meta charset="utf-8">' +
+    '<title>dgr-notebooks: reproduction summary</title>\n' +
+    '<style>body{font-family:system-ui,sans-serif;max-width:70em;margin:2em auto;padding:0 1em}' +
+    'table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:.3em .6em;' +
+    'text-align:left}th{background:#f4f4f4}code{background:#f4f4f4;padding:0 .2em}</style>\n' +
+    `</head><body>\n${body.join('\n')}\n</body></html>\n`
+  );
 }

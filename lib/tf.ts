@@ -11,9 +11,9 @@ import type * as tfTypes from '@tensorflow/tfjs-node';
 // TensorFlow's C++ logging reads this once, when the library loads.
 if (process.env.TF_CPP_MIN_LOG_LEVEL === undefined) process.env.TF_CPP_MIN_LOG_LEVEL = '2';
 // oneDNN kernels for MatMul and friends. TensorFlow leaves them off by default on this project's
-// AVX (no AVX2/AVX-512) machines; on, one generative-replay iteration of `npm run bench` is steadier
-// and faster on average (environment.md, "oneDNN kernels"). Read when the first op runs; a user's
-// own setting wins (TF_ENABLE_ONEDNN_OPTS=0 turns them off).
+// AVX (no AVX2/AVX-512) machines; on, one generative-replay iteration of `npm run bench` is
+// steadier and faster on average (environment.md, "oneDNN kernels"). Read when the first op runs; a
+// user's own setting wins (TF_ENABLE_ONEDNN_OPTS=0 turns them off).
 if (process.env.TF_ENABLE_ONEDNN_OPTS === undefined) process.env.TF_ENABLE_ONEDNN_OPTS = '1';
 
 /** Thrown when the native TensorFlow binding cannot be loaded. */
@@ -22,9 +22,10 @@ export class NativeBackendError extends Error {
     super(
       `The native TensorFlow backend is not available: ${cause}\n` +
         `@tensorflow/tfjs-node needs its binding (tfjs_binding.node) and libtensorflow.\n` +
-        `To fix: run \`npm run setup\` in the project folder (it downloads libtensorflow or builds ` +
-        `the binding from the tensorflow-cpu wheel offline), then restart the kernel. ` +
-        `See environment.md, "Native TensorFlow". There is no fallback to the slow pure-JS backends.`,
+        `To fix: run \`npm run setup\` in the project folder (it downloads libtensorflow or ` +
+        `builds the binding from the tensorflow-cpu wheel offline), then restart the kernel. ` +
+        'See environment.md, "Native TensorFlow". There is no fallback to the ' +
+        'slow pure-JS backends.',
     );
     this.name = 'NativeBackendError';
   }
@@ -33,7 +34,8 @@ export class NativeBackendError extends Error {
 function load(): typeof tfTypes {
   let mod: typeof tfTypes;
   try {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports -- a require in try/catch turns a missing binding into a NativeBackendError
+    /* eslint-disable-next-line @typescript-eslint/no-require-imports --
+     * a require in try/catch turns a missing binding into a NativeBackendError */
     mod = require('@tensorflow/tfjs-node') as typeof tfTypes;
   } catch (err) {
     const msg = err instanceof Error ? err.message.split('\n')[0] : String(err);

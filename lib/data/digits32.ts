@@ -30,7 +30,9 @@ import { svhnStatus, loadSvhn, DownloadFn } from './svhn';
 import { createRng, deriveSeed } from '../rng';
 import { loadPrintedDigits } from './printed-digits';
 
-/** Identity of a data domain, for labelling every figure and table with the domain actually used. */
+/**
+ * Identity of a data domain, for labelling every figure and table with the domain actually used.
+ */
 export interface DomainInfo {
   readonly id: string;
   readonly name: string;
@@ -47,8 +49,9 @@ export const COLOUR_MNIST32: DomainInfo = Object.freeze({
   name: 'Colour-MNIST-32',
   label: 'Colour-MNIST-32 (synthetic, derived from MNIST)',
   description:
-    '32x32 colour digits rendered from MNIST: coloured strokes on textured coloured backgrounds with ' +
-    'neighbouring distractor digits; a synthetic stand-in used because the real second-domain files are unavailable',
+    '32x32 colour digits rendered from MNIST: coloured strokes on textured coloured backgrounds ' +
+    'with neighbouring distractor digits; a synthetic stand-in used because the real ' +
+    'second-domain files are unavailable',
   isStandIn: true,
 });
 
@@ -58,7 +61,8 @@ export const SVHN_DOMAIN: DomainInfo = Object.freeze({
   name: 'SVHN',
   label: 'SVHN (Street View House Numbers, cropped digits)',
   description:
-    'Street View House Numbers (Netzer et al., 2011), 32x32 cropped digits, official train/test files',
+    'Street View House Numbers (Netzer et al., 2011), 32x32 cropped digits, ' +
+    'official train/test files',
   isStandIn: false,
 });
 
@@ -117,11 +121,13 @@ export function colourMnist32(
   const [h, w, ch] = source.shape;
   if (ch !== 1)
     throw new Error(
-      `colourMnist32: source images must be grey (shape [h, w, 1]); got [${source.shape.join(', ')}]`,
+      'colourMnist32: source images must be grey (shape [h, w, 1]); ' +
+        `got [${source.shape.join(', ')}]`,
     );
   if (!Number.isInteger(count) || count < 0 || count > source.count) {
     throw new Error(
-      `colourMnist32: count must be an integer 0..${source.count} (the source's size); got ${count}`,
+      `colourMnist32: count must be an integer 0..${source.count} (the source's size); ` +
+        `got ${count}`,
     );
   }
   for (const k of ['distractorProbability', 'sameColourProbability'] as const) {
@@ -150,7 +156,8 @@ export function colourMnist32(
     const between = (a: number, b: number): number => a + (b - a) * rnd();
     // Background: colour, gradient per channel, luminance texture.
     const bg = [255 * rnd(), 255 * rnd(), 255 * rnd()] as const;
-    // A random colour at least 80 grey levels of luminance away from the background; else near black or white.
+    // A random colour at least 80 grey levels of luminance away from the background; else near
+    // black or white.
     const dark = luminance(bg) >= 128;
     let fg: [number, number, number] = dark
       ? [40 * rnd(), 40 * rnd(), 40 * rnd()]
@@ -287,7 +294,9 @@ export interface DomainData {
   readonly test: ImageSplit;
 }
 
-/** Builds Colour-MNIST-32 from the registry's MNIST (train from MNIST train, test from MNIST test). */
+/**
+ * Builds Colour-MNIST-32 from the registry's MNIST (train from MNIST train, test from MNIST test).
+ */
 export async function loadColourMnist32(opts: ColourMnist32Options): Promise<DomainData> {
   const mnist = await loadMnist({ dataRoot: opts.dataRoot });
   const config: ColourMnist32Config = {
@@ -333,7 +342,10 @@ export interface SecondDomainOptions extends ColourMnist32Options {
   readonly download?: boolean | DownloadFn;
   /** Progress lines of the SVHN download, and one line per split of the printed digits. */
   readonly log?: (line: string) => void;
-  /** Registry holding the `svhn` entry (tests pass their own; MNIST always comes from the default registry). */
+  /**
+   * Registry holding the `svhn` entry (tests pass their own; MNIST always comes from the default
+   * registry).
+   */
   readonly registry?: Readonly<Record<string, DatasetEntry>>;
 }
 

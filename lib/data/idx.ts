@@ -36,7 +36,8 @@ export interface IdxExpectation {
 export class IdxFormatError extends Error {
   constructor(file: string, problem: string) {
     super(
-      `${file}: not a valid IDX file: ${problem}. Delete the file and run \`npm run setup\` to fetch a verified copy.`,
+      `${file}: not a valid IDX file: ${problem}. Delete the file and run \`npm run setup\` to ` +
+        'fetch a verified copy.',
     );
     this.name = 'IdxFormatError';
   }
@@ -80,11 +81,13 @@ export function parseIdx(buf: Uint8Array, file: string, expect: IdxExpectation =
   const expectedBytes = headerBytes + count * info.bytes;
   if (buf.length < expectedBytes)
     fail(
-      `truncated: header promises ${dims.join('x')} ${info.name} values (${expectedBytes} bytes) but the file has ${buf.length}`,
+      `truncated: header promises ${dims.join('x')} ${info.name} values (${expectedBytes} bytes) ` +
+        `but the file has ${buf.length}`,
     );
   if (buf.length > expectedBytes)
     fail(
-      `${buf.length - expectedBytes} unexpected trailing bytes after ${dims.join('x')} ${info.name} values`,
+      `${buf.length - expectedBytes} unexpected trailing bytes after ${dims.join('x')} ` +
+        `${info.name} values`,
     );
   if (expect.type !== undefined && expect.type !== info.name)
     fail(`element type is ${info.name}, expected ${expect.type}`);

@@ -103,14 +103,17 @@ export interface MatFile {
   readonly variables: ReadonlyMap<string, MatArray>;
 }
 
-/** A file that is not a readable MAT-file; `file` and `problem` are kept for callers' own messages. */
+/**
+ * A file that is not a readable MAT-file; `file` and `problem` are kept for callers' own messages.
+ */
 export class MatFormatError extends Error {
   constructor(
     readonly file: string,
     readonly problem: string,
   ) {
     super(
-      `${file}: not a readable MATLAB 5.0 MAT-file: ${problem}. Replace it with a complete, uncorrupted copy of the file.`,
+      `${file}: not a readable MATLAB 5.0 MAT-file: ${problem}. Replace it with a complete, ` +
+        'uncorrupted copy of the file.',
     );
     this.name = 'MatFormatError';
   }
@@ -160,7 +163,8 @@ function fileSource(file: string): ByteSource {
         if (n === 0)
           throw new MatFormatError(
             file,
-            `file ended while reading ${length} bytes at offset ${offset} (was it changed while being read?)`,
+            `file ended while reading ${length} bytes at offset ${offset} ` +
+              '(was it changed while being read?)',
           );
         got += n;
       }
@@ -254,7 +258,8 @@ function readTag(
 ): Tag {
   if (at + 8 > end)
     fail(
-      `${what}: the 8-byte tag at byte ${at} runs past the end of its container (${end} bytes); the data are truncated`,
+      `${what}: the 8-byte tag at byte ${at} runs past the end of its container (${end} bytes); ` +
+        'the data are truncated',
     );
   const first = r.u32(at);
   const small = first >>> 16;
@@ -267,7 +272,8 @@ function readTag(
   const dataAt = at + 8;
   if (dataAt + size > end)
     fail(
-      `${what}: ${typeName(first)} element at byte ${at} declares ${size} bytes but only ${end - dataAt} remain; the data are truncated`,
+      `${what}: ${typeName(first)} element at byte ${at} declares ${size} bytes but only ` +
+        `${end - dataAt} remain; the data are truncated`,
     );
   return { type: first, size, dataAt, next: Math.min(end, dataAt + Math.ceil(size / 8) * 8) };
 }
@@ -289,7 +295,8 @@ function parseMatrix(
   const flags = readTag(r, start, end, `${where} array flags`, fail);
   if (flags.type !== 6 || flags.size !== 8)
     fail(
-      `${where}: array flags must be miUINT32 with 8 bytes, found ${typeName(flags.type)} with ${flags.size} bytes`,
+      `${where}: array flags must be miUINT32 with 8 bytes, found ${typeName(flags.type)} with ` +
+        `${flags.size} bytes`,
     );
   const flagWord = r.u32(flags.dataAt);
   const classId = flagWord & 0xff;
@@ -297,7 +304,8 @@ function parseMatrix(
   const dimsTag = readTag(r, flags.next, end, `${where} dimensions`, fail);
   if (dimsTag.type !== 5 || dimsTag.size % 4 !== 0 || dimsTag.size < 8) {
     fail(
-      `${where}: dimensions must be miINT32 with at least 2 values, found ${typeName(dimsTag.type)} with ${dimsTag.size} bytes`,
+      `${where}: dimensions must be miINT32 with at least 2 values, ` +
+        `found ${typeName(dimsTag.type)} with ${dimsTag.size} bytes`,
     );
   }
   const dims: number[] = [];
@@ -317,7 +325,8 @@ function parseMatrix(
   if (className === undefined) fail(`${label}: unknown array class ${classId}`);
   if (className !== 'uint8' && className !== 'double' && className !== 'single') {
     fail(
-      `${label}: array class '${className}' is not supported (only numeric uint8, double and single arrays are read)`,
+      `${label}: array class '${className}' is not supported (only numeric uint8, ` +
+        'double and single arrays are read)',
     );
   }
   if (complex) fail(`${label}: complex arrays are not supported`);
@@ -329,7 +338,8 @@ function parseMatrix(
   const bytesPer = (MI_TYPES as Record<number, { bytes: number }>)[real.type]!.bytes;
   if (real.size !== count * bytesPer) {
     fail(
-      `${label}: real part holds ${real.size} bytes (${real.size / bytesPer} ${typeName(real.type)} values) but dimensions ${dims.join('x')} need ${count} values`,
+      `${label}: real part holds ${real.size} bytes (${real.size / bytesPer} ` +
+        `${typeName(real.type)} values) but dimensions ${dims.join('x')} need ${count} values`,
     );
   }
   if (real.next < end) {
@@ -355,7 +365,9 @@ function parseMatrix(
     : { name, className, dims, data: data as Float32Array };
 }
 
-/** Largest inflated element accepted (Node's buffer limit is higher, but no sane file needs more). */
+/**
+ * Largest inflated element accepted (Node's buffer limit is higher, but no sane file needs more).
+ */
 const MAX_INFLATED = 2 ** 32;
 
 /**
@@ -387,7 +399,8 @@ async function inflateElement(
     }
     if (filled + chunk.length > out.length) {
       fail(
-        `${where}: compressed data inflate to more bytes than the inner element declares (${out.length}); the element is corrupted`,
+        `${where}: compressed data inflate to more bytes than the inner element declares ` +
+          `(${out.length}); the element is corrupted`,
       );
     }
     chunk.copy(out, filled);
@@ -443,11 +456,13 @@ async function inflateElement(
   const o = out as Buffer | null;
   if (o === null)
     fail(
-      `${where}: compressed data element inflates to ${head.length} bytes, fewer than one 8-byte tag`,
+      `${where}: compressed data element inflates to ${head.length} bytes, ` +
+        'fewer than one 8-byte tag',
     );
   if (filled !== o.length)
     fail(
-      `${where}: compressed element inflates to ${filled} bytes but its inner element declares ${o.length}; the data are truncated`,
+      `${where}: compressed element inflates to ${filled} bytes but its inner element declares ` +
+        `${o.length}; the data are truncated`,
     );
   return o;
 }
@@ -473,11 +488,13 @@ function parseHeader(src: ByteSource, fail: (p: string) => never): MatHeader {
   const version = new Reader(h, little).u16(124);
   if (text.startsWith('MATLAB 7.3'))
     fail(
-      'it is a version 7.3 MAT-file (HDF5), which this reader does not support; save it with -v7 or -v6',
+      'it is a version 7.3 MAT-file (HDF5), which this reader does not support; ' +
+        'save it with -v7 or -v6',
     );
   if (version !== 0x0100)
     fail(
-      `header version is 0x${version.toString(16).padStart(4, '0')}, expected 0x0100 (MATLAB 5.0 MAT-file)`,
+      `header version is 0x${version.toString(16).padStart(4, '0')}, ` +
+        'expected 0x0100 (MATLAB 5.0 MAT-file)',
     );
   return { text, version, endian: little ? 'little' : 'big' };
 }
@@ -496,7 +513,8 @@ async function parseSource(src: ByteSource, file: string): Promise<MatFile> {
     const where = `variable ${index} at byte ${at}`;
     if (at + 8 > src.size)
       fail(
-        `${where}: ${src.size - at} trailing bytes are too few for a data element tag; the file is truncated`,
+        `${where}: ${src.size - at} trailing bytes are too few for a data element tag; ` +
+          'the file is truncated',
       );
     const tagBytes = src.read(at, 8);
     const tr = new Reader(tagBytes, little);
@@ -506,7 +524,8 @@ async function parseSource(src: ByteSource, file: string): Promise<MatFile> {
     const size = tr.u32(4);
     if (at + 8 + size > src.size) {
       fail(
-        `${where}: ${typeName(type)} element declares ${size} bytes but the file has only ${src.size - at - 8} left; the file is truncated (incomplete download or copy?)`,
+        `${where}: ${typeName(type)} element declares ${size} bytes but the file has only ` +
+          `${src.size - at - 8} left; the file is truncated (incomplete download or copy?)`,
       );
     }
     let arr: MatArray;
@@ -555,7 +574,10 @@ export async function readMatFile(file: string): Promise<MatFile> {
   }
 }
 
-/** The variable `name` of a parsed file, or a MatFormatError naming the file and the variables it has. */
+/**
+ * The variable `name` of a parsed file, or a MatFormatError naming the file and the variables it
+ * has.
+ */
 export function matVariable(mat: MatFile, name: string, file: string): MatArray {
   const v = mat.variables.get(name);
   if (v === undefined) {

@@ -158,7 +158,8 @@ type Context = CanvasTypes.SKRSContext2D;
 /** The rasteriser, loaded on first use (importing the library must not need it). */
 function canvasModule(): CanvasModule {
   try {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports -- lazy: the library imports without the rasteriser
+    /* eslint-disable-next-line @typescript-eslint/no-require-imports --
+     * lazy: the library imports without the rasteriser */
     return require('@napi-rs/canvas') as CanvasModule;
   } catch (err) {
     const why = err instanceof Error ? (err.message.split('\n')[0] ?? '') : String(err);

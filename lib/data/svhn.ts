@@ -137,7 +137,8 @@ export function httpDownload(opts: DownloadOptions = {}): DownloadFn {
             const rate = got / 1e6 / Math.max((now - started) / 1000, 1e-3);
             const pct = total === null ? '' : ` (${((100 * got) / total).toFixed(0)}%)`;
             log(
-              `  ${name}: ${mb(got)}${total === null ? '' : ` / ${mb(total)}`} MB${pct}, ${rate.toFixed(2)} MB/s`,
+              `  ${name}: ${mb(got)}${total === null ? '' : ` / ${mb(total)}`} MB${pct}, ` +
+                `${rate.toFixed(2)} MB/s`,
             );
           }
         });
@@ -227,8 +228,10 @@ function unusable(file: string, problem: string): SvhnError {
   const base = path.basename(file);
   return new SvhnError(
     `SVHN file ${file} is unusable: ${problem}.\n` +
-      `To fix: delete it and get the official ${base} again: run \`await dgr.loadSvhn({ download: true })\` where the network allows, ` +
-      `or download it from http://ufldl.stanford.edu/housenumbers/${base} elsewhere and place it at ${file} (see data/README.md).`,
+      `To fix: delete it and get the official ${base} again: ` +
+      `run \`await dgr.loadSvhn({ download: true })\` where the network allows, ` +
+      `or download it from http://ufldl.stanford.edu/housenumbers/${base} elsewhere and place it ` +
+      `at ${file} (see data/README.md).`,
   );
 }
 
@@ -252,7 +255,8 @@ export function svhnToImageSplit(x: MatArray, y: MatArray, file: string): ImageS
   if (y.dims.filter((k) => k !== 1).length > 1 || yCount !== n) {
     throw unusable(
       file,
-      `variable 'y' has dimensions ${y.dims.join('x')}, expected ${n}x1 (one label per image of 'X')`,
+      `variable 'y' has dimensions ${y.dims.join('x')}, ` +
+        `expected ${n}x1 (one label per image of 'X')`,
     );
   }
   const labels = new Uint8Array(n);
@@ -281,7 +285,10 @@ export function svhnToImageSplit(x: MatArray, y: MatArray, file: string): ImageS
   return { count: n, shape: [H, W, C], images, labels, numClasses: 10 };
 }
 
-/** Reads one SVHN MAT-file (e.g. data/svhn/test_32x32.mat) into an ImageSplit; errors name the file and the fix. */
+/**
+ * Reads one SVHN MAT-file (e.g. data/svhn/test_32x32.mat) into an ImageSplit; errors name the file
+ * and the fix.
+ */
 export async function readSvhnSplit(file: string): Promise<ImageSplit> {
   try {
     const mat = await readMatFile(file);

@@ -3,15 +3,16 @@
  * on load.
  *
  * Layout of `dir`: `manifest.json` (format, version, meta, and for each tensor its name, file,
- * dtype, shape, byte length and sha256) and one raw little-endian file per tensor (`t0000.bin`, ...).
+ * dtype, shape, byte length and sha256) and one raw little-endian file per tensor (`t0000.bin`,
+ * ...).
  *
- * Atomicity: everything is written into a hidden temporary sibling directory (`.name.tmp-<pid>-<id>`),
- * each file fsynced, the manifest last; then the previous checkpoint is renamed aside
- * (`.name.old-<pid>-<id>`), the new one renamed into place, and the old one removed. A crash
- * therefore never leaves a half-written checkpoint at `dir`: either the old or the new one is there,
- * and in the instant between the two renames the loader falls back to the renamed-aside old one.
- * Leftovers of crashed writers are ignored by the loader and removed by the next save; a save
- * first puts a recoverable renamed-aside checkpoint back in place, so nothing recoverable is
+ * Atomicity: everything is written into a hidden temporary sibling directory
+ * (`.name.tmp-<pid>-<id>`), each file fsynced, the manifest last; then the previous checkpoint is
+ * renamed aside (`.name.old-<pid>-<id>`), the new one renamed into place, and the old one removed.
+ * A crash therefore never leaves a half-written checkpoint at `dir`: either the old or the new one
+ * is there, and in the instant between the two renames the loader falls back to the renamed-aside
+ * old one. Leftovers of crashed writers are ignored by the loader and removed by the next save; a
+ * save first puts a recoverable renamed-aside checkpoint back in place, so nothing recoverable is
  * deleted before a newer complete checkpoint is at `dir`. {@link findCheckpoint} names the folder
  * the loader would read, so "is there something to resume?" and "what does load return?" agree.
  *
@@ -102,7 +103,10 @@ export interface CheckpointExpectation {
 
 export interface LoadedCheckpoint<M extends Json = Json> extends CheckpointContents<M> {
   readonly manifest: CheckpointManifest;
-  /** The directory actually read (differs from `dir` only when recovering the previous checkpoint after a crash mid-swap). */
+  /**
+   * The directory actually read (differs from `dir` only when recovering the previous checkpoint
+   * after a crash mid-swap).
+   */
   readonly readFrom: string;
 }
 
@@ -177,7 +181,8 @@ function checkJson(v: unknown, where: string): void {
     return;
   }
   throw new TypeError(
-    `${where} is a ${typeof v === 'object' ? (v.constructor?.name ?? 'object') : typeof v}, not a JSON value`,
+    `${where} is a ${typeof v === 'object' ? (v.constructor?.name ?? 'object') : typeof v}, ` +
+      'not a JSON value',
   );
 }
 
@@ -202,7 +207,8 @@ function checkManifest(m: unknown, file: string): CheckpointManifest {
     return bad(`format is ${JSON.stringify(o.format)}, expected "${CHECKPOINT_FORMAT}"`);
   if (o.version !== CHECKPOINT_VERSION)
     return bad(
-      `format version ${String(o.version)} is not supported (this code reads version ${CHECKPOINT_VERSION})`,
+      `format version ${String(o.version)} is not supported (this code reads version ` +
+        `${CHECKPOINT_VERSION})`,
     );
   if (o.endianness !== 'LE') return bad(`endianness ${String(o.endianness)} is not supported`);
   const { checksum, ...rest } = o;
@@ -233,7 +239,8 @@ function checkManifest(m: unknown, file: string): CheckpointManifest {
     const expected = numel(e.shape as number[]) * BYTES[e.dtype as CheckpointDType];
     if (e.bytes !== expected)
       bad(
-        `${where} (${String(e.name)}) says ${String(e.bytes)} bytes, but shape [${String(e.shape)}] of ${String(e.dtype)} needs ${expected}`,
+        `${where} (${String(e.name)}) says ${String(e.bytes)} bytes, ` +
+          `but shape [${String(e.shape)}] of ${String(e.dtype)} needs ${expected}`,
       );
     if (typeof e.sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(e.sha256))
       bad(`${where}.sha256 is not a sha256 hex digest`);
@@ -304,7 +311,8 @@ export async function saveCheckpoint(
     if (name === '') throw new TypeError('saveCheckpoint: a tensor name is empty');
     if (!(t.dtype in BYTES))
       throw new TypeError(
-        `saveCheckpoint: tensor ${name} has dtype ${t.dtype}; checkpoints store ${Object.keys(BYTES).join(', ')}`,
+        `saveCheckpoint: tensor ${name} has dtype ${t.dtype}; ` +
+          `checkpoints store ${Object.keys(BYTES).join(', ')}`,
       );
     if (t.isDisposed) throw new TypeError(`saveCheckpoint: tensor ${name} is disposed`);
     const values = await t.data();
@@ -500,7 +508,8 @@ export async function loadCheckpoint<M extends Json = Json>(
     }
     const digest = sha256(bytes);
     if (digest !== e.sha256) {
-      const problem = `corrupt: sha256 of tensor ${e.name} is ${digest}, the manifest says ${e.sha256}`;
+      const problem =
+        `corrupt: sha256 of tensor ${e.name} is ${digest}, ` + `the manifest says ${e.sha256}`;
       throw new CheckpointError(file, problem, fix);
     }
     buffers.push(

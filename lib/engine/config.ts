@@ -15,7 +15,8 @@ export const REPLAY_MODES = ['none', 'noise', 'exact', 'generative'] as const;
 /**
  * - `none`: fine-tune on the new task only (lower bound);
  * - `noise`: replay uniform-noise inputs labelled by the previous solver (the paper's control);
- * - `exact`: replay stored real data of past tasks with true labels (upper bound, Shin et al. "ER");
+ * - `exact`: replay stored real data of past tasks with true labels (upper bound,
+ *   Shin et al. "ER");
  * - `generative`: replay inputs from the previous generator, labelled by the previous solver (DGR).
  */
 export type ReplayMode = (typeof REPLAY_MODES)[number];
@@ -52,10 +53,16 @@ export interface VaeConfig {
 
 export interface WganGpConfig {
   readonly kind: 'wgan-gp';
-  /** `mlp`: fully connected G and critic; `dcgan`: transposed-conv G, strided-conv critic (H = W, divisible by 4). */
+  /**
+   * `mlp`: fully connected G and critic; `dcgan`: transposed-conv G, strided-conv critic (H = W,
+   * divisible by 4).
+   */
   readonly arch: 'mlp' | 'dcgan';
   readonly latent: number;
-  /** mlp: hidden widths of G (the critic mirrors them). dcgan: [c1, c2] conv channels (preset [32, 64]: a quarter of DCGAN's 64/128, for a 2-core CPU). */
+  /**
+   * mlp: hidden widths of G (the critic mirrors them). dcgan: [c1, c2] conv channels (preset
+   * [32, 64]: a quarter of DCGAN's 64/128, for a 2-core CPU).
+   */
   readonly hidden: readonly number[];
   /** Critic updates per generator update (Gulrajani et al. 2017: 5). */
   readonly criticSteps: number;
@@ -77,7 +84,10 @@ export interface ReplayConfig {
   readonly ratio: number | 'inverse-task';
   /** Replayed examples per iteration (independent of the real batch size). */
   readonly batchSize: number;
-  /** `hard`: previous solver's argmax; `soft`: its softmax at `temperature` (distillation, loss × T²). */
+  /**
+   * `hard`: previous solver's argmax; `soft`: its softmax at `temperature` (distillation,
+   * loss × T²).
+   */
   readonly targets: 'hard' | 'soft';
   /** Distillation temperature (van de Ven: 2). Used only with soft targets. */
   readonly temperature: number;
@@ -88,7 +98,10 @@ export interface ExperimentConfig {
   readonly seed: number;
   readonly scenario: Scenario;
   readonly solver: SolverConfig;
-  /** The generator; required for generative replay, optional otherwise (then trained on real data only). */
+  /**
+   * The generator; required for generative replay, optional otherwise (then trained on real data
+   * only).
+   */
   readonly generator: GeneratorConfig | null;
   readonly replay: ReplayConfig;
   /** Training iterations per task (solver and generator each step once per iteration). */
@@ -168,7 +181,10 @@ export function configWith(
   );
 }
 
-/** The van de Ven & Tolias (2019) split-MNIST class-IL generative replay setup (their `--replay=generative`). */
+/**
+ * The van de Ven & Tolias (2019) split-MNIST class-IL generative replay setup (their
+ * `--replay=generative`).
+ */
 function splitMnistGR(): ExperimentConfig {
   return deepFreeze({
     seed: 0,
@@ -193,12 +209,18 @@ function splitMnistGR(): ExperimentConfig {
   } satisfies ExperimentConfig);
 }
 
-/** Same as splitMnistGR with soft targets at temperature 2 (van de Ven's `--distill`, "DGR+distill"). */
+/**
+ * Same as splitMnistGR with soft targets at temperature 2 (van de Ven's `--distill`,
+ * "DGR+distill").
+ */
 function splitMnistGRDistill(): ExperimentConfig {
   return configWith(splitMnistGR(), { replay: { targets: 'soft', temperature: 2 } });
 }
 
-/** Split MNIST with another replay mode (baselines: 'none', 'noise', 'exact'); no generator unless generative. */
+/**
+ * Split MNIST with another replay mode (baselines: 'none', 'noise', 'exact'); no generator unless
+ * generative.
+ */
 function splitMnist(mode: ReplayMode, scenario: Scenario = 'class'): ExperimentConfig {
   const base = splitMnistGR();
   return deepFreeze({
@@ -209,7 +231,10 @@ function splitMnist(mode: ReplayMode, scenario: Scenario = 'class'): ExperimentC
   });
 }
 
-/** The DGR paper's generator: WGAN-GP (Gulrajani et al. 2017: Adam lr 1e-4, β=(0.5, 0.9), 5 critic steps, λ=10). */
+/**
+ * The DGR paper's generator: WGAN-GP (Gulrajani et al. 2017: Adam lr 1e-4, β=(0.5, 0.9), 5 critic
+ * steps, λ=10).
+ */
 function wganGp(arch: 'mlp' | 'dcgan' = 'mlp'): WganGpConfig {
   return deepFreeze({
     kind: 'wgan-gp',
@@ -243,7 +268,10 @@ function permutedMnistDGR(): ExperimentConfig {
   } satisfies ExperimentConfig);
 }
 
-/** SVHN → MNIST (32×32×3 inputs, domain-IL) with a CNN solver and a DCGAN-style WGAN-GP (Shin et al. §4.2). */
+/**
+ * SVHN → MNIST (32×32×3 inputs, domain-IL) with a CNN solver and a DCGAN-style WGAN-GP
+ * (Shin et al. §4.2).
+ */
 function svhnMnistDGR(): ExperimentConfig {
   return deepFreeze({
     seed: 0,
@@ -513,7 +541,8 @@ function checkShapes(cfg: ExperimentConfig, inputShape: readonly number[]): void
     ) {
       fail(
         'solver',
-        `a 'cnn' solver needs image inputs [H, W, C] with H and W divisible by ${down}; the sequence has ${shapeStr}. Use solver.kind 'mlp' for flat inputs`,
+        `a 'cnn' solver needs image inputs [H, W, C] with H and W divisible by ${down}; ` +
+          `the sequence has ${shapeStr}. Use solver.kind 'mlp' for flat inputs`,
       );
     }
   }
@@ -523,7 +552,8 @@ function checkShapes(cfg: ExperimentConfig, inputShape: readonly number[]): void
     if (inputShape.length !== 3 || c === undefined || h !== w || (h as number) % 4 !== 0) {
       fail(
         'generator.arch',
-        `'dcgan' needs square image inputs [H, H, C] with H divisible by 4 (e.g. [28, 28, 1], [32, 32, 3]); the sequence has ${shapeStr}. Use arch 'mlp'`,
+        `'dcgan' needs square image inputs [H, H, C] with H divisible by 4 (e.g. [28, 28, 1], ` +
+          `[32, 32, 3]); the sequence has ${shapeStr}. Use arch 'mlp'`,
       );
     }
   }
@@ -537,7 +567,8 @@ function checkShapes(cfg: ExperimentConfig, inputShape: readonly number[]): void
 export function validateConfig(cfg: ExperimentConfig, sequence?: TaskSequence): ExperimentConfig {
   if (!isPlainObject(cfg))
     throw new ConfigError(
-      'config must be an ExperimentConfig object (start from a preset, e.g. presets.splitMnistGR())',
+      'config must be an ExperimentConfig object (start from a preset, e.g. ' +
+        'presets.splitMnistGR())',
     );
   checkKeys(cfg, KEYS.config, '');
   if (typeof cfg.seed !== 'number' || !Number.isInteger(cfg.seed))
@@ -545,7 +576,8 @@ export function validateConfig(cfg: ExperimentConfig, sequence?: TaskSequence): 
   if (!SCENARIOS.includes(cfg.scenario))
     fail(
       'scenario',
-      `unknown scenario ${show(cfg.scenario)}; use one of ${SCENARIOS.map((s) => `'${s}'`).join(', ')}`,
+      `unknown scenario ${show(cfg.scenario)}; ` +
+        `use one of ${SCENARIOS.map((s) => `'${s}'`).join(', ')}`,
     );
   posInt(cfg.iterations, 'iterations');
   posInt(cfg.batchSize, 'batchSize');
@@ -609,7 +641,8 @@ export function validateConfig(cfg: ExperimentConfig, sequence?: TaskSequence): 
   if (!(REPLAY_MODES as readonly string[]).includes(r.mode))
     fail(
       'replay.mode',
-      `unknown replay mode ${show(r.mode)}; use one of ${REPLAY_MODES.map((m) => `'${m}'`).join(', ')}`,
+      `unknown replay mode ${show(r.mode)}; ` +
+        `use one of ${REPLAY_MODES.map((m) => `'${m}'`).join(', ')}`,
     );
   if (
     r.ratio !== 'inverse-task' &&
@@ -636,7 +669,9 @@ export function validateConfig(cfg: ExperimentConfig, sequence?: TaskSequence): 
     if (sequence.scenario !== cfg.scenario) {
       fail(
         'scenario',
-        `is '${cfg.scenario}' but the task sequence '${sequence.name}' was built for '${sequence.scenario}'; build the sequence for '${cfg.scenario}' or change config.scenario`,
+        `is '${cfg.scenario}' but the task sequence '${sequence.name}' was built for ` +
+          `'${sequence.scenario}'; build the sequence for '${cfg.scenario}' or ` +
+          'change config.scenario',
       );
     }
     checkShapes(cfg, sequence.inputShape);
@@ -651,12 +686,14 @@ export function validateConfig(cfg: ExperimentConfig, sequence?: TaskSequence): 
         const got = d.x.shape.slice(1).join(',');
         if (got !== want) {
           throw new ConfigError(
-            `task ${t.index} (${t.name}) ${split}.x has example shape [${got}] but the sequence's inputShape is [${want}]; the models are built for [${want}]`,
+            `task ${t.index} (${t.name}) ${split}.x has example shape [${got}] but the ` +
+              `sequence's inputShape is [${want}]; the models are built for [${want}]`,
           );
         }
         if (d.y.shape[0] !== d.x.shape[0])
           throw new ConfigError(
-            `task ${t.index} (${t.name}) ${split}: ${d.x.shape[0]} inputs but ${d.y.shape[0]} labels`,
+            `task ${t.index} (${t.name}) ${split}: ` +
+              `${d.x.shape[0]} inputs but ${d.y.shape[0]} labels`,
           );
       }
       if (t.train.count < 1)
@@ -666,7 +703,8 @@ export function validateConfig(cfg: ExperimentConfig, sequence?: TaskSequence): 
       );
       if (badClass !== undefined)
         throw new ConfigError(
-          `task ${t.index} (${t.name}) uses output ${badClass}, outside 0..${sequence.numOutputs - 1}`,
+          `task ${t.index} (${t.name}) uses output ${badClass}, ` +
+            `outside 0..${sequence.numOutputs - 1}`,
         );
     }
   }

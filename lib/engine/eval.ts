@@ -82,7 +82,8 @@ export async function evaluate(
               logits.shape[1] !== sequence.numOutputs
             ) {
               throw new RangeError(
-                `evaluate: classifier.predict returned shape [${logits.shape.join(', ')}], expected [${size}, ${sequence.numOutputs}]`,
+                `evaluate: classifier.predict returned shape [${logits.shape.join(', ')}], ` +
+                  `expected [${size}, ${sequence.numOutputs}]`,
               );
             }
             const hits = tf
@@ -143,7 +144,8 @@ export function checkAccuracyMatrix(R: AccuracyMatrix, where = 'accuracy matrix'
 export function withRow(R: AccuracyMatrix, i: number, row: readonly number[]): AccuracyMatrix {
   if (!Number.isInteger(i) || i < 0 || i > R.length)
     throw new RangeError(
-      `withRow: row ${i} cannot be set on a matrix with ${R.length} rows (rows are filled in order)`,
+      `withRow: row ${i} cannot be set on a matrix with ${R.length} rows ` +
+        '(rows are filled in order)',
     );
   const next = R.map((r) => Object.freeze([...r]));
   next[i] = Object.freeze([...row]);
@@ -174,7 +176,10 @@ export function averageAccuracy(R: AccuracyMatrix, afterTask?: number): number {
   return mean(Array.from({ length: i + 1 }, (_, j) => at(R, i, j)));
 }
 
-/** Average accuracy after each task: [ACC after task 0, ACC after task 1, ...] (for learning curves). */
+/**
+ * Average accuracy after each task: [ACC after task 0, ACC after task 1, ...] (for learning
+ * curves).
+ */
 export function averageAccuracyCurve(R: AccuracyMatrix): number[] {
   checkAccuracyMatrix(R, 'averageAccuracyCurve');
   return R.map((_, i) => averageAccuracy(R, i));
@@ -199,7 +204,8 @@ export function forwardTransfer(R: AccuracyMatrix, baseline: readonly number[]):
   const T = (R[0] as readonly number[]).length;
   if (!Array.isArray(baseline) || baseline.length !== T) {
     throw new RangeError(
-      `forwardTransfer: baseline needs one accuracy per task (${T}), got ${Array.isArray(baseline) ? baseline.length : String(baseline)}`,
+      `forwardTransfer: baseline needs one accuracy per task (${T}), ` +
+        `got ${Array.isArray(baseline) ? baseline.length : String(baseline)}`,
     );
   }
   return mean(Array.from({ length: L }, (_, k) => at(R, k, k + 1) - (baseline[k + 1] as number)));

@@ -55,7 +55,10 @@ export interface Generator {
   readonly inputShape: readonly number[];
   /** False for a frozen snapshot (which holds only what sampling needs). */
   readonly trainable: boolean;
-  /** Parameter sets by name: VAE {encoder, decoder}, WGAN-GP {generator, critic}; a snapshot only the sampling one. */
+  /**
+   * Parameter sets by name: VAE {encoder, decoder}, WGAN-GP {generator, critic}; a snapshot only
+   * the sampling one.
+   */
   readonly params: Readonly<Record<string, ParamSet>>;
   /** n samples [n, ...inputShape] in [0, 1], noise drawn from `seed`. */
   sample(n: number, seed: number): Tensor;
@@ -101,11 +104,12 @@ function checkBatch(x: Tensor, inputShape: readonly number[], what: string): voi
     x.shape.slice(1).join(',') === want || (x.rank === 2 && x.shape[1] === flatSize(inputShape));
   if (!ok)
     throw new Error(
-      `${what}: batch shape [${x.shape.join(', ')}] does not match the model's input shape [${want}]`,
+      `${what}: batch shape [${x.shape.join(', ')}] does not match the model's ` +
+        `input shape [${want}]`,
     );
 }
 
-// ---------------------------------------------------------------------------------------------- VAE
+// --------------------------------------------------------------------------------------------- VAE
 
 /**
  * Per-example VAE loss [B] (van de Ven: mean BCE over pixels + KL/#pixels),
@@ -265,7 +269,10 @@ function makeVae(
   });
 }
 
-/** VAE: encoder D → hidden… → (μ, log σ²) ∈ R^latent; decoder latent → reversed hidden… → D (sigmoid). */
+/**
+ * VAE: encoder D → hidden… → (μ, log σ²) ∈ R^latent; decoder latent → reversed hidden… → D
+ * (sigmoid).
+ */
 export function buildVae(
   config: VaeConfig,
   inputShape: readonly number[],
@@ -305,7 +312,9 @@ export function buildVae(
 
 /** A VAE trainer, plus the gradient computation by hand or by autodiff (for tests). */
 export interface VaeTrainer extends GeneratorTrainer {
-  /** Loss and gradients {encoder, decoder} for batch x with noise from `seed`; nothing is updated. */
+  /**
+   * Loss and gradients {encoder, decoder} for batch x with noise from `seed`; nothing is updated.
+   */
   gradients(
     x: Tensor,
     weights: Tensor1D | null,
@@ -324,7 +333,8 @@ export function createVaeTrainer(gen: Generator): VaeTrainer {
   const d = flatSize(gen.inputShape);
   const optE = createAdam(encoder, config.optimizer);
   const optD = createAdam(decoder, config.optimizer);
-  // Row weights as a [B, 1] column, cached while the caller passes the same weights tensor (per task).
+  // Row weights as a [B, 1] column, cached while the caller passes the same weights tensor
+  // (per task).
   let key: Tensor1D | number | null = null;
   let wcol: Tensor2D | null = null;
   const colOf = (weights: Tensor1D | null, b: number): Tensor2D => {
@@ -410,7 +420,7 @@ export function createVaeTrainer(gen: Generator): VaeTrainer {
   };
 }
 
-// ------------------------------------------------------------------------------------------ WGAN-GP
+// ----------------------------------------------------------------------------------------- WGAN-GP
 
 /**
  * One linear layer y = x∗W + b of a WGAN-GP network as native ops, with the
@@ -751,7 +761,8 @@ function ganNets(config: WganGpConfig, inputShape: readonly number[]): GanNets {
   const [h, w, c] = inputShape;
   if (inputShape.length !== 3 || c === undefined || h !== w || (h as number) % 4 !== 0) {
     throw new Error(
-      `buildWganGp: arch 'dcgan' needs square images [H, H, C] with H divisible by 4, got [${inputShape.join(', ')}]`,
+      `buildWganGp: arch 'dcgan' needs square images [H, H, C] with H divisible by 4, ` +
+        `got [${inputShape.join(', ')}]`,
     );
   }
   return dcgan(config, inputShape);
@@ -787,7 +798,10 @@ function makeWgan(
   });
 }
 
-/** WGAN-GP with an MLP or DCGAN-style generator and critic (Gulrajani et al. 2017; Shin et al. 2017 §4). */
+/**
+ * WGAN-GP with an MLP or DCGAN-style generator and critic (Gulrajani et al. 2017; Shin et al. 2017
+ * §4).
+ */
 export function buildWganGp(
   config: WganGpConfig,
   inputShape: readonly number[],
@@ -1006,7 +1020,8 @@ export function buildGenerator(
       return buildWganGp(config, inputShape, seed);
     default:
       throw new Error(
-        `buildGenerator: unknown generator kind ${JSON.stringify((config as { kind: unknown }).kind)}; use 'vae' or 'wgan-gp'`,
+        'buildGenerator: unknown generator kind ' +
+          `${JSON.stringify((config as { kind: unknown }).kind)}; use 'vae' or 'wgan-gp'`,
       );
   }
 }
@@ -1015,7 +1030,8 @@ export function buildGenerator(
 export function createGeneratorTrainer(gen: Generator): GeneratorTrainer {
   if (!gen.trainable)
     throw new Error(
-      'createGeneratorTrainer: this generator is a frozen snapshot; train the live generator instead',
+      'createGeneratorTrainer: this generator is a frozen snapshot; ' +
+        'train the live generator instead',
     );
   return gen.config.kind === 'vae' ? createVaeTrainer(gen) : createWganGpTrainer(gen);
 }

@@ -21,7 +21,8 @@ export type OutputPurpose = 'train' | 'eval';
  * - `domain` scenario: all outputs;
  * - `class` scenario, training task t: every class of tasks 0..t (those seen so far);
  *   evaluating task j after training up to task `trainedUpTo` (default j): every class of tasks
- *   0..max(trainedUpTo, j) — all classes seen, plus the evaluated task's own when it lies in the future.
+ *   0..max(trainedUpTo, j) — all classes seen, plus the evaluated task's own when it lies in the
+ *   future.
  * Returns sorted output indices.
  */
 export function activeOutputs(
@@ -38,7 +39,8 @@ export function activeOutputs(
   }
   if (!Number.isInteger(trainedUpTo) || trainedUpTo < 0 || trainedUpTo >= numTasks) {
     throw new RangeError(
-      `activeOutputs: trainedUpTo ${trainedUpTo} is not a task of this sequence (0..${numTasks - 1})`,
+      `activeOutputs: trainedUpTo ${trainedUpTo} is not a task of this sequence ` +
+        `(0..${numTasks - 1})`,
     );
   }
   if (purpose !== 'train' && purpose !== 'eval')
@@ -62,10 +64,16 @@ export function activeOutputs(
   }
 }
 
-/** Added to the logits of inactive outputs: finite (so 0 * mask stays 0 in a loss), yet never the argmax or a softmax mass. */
+/**
+ * Added to the logits of inactive outputs: finite (so 0 * mask stays 0 in a loss), yet never the
+ * argmax or a softmax mass.
+ */
 export const INACTIVE_LOGIT = -1e9;
 
-/** Additive logit mask [1, numOutputs]: 0 on `active`, {@link INACTIVE_LOGIT} elsewhere (null when all are active). */
+/**
+ * Additive logit mask [1, numOutputs]: 0 on `active`, {@link INACTIVE_LOGIT} elsewhere (null when
+ * all are active).
+ */
 export function logitMask(
   numOutputs: number,
   active: readonly number[] | undefined,
@@ -99,7 +107,9 @@ export function replayRowTask(row: number, numPrevious: number, replayRows: numb
 
 /** The logit masks of one training batch (null = nothing masked). */
 export interface BatchMasks {
-  /** For the new solver: [realRows + replayRows, C], or [1, C] when every row uses the same outputs. */
+  /**
+   * For the new solver: [realRows + replayRows, C], or [1, C] when every row uses the same outputs.
+   */
   readonly batch: Tensor2D | null;
   /** For the previous solver labelling the replayed inputs: [replayRows, C] or [1, C]. */
   readonly labeller: Tensor2D | null;

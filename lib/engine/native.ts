@@ -53,7 +53,8 @@ function backend(): NodeBackend {
   const b = tf.backend() as unknown as Partial<NodeBackend>;
   if (typeof b.executeSingleOutput !== 'function' || b.binding === undefined) {
     throw new Error(
-      `engine/native: needs the native 'tensorflow' backend, the active backend is '${tf.getBackend()}'`,
+      `engine/native: needs the native 'tensorflow' backend, the active backend is ` +
+        `'${tf.getBackend()}'`,
     );
   }
   return b as NodeBackend;
@@ -115,7 +116,9 @@ export function biasAddGrad(dy: Tensor): Tensor1D {
   ) as Tensor1D;
 }
 
-/** dy where features > 0, else 0 (the ReLU gradient; `features` may be the ReLU's input or output). */
+/**
+ * dy where features > 0, else 0 (the ReLU gradient; `features` may be the ReLU's input or output).
+ */
 export function reluGrad(dy: Tensor, features: Tensor): Tensor {
   const be = backend();
   return be.executeSingleOutput('ReluGrad', [tFloat(be.binding)], [dy, features]);
@@ -136,7 +139,7 @@ export function softmaxCrossEntropy(logits: Tensor2D, labels: Tensor2D): [Tensor
   return [loss as Tensor1D, backprop as Tensor2D];
 }
 
-// ------------------------------------------------------------------------------------ resource variables
+// ------------------------------------------------------------------------------ resource variables
 
 /** A TensorFlow resource variable (float32). */
 export interface ResourceVariable {
@@ -173,7 +176,8 @@ export function resourceVariable(initial: Tensor): ResourceVariable {
     checkFloat(value, 'ResourceVariable.assign');
     if (value.shape.join(',') !== shape.join(','))
       throw new Error(
-        `ResourceVariable.assign: value shape [${value.shape.join(', ')}] does not match the variable's [${shape.join(', ')}]`,
+        `ResourceVariable.assign: value shape [${value.shape.join(', ')}] does not match the ` +
+          `variable's [${shape.join(', ')}]`,
       );
     be.executeMultipleOutputs('AssignVariableOp', [tFloat(b, 'dtype')], [handle, value], 0);
   };
@@ -244,7 +248,7 @@ export function resourceApplyAdam(
   );
 }
 
-// ------------------------------------------------------------------------------------ random numbers
+// ---------------------------------------------------------------------------------- random numbers
 
 function stateless(op: string, shape: readonly number[], seed: number): Tensor {
   if (!Number.isInteger(seed)) throw new Error(`${op}: seed must be an integer, got ${seed}`);
@@ -280,7 +284,7 @@ export function statelessUniform(shape: readonly number[], seed: number): Tensor
   return stateless('StatelessRandomUniform', shape, seed);
 }
 
-// ------------------------------------------------------------------------------------ elementwise and shape ops
+// ----------------------------------------------------------------------- elementwise and shape ops
 // The same ops tf.js offers, without its per-op bookkeeping (argument conversion, kernel lookup,
 // broadcasting checks, autodiff tape): measured ~3× cheaper per call. For hand-written passes only.
 
@@ -291,7 +295,10 @@ const intAttr = (name: string, value: number): Attr => ({
   value,
 });
 
-/** An elementwise float op: 'Relu', 'Sigmoid', 'Exp', 'Square', 'Neg' (one input) or 'AddV2', 'Sub', 'Mul', 'RealDiv' (two, broadcasting). */
+/**
+ * An elementwise float op: 'Relu', 'Sigmoid', 'Exp', 'Square', 'Neg' (one input) or 'AddV2', 'Sub',
+ * 'Mul', 'RealDiv' (two, broadcasting).
+ */
 export function ew(
   op: 'Relu' | 'Sigmoid' | 'Exp' | 'Square' | 'Neg' | 'AddV2' | 'Sub' | 'Mul' | 'RealDiv',
   ...inputs: Tensor[]

@@ -11,7 +11,10 @@ import { ResourceVariable, resourceApplyAdam, resourceVariable } from './native'
 
 /** How a parameter is initialised. */
 export type InitKind =
-  /** PyTorch's default for Linear/Conv: U(-1/sqrt(fanIn), 1/sqrt(fanIn)) (van de Ven's code keeps it). */
+  /**
+   * PyTorch's default for Linear/Conv: U(-1/sqrt(fanIn), 1/sqrt(fanIn)) (van de Ven's code keeps
+   * it).
+   */
   | 'torch'
   /** Glorot/Xavier uniform: U(-sqrt(6/(fanIn+fanOut)), +). */
   | 'glorot'
@@ -69,7 +72,10 @@ export function denseSpecs(
   ];
 }
 
-/** Spec of a conv layer's filter [k, k, inC, outC] and bias [outC] (for transposed convs pass transposed=true: [k, k, outC, inC]). */
+/**
+ * Spec of a conv layer's filter [k, k, inC, outC] and bias [outC] (for transposed convs pass
+ * transposed=true: [k, k, outC, inC]).
+ */
 export function convSpecs(
   name: string,
   k: number,
@@ -138,7 +144,8 @@ function makeParamSet(
     assignFlat(flat: Tensor, what = 'ParamSet.assignFlat'): void {
       if (flat.rank !== 1 || flat.size !== size || flat.dtype !== 'float32') {
         throw new Error(
-          `${what}: expected float32 [${size}] parameters, got ${flat.dtype} [${flat.shape.join(', ')}]`,
+          `${what}: expected float32 [${size}] parameters, ` +
+            `got ${flat.dtype} [${flat.shape.join(', ')}]`,
         );
       }
       tf.tidy(() => {
@@ -246,7 +253,8 @@ export function createAdam(params: ParamSet, config: AdamConfig): Adam {
       t += 1;
       const b1p = Math.pow(config.beta1, t);
       const b2p = Math.pow(config.beta2, t);
-      // TensorFlow adds ε̂ to sqrt(v) before bias correction; ε̂ = ε·sqrt(1−β2^t) gives PyTorch's update.
+      // TensorFlow adds ε̂ to sqrt(v) before bias correction; ε̂ = ε·sqrt(1−β2^t) gives PyTorch's
+      // update.
       const s = {
         ...consts,
         beta1Power: tf.scalar(b1p),

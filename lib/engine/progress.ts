@@ -39,7 +39,10 @@ export interface ProgressOptions {
 }
 
 export interface ProgressReporter {
-  /** Whether reporting iteration `it` now would print a line (first, last, or `everySeconds` passed). */
+  /**
+   * Whether reporting iteration `it` now would print a line (first, last, or `everySeconds`
+   * passed).
+   */
   due(it: number): boolean;
   /** Prints a line for iteration `it` if one is due; returns the line or null. */
   report(it: number, losses?: Readonly<Record<string, number>>): string | null;
@@ -102,7 +105,8 @@ export function createProgress(opts: ProgressOptions): ProgressReporter {
       const rate = elapsed > 0 ? it / elapsed : Number.NaN;
       const left = it === total ? 0 : (total - it) / rate;
       const parts = [
-        `${prefix}iter ${String(it).padStart(width)}/${total} (${((100 * it) / total).toFixed(0).padStart(3)}%)`,
+        `${prefix}iter ${String(it).padStart(width)}/${total} ` +
+          `(${((100 * it) / total).toFixed(0).padStart(3)}%)`,
       ];
       const lossText = Object.entries(losses)
         .map(([k, v]) => `${k} ${formatLoss(v)}`)
@@ -118,7 +122,9 @@ export function createProgress(opts: ProgressOptions): ProgressReporter {
       let line = parts.join(' | ');
       if (live !== null && it === total) {
         // The line the saved notebook keeps: what ran, how long, how fast, where the losses ended.
-        line = `${prefix}${total} it in ${formatDuration(elapsed)} (${rateText})${lossText ? ` | ${lossText}` : ''}`;
+        line =
+          `${prefix}${total} it in ${formatDuration(elapsed)} ` +
+          `(${rateText})${lossText ? ` | ${lossText}` : ''}`;
       }
       if (live !== null) live.update(line);
       else write(line);

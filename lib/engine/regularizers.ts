@@ -108,9 +108,10 @@ function unflatten(flat: Tensor, shapes: readonly (readonly number[])[], what: s
 }
 
 /**
- * The quadratic ½·Σ P ⊙ (θ − θ̄)² + ½κ with its state; P, θ̄ per parameter tensor. `shift` = −P ⊙ θ̄
- * (derived, not stored in checkpoints): the gradient P ⊙ (θ − θ̄) = P ⊙ θ + shift then takes one
- * multiplication and one n-ary addition with the data gradient per tensor instead of three ops.
+ * The quadratic ½·Σ P ⊙ (θ − θ̄)² + ½κ with its state; P, θ̄ per parameter tensor.
+ * `shift` = −P ⊙ θ̄ (derived, not stored in checkpoints): the gradient P ⊙ (θ − θ̄) = P ⊙ θ + shift
+ * then takes one multiplication and one n-ary addition with the data gradient per tensor instead of
+ * three ops.
  */
 interface Quadratic {
   precision: Tensor[];

@@ -27,7 +27,9 @@ import type { Scholar } from './scholar';
 import { batchMasks, replayRowTask, withMask } from './masks';
 import { type Regularizer, regularizedStep } from './regularizers';
 
-/** r for the task with 0-based index k: the number in the config, or 1/(k + 1) for 'inverse-task'. */
+/**
+ * r for the task with 0-based index k: the number in the config, or 1/(k + 1) for 'inverse-task'.
+ */
 export function replayRatio(config: ExperimentConfig, k: number): number {
   const r = config.replay.ratio;
   return r === 'inverse-task' ? 1 / (k + 1) : r;
@@ -36,13 +38,14 @@ export function replayRatio(config: ExperimentConfig, k: number): number {
 /**
  * The solver's training loss of Shin et al. (2017, §3.1),
  *
- *   L_train(θ_i) = r · E_{(x,y)~D_i}[ L(S(x; θ_i), y) ] + (1 − r) · E_{x′~G_{i−1}}[ L(S(x′; θ_i), S(x′; θ_{i−1})) ],
+ *   L_train(θ_i) = r · E_{(x,y)~D_i}[ L(S(x; θ_i), y) ]
+ *                  + (1 − r) · E_{x′~G_{i−1}}[ L(S(x′; θ_i), S(x′; θ_{i−1})) ],
  *
  * as the weights of one cross-entropy summed over the rows of the mixed batch [x ; x′]: each of the
  * B real rows weighs r/B, each of the B′ replayed rows (1 − r)/B′ (the two means of the equation).
  * With soft targets at temperature T (distillation, Hinton et al. 2015) the replayed rows also
- * weigh T², which keeps their gradients at the scale of hard targets. At i = 1 pass r = 1 and B′ = 0
- * (no second term).
+ * weigh T², which keeps their gradients at the scale of hard targets. At i = 1 pass r = 1 and
+ * B′ = 0 (no second term).
  */
 export function mixedLossWeights(
   r: number,
@@ -68,8 +71,8 @@ export function maskedLogits(solver: Classifier, x: Tensor, mask: Tensor2D | nul
 }
 
 /**
- * y′ = S_{i−1}(x′): targets for replayed inputs from the previous solver — the one-hot of its argmax
- * (hard labels, `temperature` null), or softmax(z / T) (soft targets for distillation).
+ * y′ = S_{i−1}(x′): targets for replayed inputs from the previous solver — the one-hot of its
+ * argmax (hard labels, `temperature` null), or softmax(z / T) (soft targets for distillation).
  */
 export function labelWithSolver(
   solver: Classifier,
@@ -96,7 +99,10 @@ export interface IterationBatch {
 
 /** A task's constants and its batch builder. */
 export interface TaskPlan {
-  /** The mixed batch of iteration `iteration` (1-based); the caller frees it with {@link disposeBatch}. */
+  /**
+   * The mixed batch of iteration `iteration` (1-based); the caller frees it with
+   * {@link disposeBatch}.
+   */
   build(iteration: number): IterationBatch;
   /** Frees the task's constants. */
   dispose(): void;
@@ -187,7 +193,8 @@ function exactReplay(
  * Plans task k (0-based) given the frozen previous scholar (null on the first task): the task's
  * constants (row weights of {@link mixedLossWeights}, logit masks, soft-target temperatures) and
  * the builder of each iteration's mixed batch [x ; x′]. `trainsGenerator`: whether a generator
- * trains on the batch (its row weights are made only then). Used by trainSequence and the benchmark.
+ * trains on the batch (its row weights are made only then). Used by trainSequence and the
+ * benchmark.
  */
 export function planTask(
   config: ExperimentConfig,

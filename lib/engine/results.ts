@@ -29,10 +29,16 @@ export interface RunNameParts {
   readonly method: string;
   /** Generator kind for replay methods, e.g. 'vae', 'wgangp'. */
   readonly generator?: string;
-  /** Replay ratio r (fraction of replayed examples), or '1/t' (importance by number of tasks seen, Shin et al. §3). */
+  /**
+   * Replay ratio r (fraction of replayed examples), or '1/t' (importance by number of tasks seen,
+   * Shin et al. §3).
+   */
   readonly ratio: number | '1/t';
   readonly seed: number;
-  /** Further settings that distinguish runs, e.g. { epochs: 5, z: 100 }. Values are compared by their text form. */
+  /**
+   * Further settings that distinguish runs, e.g. { epochs: 5, z: 100 }. Values are compared by
+   * their text form.
+   */
   readonly extra?: Readonly<Record<string, string | number | boolean>>;
 }
 
@@ -42,13 +48,17 @@ const KEY = /^[A-Za-z][A-Za-z0-9_]*$/;
 function checkWord(name: string, v: unknown): string {
   if (typeof v !== 'string' || !WORD.test(v) || v.startsWith('.')) {
     throw new TypeError(
-      `runName: ${name} must be letters, digits, '_' or '.' (not starting with '.'), got ${JSON.stringify(v)}`,
+      `runName: ${name} must be letters, digits, '_' or '.' (not starting with '.'), ` +
+        `got ${JSON.stringify(v)}`,
     );
   }
   return v;
 }
 
-/** Numbers as text without '-' (which separates fields): '-' becomes 'm' (String(n) never contains 'm'). */
+/**
+ * Numbers as text without '-' (which separates fields): '-' becomes 'm' (String(n) never contains
+ * 'm').
+ */
 function encodeNumber(name: string, n: number): string {
   if (typeof n !== 'number' || !Number.isFinite(n))
     throw new TypeError(`runName: ${name} must be a finite number, got ${String(n)}`);
@@ -145,7 +155,8 @@ export function runName(parts: RunNameParts): string {
   for (const key of Object.keys(parts.extra ?? {}).sort()) {
     if (!KEY.test(key))
       throw new TypeError(
-        `runName: extra key ${JSON.stringify(key)} must start with a letter and hold letters, digits or '_'`,
+        `runName: extra key ${JSON.stringify(key)} must start with a letter and hold letters, ` +
+          `digits or '_'`,
       );
     const v = (parts.extra as Record<string, string | number | boolean>)[key];
     const text =
@@ -201,13 +212,19 @@ export function parseRunName(name: string): RunNameParts {
 
 type DanfoModule = typeof Danfo;
 
-/** danfojs-node, loaded on first use; checks the native TensorFlow backend is still active afterwards. */
+/**
+ * danfojs-node, loaded on first use; checks the native TensorFlow backend is still active
+ * afterwards.
+ */
 export function danfo(): DanfoModule {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded on first use: importing danfojs takes seconds
+  /* eslint-disable-next-line @typescript-eslint/no-require-imports --
+   * loaded on first use: importing danfojs takes seconds */
   const mod = require('danfojs-node') as DanfoModule;
   if (tf.getBackend() !== 'tensorflow') {
     throw new Error(
-      `loading danfojs-node switched the TensorFlow backend to '${tf.getBackend()}'; it must share the native 'tensorflow' backend (one copy of @tensorflow/tfjs-node in node_modules)`,
+      `loading danfojs-node switched the TensorFlow backend to '${tf.getBackend()}'; ` +
+        `it must share the native 'tensorflow' backend ` +
+        '(one copy of @tensorflow/tfjs-node in node_modules)',
     );
   }
   return mod;
@@ -252,7 +269,10 @@ export interface MetricsRow extends Metrics {
   readonly run: string;
 }
 
-/** Metrics of several runs as a DataFrame: columns run, averageAccuracy, backwardTransfer, forwardTransfer, forgetting. */
+/**
+ * Metrics of several runs as a DataFrame: columns run, averageAccuracy, backwardTransfer,
+ * forwardTransfer, forgetting.
+ */
 export function metricsDataFrame(rows: readonly MetricsRow[]): Danfo.DataFrame {
   if (rows.length === 0) throw new RangeError('metricsDataFrame: no runs given');
   const keys = [
@@ -287,7 +307,10 @@ export interface RunResults {
   readonly metrics: Metrics;
   /** The full run configuration (JSON). */
   readonly config?: Json;
-  /** Extra series for figures, e.g. { averageAccuracy: [...], loss: [...] } (finite numbers or null). */
+  /**
+   * Extra series for figures, e.g. { averageAccuracy: [...], loss: [...] } (finite numbers or
+   * null).
+   */
   readonly curves?: Readonly<Record<string, readonly (number | null)[]>>;
   readonly savedAt: string;
 }
@@ -338,7 +361,8 @@ const nullToNaN = (v: unknown): number => (v === null ? Number.NaN : (v as numbe
 
 /**
  * Saves a run under `<root>/<runName>/` (results.json, accuracy.csv, metrics.csv), each file
- * atomically, results.json last. Metrics are computed here from accuracy and baseline. Returns the directory.
+ * atomically, results.json last. Metrics are computed here from accuracy and baseline. Returns the
+ * directory.
  */
 export async function saveResults(
   run: RunResultsInput,
@@ -393,7 +417,8 @@ export function loadResults(name: string, opts: { readonly root?: string } = {})
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
       throw new ResultsError(
         file,
-        `no results for run ${name}; run the experiment that writes them (or check the name and the results folder ${path.dirname(dir)})`,
+        `no results for run ${name}; run the experiment that writes them (or check the name and ` +
+          `the results folder ${path.dirname(dir)})`,
       );
     }
     throw new ResultsError(file, `cannot read: ${(err as Error).message}`);
@@ -404,7 +429,8 @@ export function loadResults(name: string, opts: { readonly root?: string } = {})
   } catch (err) {
     throw new ResultsError(
       file,
-      `not valid JSON (${(err as Error).message}); the file is corrupt — delete the run folder and rerun it`,
+      `not valid JSON (${(err as Error).message}); the file is corrupt — ` +
+        'delete the run folder and rerun it',
     );
   }
   const bad = (why: string): never => {

@@ -22,7 +22,10 @@ export interface ReplaySample {
   readonly x: Tensor;
   /** Hard labels [n] int32: the solver's argmax over `activeUnits` (or all units). */
   readonly y: Tensor1D;
-  /** Soft targets [n, numOutputs]: softmax(logits / T) over the active units (zeros elsewhere); only with `temperature`. */
+  /**
+   * Soft targets [n, numOutputs]: softmax(logits / T) over the active units (zeros elsewhere); only
+   * with `temperature`.
+   */
   readonly probs: Tensor2D | null;
 }
 
@@ -50,7 +53,8 @@ export interface Scholar {
 export function createScholar(generator: Generator | null, solver: Solver): Scholar {
   if (generator !== null && generator.inputShape.join(',') !== solver.inputShape.join(',')) {
     throw new Error(
-      `createScholar: generator input shape [${generator.inputShape.join(', ')}] does not match the solver's [${solver.inputShape.join(', ')}]`,
+      `createScholar: generator input shape [${generator.inputShape.join(', ')}] does not match ` +
+        `the solver's [${solver.inputShape.join(', ')}]`,
     );
   }
   const frozen = !solver.trainable && (generator === null || !generator.trainable);

@@ -45,7 +45,10 @@ export interface Solver extends Classifier {
   readonly params: ParamSet;
   /** Whether the parameters are trainable (false for frozen snapshots). */
   readonly trainable: boolean;
-  /** Logits [n, numOutputs] of x [n, ...inputShape] under parameter tensors `w` (tf.js ops: differentiable). */
+  /**
+   * Logits [n, numOutputs] of x [n, ...inputShape] under parameter tensors `w` (tf.js ops:
+   * differentiable).
+   */
   forward(w: readonly Tensor[], x: Tensor): Tensor2D;
   /** Hand-written loss gradients (MLP only; null = use autodiff). */
   readonly backprop: BackpropFn | null;
@@ -170,7 +173,10 @@ export function mlpActivations(w: readonly Tensor[], x0: Tensor, inSize: number)
   return hs;
 }
 
-/** The MLP's backward pass by hand: ∂loss/∂logits = rowScale·(softmax − targets), then ReluGrad/BiasAddGrad/MatMul per layer. */
+/**
+ * The MLP's backward pass by hand: ∂loss/∂logits = rowScale·(softmax − targets), then
+ * ReluGrad/BiasAddGrad/MatMul per layer.
+ */
 function mlpBackprop(sizes: readonly number[]): BackpropFn {
   const nLayers = sizes.length - 1;
   const inSize = sizes[0] as number;
@@ -237,7 +243,8 @@ export function buildCnnSolver(
   const down = 2 ** config.channels.length;
   if (inputShape.length !== 3 || h0 % down !== 0 || w0 % down !== 0) {
     throw new Error(
-      `buildCnnSolver: needs image inputs [H, W, C] with H and W divisible by ${down}, got [${inputShape.join(', ')}]`,
+      `buildCnnSolver: needs image inputs [H, W, C] with H and W divisible by ${down}, ` +
+        `got [${inputShape.join(', ')}]`,
     );
   }
   const specs: ParamSpec[] = [];
@@ -299,12 +306,16 @@ export function buildSolver(
       return buildCnnSolver(config, inputShape, numOutputs, seed);
     default:
       throw new Error(
-        `buildSolver: unknown solver kind ${JSON.stringify((config as { kind: unknown }).kind)}; use 'mlp' or 'cnn'`,
+        `buildSolver: unknown solver kind ${JSON.stringify((config as { kind: unknown }).kind)}; ` +
+          `use 'mlp' or 'cnn'`,
       );
   }
 }
 
-/** A frozen copy of `s`: its own (non-trainable) variable holding the same weights; training `s` cannot change it. */
+/**
+ * A frozen copy of `s`: its own (non-trainable) variable holding the same weights; training `s`
+ * cannot change it.
+ */
 export function snapshotSolver(s: Solver): Solver {
   return makeSolver((s as Solver & { parts: SolverParts }).parts, cloneParams(s.params, false));
 }
@@ -318,9 +329,15 @@ export interface SolverBatch {
   readonly x: Tensor;
   /** Target distributions [B, numOutputs] (one-hot for hard labels). */
   readonly targets: Tensor2D;
-  /** Row weights [B]: r/B_real for real rows, (1−r)/B_replay (× T² when distilling) for replayed rows. */
+  /**
+   * Row weights [B]: r/B_real for real rows, (1−r)/B_replay (× T² when distilling) for replayed
+   * rows.
+   */
   readonly weights: Tensor1D;
-  /** Additive logit mask [B or 1, numOutputs]: 0 for active output units, −1e9 for inactive ones; null = all active. */
+  /**
+   * Additive logit mask [B or 1, numOutputs]: 0 for active output units, −1e9 for inactive ones;
+   * null = all active.
+   */
   readonly mask: Tensor2D | null;
   /** Inverse temperatures [B, 1] (1 for hard-label rows); null = all 1. */
   readonly invTemperature: Tensor2D | null;
@@ -356,7 +373,9 @@ export interface SolverTrainer {
    * with `needLoss` false, null (saves a few ops on iterations nobody reads).
    */
   step(batch: SolverBatch, needLoss?: boolean): Scalar | null;
-  /** The gradients step() would apply (one per parameter tensor) and the loss; nothing is updated. */
+  /**
+   * The gradients step() would apply (one per parameter tensor) and the loss; nothing is updated.
+   */
   gradients(batch: SolverBatch): { loss: Scalar; grads: Tensor[] };
   /** The same; the loss only if `needLoss` (regularised steps, regularizers.ts). */
   gradients(batch: SolverBatch, needLoss: boolean): { loss: Scalar | null; grads: Tensor[] };
@@ -372,7 +391,8 @@ export function createSolverTrainer(
       'createSolverTrainer: this solver is a frozen snapshot; train the live solver instead',
     );
   const opt = createAdam(solver.params, optimizer);
-  // rowScale = weights · invTemperature as [B, 1]; constant while the batch's weights are (per task), so cached.
+  // rowScale = weights · invTemperature as [B, 1]; constant while the batch's weights are (per
+  // task), so cached.
   let cacheKey: [Tensor, Tensor | null] | null = null;
   let rowScale: Tensor2D | null = null;
   const scaleOf = (batch: SolverBatch): Tensor2D => {

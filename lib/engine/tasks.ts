@@ -10,7 +10,8 @@
  *   same classes, e.g. MNIST <-> SVHN (Shin et al. 2017, §4.2) via {@link mnistTo32x32x3}.
  *
  * Labels follow the three scenarios of van de Ven & Tolias (2019), see {@link Scenario}
- * and {@link activeOutputs}. All tensors live on the native backend; `sequence.dispose()` frees them.
+ * and {@link activeOutputs}. All tensors live on the native backend; `sequence.dispose()` frees
+ * them.
  */
 import { tf } from '../tf';
 import type { ImageSplit, Mnist } from '../data/mnist';
@@ -68,7 +69,8 @@ function checkSplit(where: string, split: ImageSplit): void {
   const [h, w, c] = split.shape;
   if (split.images.length !== split.count * h * w * c) {
     throw new RangeError(
-      `${where}: images has ${split.images.length} bytes, expected count*h*w*c = ${split.count * h * w * c}`,
+      `${where}: images has ${split.images.length} bytes, expected count*h*w*c = ` +
+        `${split.count * h * w * c}`,
     );
   }
   if (split.labels.length !== split.count) {
@@ -98,7 +100,10 @@ function floatRows(split: ImageSplit, rows: Int32Array | null): Tensor2D {
   return tf.tensor2d(out, [n, d], 'float32');
 }
 
-/** A seeded subset of `size` of the given indices, kept in ascending order; all if size undefined/too big. */
+/**
+ * A seeded subset of `size` of the given indices, kept in ascending order; all if size
+ * undefined/too big.
+ */
 function subset(
   indices: Int32Array,
   size: number | undefined,
@@ -199,18 +204,24 @@ export interface PermutedMnistConfig extends Subsample {
   readonly numTasks: number;
   /** Drives every permutation and subset. Same seed => same tasks. */
   readonly seed: number;
-  /** Label space: 'domain' (10 outputs, the usual permuted-MNIST setting), 'task' or 'class' (10*numTasks outputs). */
+  /**
+   * Label space: 'domain' (10 outputs, the usual permuted-MNIST setting), 'task' or 'class'
+   * (10*numTasks outputs).
+   */
   readonly scenario: Scenario;
   /** true: inputs [count, 784] (MLP solvers); false: [count, 28, 28, 1]. */
   readonly flatten: boolean;
   /**
-   * true (default): every task is permuted, the first too (van de Ven & Tolias 2019; Shin et al. 2017 §4.1
-   * figure shows permuted images in every task). false: task 0 is plain MNIST (Kirkpatrick et al. 2017).
+   * true (default): every task is permuted, the first too (van de Ven & Tolias 2019; Shin et
+   * al. 2017 §4.1 figure shows permuted images in every task). false: task 0 is plain MNIST
+   * (Kirkpatrick et al. 2017).
    */
   readonly permuteFirst: boolean;
 }
 
-/** The complete config for permuted MNIST (defaults: seed 0, domain, flatten, every task permuted). */
+/**
+ * The complete config for permuted MNIST (defaults: seed 0, domain, flatten, every task permuted).
+ */
 export function permutedMnistConfig(
   c: Partial<PermutedMnistConfig> & Pick<PermutedMnistConfig, 'numTasks'>,
 ): PermutedMnistConfig {
@@ -243,9 +254,9 @@ export function pixelPermutation(
 }
 
 /**
- * Permuted MNIST (Shin et al. 2017, §4.1): task t applies one fixed pixel permutation to every image,
- * train and test alike (a single gather per task). Inputs float32 in [0, 1], [count, 784] when
- * `flatten`, else [count, 28, 28, 1]; labels int32 per `scenario`.
+ * Permuted MNIST (Shin et al. 2017, §4.1): task t applies one fixed pixel permutation to every
+ * image, train and test alike (a single gather per task). Inputs float32 in [0, 1], [count, 784]
+ * when `flatten`, else [count, 28, 28, 1]; labels int32 per `scenario`.
  */
 export function permutedMnist(
   mnist: Mnist,
@@ -334,7 +345,10 @@ export interface SplitMnistConfig extends Subsample {
   readonly flatten: boolean;
 }
 
-/** The complete config for split MNIST (defaults: seed 0, identity order, 2 classes per task, flatten). */
+/**
+ * The complete config for split MNIST (defaults: seed 0, identity order, 2 classes per task,
+ * flatten).
+ */
 export function splitMnistConfig(
   c: Partial<SplitMnistConfig> & Pick<SplitMnistConfig, 'scenario'>,
 ): SplitMnistConfig {
@@ -359,7 +373,8 @@ export function splitMnistConfig(
     const sorted = [...order].sort((a, b) => a - b);
     if (!sorted.every((v, i) => v === i)) {
       throw new RangeError(
-        `splitMnist: classOrder [${order.join(', ')}] is not a permutation of 0..${order.length - 1}`,
+        `splitMnist: classOrder [${order.join(', ')}] is not a permutation of ` +
+          `0..${order.length - 1}`,
       );
     }
   }
@@ -391,7 +406,8 @@ export function splitClassOrder(
  * [0,1], [2,3], [4,5], [6,7], [8,9]. Labels:
  * - `class`: the output unit of the digit (its position in the class order; the digit itself
  *   for the identity order), 10 outputs, task t's classes {2t, 2t+1};
- * - `task`: same labels and outputs; each task's head is its 2 classes (masked outputs, see {@link activeOutputs});
+ * - `task`: same labels and outputs; each task's head is its 2 classes (masked outputs, see
+ *   {@link activeOutputs});
  * - `domain`: the position within the task's pair (y mod 2 for the identity order), 2 outputs.
  * Inputs float32 in [0, 1], [count, 784] or [count, 28, 28, 1]; labels int32.
  */
@@ -529,7 +545,8 @@ export function domainSequence(
       checkSplit(where, split);
       if (split.shape.join('x') !== imageShape.join('x')) {
         throw new RangeError(
-          `${where} has images ${split.shape.join('x')}, but domain 0 has ${imageShape.join('x')}; convert first (e.g. mnistTo32x32x3)`,
+          `${where} has images ${split.shape.join('x')}, ` +
+            `but domain 0 has ${imageShape.join('x')}; convert first (e.g. mnistTo32x32x3)`,
         );
       }
       if (split.numClasses !== numClasses)

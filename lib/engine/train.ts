@@ -2,11 +2,12 @@
  * Sequential training of scholars over a task sequence (Shin et al. 2017, §3.2 and Fig. 1): for
  * each task i, the new scholar learns from the task's data and the replay of the frozen previous
  * scholar (replay.ts: the batches, r, the mixed loss of §3.1 and one iteration), then is evaluated
- * on every task (a row of the accuracy matrix R), frozen, and becomes the replay source of task i + 1.
+ * on every task (a row of the accuracy matrix R), frozen, and becomes the replay source of task
+ * i + 1.
  *
  * Nothing is read from the device inside an iteration; losses are read only when progress is due.
- * Class-IL follows van de Ven & Tolias (2019): the current task's loss uses the classes seen so far;
- * replayed labels are the previous solver's argmax over the classes it had seen.
+ * Class-IL follows van de Ven & Tolias (2019): the current task's loss uses the classes seen so
+ * far; replayed labels are the previous solver's argmax over the classes it had seen.
  */
 import { tf } from '../tf';
 import type { Tensor2D } from '@tensorflow/tfjs-node';
@@ -61,12 +62,18 @@ export interface TaskEndInfo {
 }
 
 export interface TrainOptions {
-  /** Progress lines: false = silent; otherwise options of the progress reporter (default every 10 s to console.log). */
+  /**
+   * Progress lines: false = silent; otherwise options of the progress reporter (default every 10 s
+   * to console.log).
+   */
   readonly progress?:
     false | { readonly everySeconds?: number; readonly write?: (line: string) => void };
   /** Measure accuracy on all tasks every K iterations (learning curves); 0 or undefined = off. */
   readonly curveEvery?: number;
-  /** Test examples per task for curve points (default 1000; the R matrix always uses the whole test set). */
+  /**
+   * Test examples per task for curve points (default 1000; the R matrix always uses the whole test
+   * set).
+   */
   readonly curveMaxPerTask?: number;
   /** Called after each task with the live scholar (e.g. to show replayed samples in a notebook). */
   readonly onTaskEnd?: (info: TaskEndInfo) => void | Promise<void>;
@@ -96,7 +103,10 @@ export interface TrainResult {
   readonly losses: readonly LossPoint[];
   /** The trained scholar (live; the caller disposes it). */
   readonly scholar: Scholar;
-  /** Seconds of training per task (evaluation excluded); for tasks restored from a checkpoint, as recorded there. */
+  /**
+   * Seconds of training per task (evaluation excluded); for tasks restored from a checkpoint,
+   * as recorded there.
+   */
   readonly taskSeconds: readonly number[];
   /** Wall-clock seconds of this call. */
   readonly totalSeconds: number;
@@ -208,7 +218,8 @@ export async function trainSequence(
     }
     if (options.restoreOnly === true && resumed === null) {
       throw new RangeError(
-        `trainSequence: restoreOnly, but ${dir ?? 'no checkpointDir'} holds no checkpoint of this run` +
+        `trainSequence: restoreOnly, but ${dir ?? 'no checkpointDir'} holds no ` +
+          'checkpoint of this run' +
           (cache === undefined ? '' : ' and the first-task cache none of its first task'),
       );
     }
@@ -218,7 +229,8 @@ export async function trainSequence(
     const curveOpts = { maxPerTask: curveOptions.curveMaxPerTask };
 
     for (let k = start; k <= endTask; k++) {
-      // Task i = k + 1. `prev` is the frozen scholar ⟨G_{i−1}, S_{i−1}⟩ that replays (null on task 1).
+      // Task i = k + 1. `prev` is the frozen scholar ⟨G_{i−1}, S_{i−1}⟩ that replays
+      // (null on task 1).
       const task = sequence.tasks[k] as Task;
       const plan = planTask(config, sequence, k, prev, trainsGenerator);
       // The generator steps on the first `generatorIterations` iterations of task k, the solver
@@ -247,8 +259,9 @@ export async function trainSequence(
           evalSeconds += (performance.now() - te) / 1000;
         }
         for (let it = 1; it <= steps; it++) {
-          // x ~ D_i; x′ ~ G_{i−1}, y′ = S_{i−1}(x′); S_i steps on r·L(S(x), y) + (1 − r)·L(S(x′), y′)
-          // (Shin et al. §3.1); G_i steps on [x ; x′]. See replay.ts.
+          // x ~ D_i; x′ ~ G_{i−1}, y′ = S_{i−1}(x′); S_i steps on
+          // r·L(S(x), y) + (1 − r)·L(S(x′), y′) (Shin et al. §3.1); G_i steps on [x ; x′].
+          // See replay.ts.
           const due = progress !== null && progress.due(it);
           const genSeed = deriveSeed(config.seed, 'generator-step', k, it);
           const gen = it <= genSteps ? genT : null;
@@ -276,7 +289,8 @@ export async function trainSequence(
       } finally {
         plan.dispose();
       }
-      // The new scholar is tested on every task (row k of R), frozen, and replays for task i + 1 (§3.2).
+      // The new scholar is tested on every task (row k of R), frozen, and replays for task i + 1
+      // (§3.2).
       const seconds = (performance.now() - tStart) / 1000 - evalSeconds;
       taskSeconds.push(seconds);
       R = withRow(R, k, await evaluate(solver, sequence, { trainedUpTo: k }));

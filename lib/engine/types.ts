@@ -6,9 +6,11 @@ import type { Tensor, Tensor1D, Tensor2D } from '@tensorflow/tfjs-node';
 
 /**
  * The three continual-learning scenarios (van de Ven & Tolias 2019):
- * - `task`: the task identity is given at test time (multi-head: outputs masked to the task's classes);
+ * - `task`: the task identity is given at test time (multi-head: outputs masked to the task's
+ *   classes);
  * - `domain`: same output space for every task, task identity not given;
- * - `class`: outputs of all classes seen so far, task identity not given (the paper's §4.3 meta-task).
+ * - `class`: outputs of all classes seen so far, task identity not given (the paper's §4.3
+ *   meta-task).
  */
 export type Scenario = 'task' | 'domain' | 'class';
 

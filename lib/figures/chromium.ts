@@ -38,14 +38,18 @@ export const CHROMIUM_COMMANDS: readonly string[] = Object.freeze([
   'microsoft-edge',
 ]);
 
-/** The one command that installs Chromium for this project (Debian; see scripts/install-chromium.sh). */
+/**
+ * The one command that installs Chromium for this project (Debian; see
+ * scripts/install-chromium.sh).
+ */
 export const CHROMIUM_INSTALL_COMMAND = 'npm run install-chromium';
 
 /** How to get Chromium, for error messages and notebook notes. */
 export const CHROMIUM_INSTALL_HINT =
-  `Install Chromium: in the project folder run \`${CHROMIUM_INSTALL_COMMAND}\` (Debian: apt-get install ` +
-  'chromium), on macOS `brew install --cask chromium`; or set DGR_CHROMIUM to the path of a ' +
-  'Chrome, Chromium or Edge binary. No kernel restart is needed: the next figure looks again.';
+  `Install Chromium: in the project folder run \`${CHROMIUM_INSTALL_COMMAND}\` (Debian: ` +
+  'apt-get install chromium), on macOS `brew install --cask chromium`; ' +
+  'or set DGR_CHROMIUM to the path of a Chrome, Chromium or Edge binary. No kernel restart is ' +
+  'needed: the next figure looks again.';
 
 /** Thrown when no Chromium binary can be found; the message says how to install one. */
 export class ChromiumMissingError extends Error {
@@ -90,7 +94,8 @@ export function playwrightCacheCandidates(
     platform === 'darwin'
       ? {
           chromium: [
-            'chrome-mac-arm64/Google Chrome for Testing.app/Contents/MacOS/Google Chrome for Testing',
+            'chrome-mac-arm64/Google Chrome for Testing.app/' +
+              'Contents/MacOS/Google Chrome for Testing',
             'chrome-mac/Chromium.app/Contents/MacOS/Chromium',
           ],
           chromium_headless_shell: [
@@ -257,9 +262,11 @@ export async function launchRenderer(opts: RendererOptions = {}): Promise<Static
   const pageFile = path.join(tmp, 'render.html');
   fs.writeFileSync(
     pageFile,
-    `<!doctype html><html><head><meta charset="utf-8"><script src="${pathToFileURL(plotly).href}"></script></head><body></body></html>`,
+    '<!doctype html><html><head><meta charset="utf-8">' +
+      `<script src="${pathToFileURL(plotly).href}"></script></head><body></body></html>`,
   );
-  // eslint-disable-next-line @typescript-eslint/no-require-imports -- playwright-core is loaded only when a figure is rendered
+  /* eslint-disable-next-line @typescript-eslint/no-require-imports --
+   * playwright-core is loaded only when a figure is rendered */
   const { chromium } = require('playwright-core') as typeof import('playwright-core');
   let browser: Browser | null = null;
   try {

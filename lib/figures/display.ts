@@ -81,7 +81,9 @@ export const kernelDisplay: DisplaySink = (bundle: MimeBundle): void => {
   }
   const text = bundle.data['text/plain'];
   process.stdout.write(
-    `${typeof text === 'string' ? text : '[rich output: ' + Object.keys(bundle.data).join(', ') + ']'}\n`,
+    (typeof text === 'string'
+      ? text
+      : '[rich output: ' + Object.keys(bundle.data).join(', ') + ']') + '\n',
   );
 };
 
@@ -131,7 +133,10 @@ export function figureSummary(figure: PlotlyFigure): string {
   const counts = new Map<string, number>();
   for (const t of types) counts.set(t, (counts.get(t) ?? 0) + 1);
   const parts = [...counts].map(([t, n]) => `${n} ${t}`).join(', ');
-  return `<Plotly figure${title ? ` "${title}"` : ''}: ${figure.data.length} trace${figure.data.length === 1 ? '' : 's'}${parts ? ` (${parts})` : ''}>`;
+  return (
+    `<Plotly figure${title ? ` "${title}"` : ''}: ${figure.data.length} ` +
+    `trace${figure.data.length === 1 ? '' : 's'}${parts ? ` (${parts})` : ''}>`
+  );
 }
 
 /**

@@ -44,14 +44,16 @@ function geometry(images: Tensor4D, opts: ImageGridOptions): GridGeometry {
     images.rank !== 4
   ) {
     throw new TypeError(
-      `images: expected a Tensor4D [n, height, width, channels], got ${images?.shape ? `shape [${images.shape}]` : typeof images}`,
+      'images: expected a Tensor4D [n, height, width, channels], ' +
+        `got ${images?.shape ? `shape [${images.shape}]` : typeof images}`,
     );
   }
   const [n, h, w, c] = images.shape;
   if (n < 1) throw new RangeError('images: the batch is empty (n = 0)');
   if (c !== 1 && c !== 3 && c !== 4)
     throw new RangeError(
-      `images: expected 1, 3 or 4 channels (last axis), got ${c}; reshape flat inputs to [n, 28, 28, 1]`,
+      `images: expected 1, 3 or 4 channels (last axis), got ${c}; ` +
+        'reshape flat inputs to [n, 28, 28, 1]',
     );
   const cols = opts.cols ?? Math.ceil(Math.sqrt(n));
   const scale = opts.scale ?? 1;
@@ -96,7 +98,8 @@ export async function imageGridPng(
   const [lo, hi] = await minMax(images);
   if (!(lo >= -1e-6 && hi <= 1 + 1e-6)) {
     throw new RangeError(
-      `images: expected values in [0, 1], got [${lo}, ${hi}]${hi > 1 ? '; divide 0..255 pixels by 255' : ''}`,
+      'images: expected values in [0, 1], ' +
+        `got [${lo}, ${hi}]${hi > 1 ? '; divide 0..255 pixels by 255' : ''}`,
     );
   }
   const grid = tf.tidy((): Tensor3D => {
@@ -158,7 +161,10 @@ function gridSize(g: GridGeometry): { width: number; height: number } {
   };
 }
 
-/** The largest integer scale, at most the one asked for and at least 1, whose grid fits `maxWidth` px. */
+/**
+ * The largest integer scale, at most the one asked for and at least 1, whose grid fits `maxWidth`
+ * px.
+ */
 export function fitScale(
   g: Pick<GridGeometry, 'cols' | 'w' | 'padding' | 'scale'>,
   maxWidth: number,
@@ -198,7 +204,9 @@ export async function showImageGrid(
   const png = await imageGridPng(images, { ...opts, scale });
   const g = geometry(images, { ...opts, scale });
   const display = opts.display ?? kernelDisplay;
-  const text = `<image grid${opts.title ? ` "${opts.title}"` : ''}: ${g.n} images ${g.h}x${g.w}x${g.c}, ${g.cols} per row>`;
+  const text =
+    `<image grid${opts.title ? ` "${opts.title}"` : ''}: ${g.n} images ${g.h}x${g.w}x${g.c}, ` +
+    `${g.cols} per row>`;
   const width = gridSize(g).width;
   const bundle = pngBundle(png, text);
   display(

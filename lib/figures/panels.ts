@@ -23,7 +23,9 @@ export interface PanelGridOptions {
     readonly t?: number;
     readonly b?: number;
   };
-  /** Horizontal and vertical gaps between panels, in px (defaults 24 and 70: ticks + panel title). */
+  /**
+   * Horizontal and vertical gaps between panels, in px (defaults 24 and 70: ticks + panel title).
+   */
   readonly gapX?: number;
   readonly gapY?: number;
 }

@@ -49,12 +49,15 @@ export interface FiguresOptions {
   readonly showScale?: number;
   /** Pixel scale of exported PNG files (default 2). */
   readonly exportScale?: number;
-  /** plotly.js in exported HTML (default 'inline': one self-contained file; 'directory' when auto-exporting). */
+  /**
+   * plotly.js in exported HTML (default 'inline': one self-contained file; 'directory' when
+   * auto-exporting).
+   */
   readonly htmlPlotlyJs?: HtmlPlotlyJs;
   /**
-   * Also export every figure `show` displays, as `<prefix>-<NN>-<title>.{png,svg,html}`; null = off.
-   * Default: on when $DGR_EXPORT_FIGURES is set (as `npm run reproduce` does), with the prefix
-   * $DGR_NOTEBOOK (the notebook's name, set by the notebook runner) or 'figure'.
+   * Also export every figure `show` displays, as `<prefix>-<NN>-<title>.{png,svg,html}`;
+   * null = off. Default: on when $DGR_EXPORT_FIGURES is set (as `npm run reproduce` does), with the
+   * prefix $DGR_NOTEBOOK (the notebook's name, set by the notebook runner) or 'figure'.
    */
   readonly autoExport?: string | null;
 }
@@ -106,7 +109,8 @@ const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 export function checkExportName(name: string): string {
   if (typeof name !== 'string' || !NAME.test(name) || name.includes('..')) {
     throw new RangeError(
-      `name: expected a file stem of letters, digits, '.', '_' or '-' (no folders), e.g. 'split-mnist-accuracy'; got ${JSON.stringify(name)}`,
+      `name: expected a file stem of letters, digits, '.', '_' or '-' (no folders), e.g. ` +
+        `'split-mnist-accuracy'; got ${JSON.stringify(name)}`,
     );
   }
   return name.replace(/\.(png|svg|html|csv)$/i, '');
@@ -137,7 +141,8 @@ export function standaloneHtml(
       : 'width:100%;height:95vh;';
   const plotlyTag =
     'inline' in script
-      ? `<script type="text/javascript">${script.inline.replace(/<\/script/gi, '<\\/script')}</script>`
+      ? '<script type="text/javascript">' +
+        `${script.inline.replace(/<\/script/gi, '<\\/script')}</script>`
       : `<script src="${escapeHtml(script.src)}" charset="utf-8"></script>`;
   return [
     '<!doctype html>',
@@ -147,7 +152,8 @@ export function standaloneHtml(
     '</head><body style="margin:0">',
     `<div id="figure" style="${size}"></div>`,
     '<script type="text/javascript">',
-    `Plotly.newPlot("figure", ${json(plain.data)}, ${json(plain.layout)}, Object.assign({responsive: true}, ${json(plain.config)}));`,
+    `Plotly.newPlot("figure", ${json(plain.data)}, ${json(plain.layout)}, ` +
+      `Object.assign({responsive: true}, ${json(plain.config)}));`,
     '</script>',
     '</body></html>',
     '',
@@ -232,7 +238,8 @@ export async function createFigures(opts: FiguresOptions = {}): Promise<Figures>
         if (!warned) {
           warned = true;
           process.stderr.write(
-            `Warning: figures are shown without a static PNG (invisible outside JupyterLab). ${why}\n${CHROMIUM_INSTALL_HINT}\n`,
+            'Warning: figures are shown without a static PNG (invisible outside JupyterLab). ' +
+              `${why}\n${CHROMIUM_INSTALL_HINT}\n`,
           );
         }
       }
@@ -311,7 +318,10 @@ export function autoExportName(prefix: string, index: number, title: string): st
     .join('-');
 }
 
-/** The plotly.js part of an exported HTML file; 'directory' copies plotly.js once into the export folder. */
+/**
+ * The plotly.js part of an exported HTML file; 'directory' copies plotly.js once into the export
+ * folder.
+ */
 function htmlScript(exportDir: string, mode: HtmlPlotlyJs): { inline: string } | { src: string } {
   const version = plotlyVersion();
   if (mode === 'cdn') return { src: `https://cdn.plot.ly/plotly-${version}.min.js` };

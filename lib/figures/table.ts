@@ -68,7 +68,8 @@ export function normalizeTable(table: TableInput): NormalTable {
   const rows = df.values.map((r, i) => {
     if (!Array.isArray(r) || r.length !== df.columns.length) {
       throw new TypeError(
-        `table: DataFrame row ${i} has ${Array.isArray(r) ? r.length : 'no'} cells, expected ${df.columns.length}`,
+        `table: DataFrame row ${i} has ${Array.isArray(r) ? r.length : 'no'} cells, ` +
+          `expected ${df.columns.length}`,
       );
     }
     return r as readonly unknown[];
@@ -198,7 +199,8 @@ export function tableToHtml(table: TableInput, opts: TableDisplayOptions = {}): 
   }
   if (rows.length > shown.length) {
     out.push(
-      `<tr><td colspan="${Math.max(1, columns.length)}">… ${rows.length - shown.length} more rows (${rows.length} in all)</td></tr>`,
+      `<tr><td colspan="${Math.max(1, columns.length)}">… ${rows.length - shown.length} more ` +
+        `rows (${rows.length} in all)</td></tr>`,
     );
   }
   out.push('</tbody></table>');
@@ -240,7 +242,10 @@ export function tableToCsv(table: TableInput): string {
   return [columns, ...rows].map((r) => r.map(csvCell).join(',')).join('\n') + '\n';
 }
 
-/** Writes the table as CSV to `file` (via a temporary file and rename: never half-written). Returns the absolute path. */
+/**
+ * Writes the table as CSV to `file` (via a temporary file and rename: never half-written). Returns
+ * the absolute path.
+ */
 export function writeTableCsv(table: TableInput, file: string): string {
   const abs = path.resolve(file);
   writeFileAtomic(abs, tableToCsv(table));

@@ -6,7 +6,9 @@
  * a dependency on Plotly's own type package.
  */
 
-/** Values Plotly accepts on a data axis. Typed arrays are converted to plain arrays before display. */
+/**
+ * Values Plotly accepts on a data axis. Typed arrays are converted to plain arrays before display.
+ */
 export type PlotlyDatum = number | string | Date | null;
 export type PlotlyData =
   | readonly PlotlyDatum[]
@@ -41,7 +43,10 @@ export interface PlotlyFigure {
   readonly data: readonly PlotlyTrace[];
   readonly layout?: PlotlyLayout;
   readonly config?: Readonly<Record<string, unknown>>;
-  /** Animation frames ({name, data}), played by the layout's slider/buttons in JupyterLab; static images show `data`. */
+  /**
+   * Animation frames ({name, data}), played by the layout's slider/buttons in JupyterLab; static
+   * images show `data`.
+   */
   readonly frames?: readonly unknown[];
 }
 

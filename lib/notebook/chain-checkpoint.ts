@@ -64,7 +64,9 @@ interface GenerationRecord {
 
 const toJson = (v: unknown): Json => JSON.parse(JSON.stringify(v)) as Json;
 
-/** A frozen copy of a freshly built model after `fill` wrote its weights; the built one is freed. */
+/**
+ * A frozen copy of a freshly built model after `fill` wrote its weights; the built one is freed.
+ */
 function frozenCopy<M extends { dispose(): void }>(
   built: M,
   fill: (m: M) => void,

@@ -47,7 +47,8 @@ export interface ChainOptions {
   readonly generations: number;
   /**
    * Generator training steps per generation (default config.iterations), each on
-   * config.batchSize inputs. WGAN-GP: a step is `criticSteps` critic updates and one generator update.
+   * config.batchSize inputs. WGAN-GP: a step is `criticSteps` critic updates and one generator
+   * update.
    */
   readonly generatorIterations?: number;
   /** Solver training steps per generation (default config.iterations), batch config.batchSize. */
@@ -665,13 +666,22 @@ export function frechetDistance(
 
 /** How a judge classifier sees a generation's samples. */
 export interface SampleQuality {
-  /** Mean top softmax probability of the judge on the samples (1 = every sample looks like a clear digit to it). */
+  /**
+   * Mean top softmax probability of the judge on the samples (1 = every sample looks like a clear
+   * digit to it).
+   */
   readonly judgeConfidence: number;
   /** Share of samples per class by the judge's argmax (sums to 1). */
   readonly classShares: readonly number[];
-  /** Entropy of classShares divided by log(#classes): 1 = all classes equally often, 0 = one class only. */
+  /**
+   * Entropy of classShares divided by log(#classes): 1 = all classes equally often,
+   * 0 = one class only.
+   */
   readonly classBalance: number;
-  /** Fréchet distance between judge logits of the samples and of the real images (0 = same Gaussian statistics). */
+  /**
+   * Fréchet distance between judge logits of the samples and of the real images (0 = same Gaussian
+   * statistics).
+   */
   readonly frechetLogits: number;
 }
 
@@ -690,9 +700,9 @@ async function logitsOf(
 }
 
 /**
- * Sample quality of generated inputs `samples` [n, ...] as seen by a fixed `judge` (e.g. scholar 1's
- * solver, trained on real data), against real inputs `real` [m, ...]. Reads the device a few times;
- * disposes nothing it was given.
+ * Sample quality of generated inputs `samples` [n, ...] as seen by a fixed `judge` (e.g. scholar
+ * 1's solver, trained on real data), against real inputs `real` [m, ...]. Reads the device a few
+ * times; disposes nothing it was given.
  */
 export async function sampleQuality(
   judge: Classifier,
@@ -735,7 +745,10 @@ export function generatorSamples(scholar: Scholar, n: number, seed: number): Ten
   return scholar.generator.sample(n, seed);
 }
 
-/** One solver chain's test accuracy per generation (fractions in [0, 1]), for {@link chainDriftFigure}. */
+/**
+ * One solver chain's test accuracy per generation (fractions in [0, 1]), for
+ * {@link chainDriftFigure}.
+ */
 export interface SolverChainAccuracy {
   readonly name: string;
   readonly accuracy: readonly number[];

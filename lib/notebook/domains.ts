@@ -27,7 +27,8 @@ export const MNIST32_DOMAIN: DomainInfo = Object.freeze({
   name: 'MNIST-32x32x3',
   label: 'MNIST (resized to 32×32×3)',
   description:
-    'MNIST digits bilinearly resized to 32×32 and copied to three channels, so one conv solver reads both domains',
+    'MNIST digits bilinearly resized to 32×32 and copied to three channels, ' +
+    'so one conv solver reads both domains',
   isStandIn: false,
 });
 
@@ -75,7 +76,9 @@ export function domainAccuracyFigure(
     checkAccuracyMatrix(r.accuracy, `domainAccuracyFigure(${r.method})`);
     if ((r.accuracy[0] as readonly number[]).length !== domainLabels.length)
       throw new RangeError(
-        `domainAccuracyFigure: run ${r.method} has ${(r.accuracy[0] as readonly number[]).length} tasks, ${domainLabels.length} domain labels given`,
+        'domainAccuracyFigure: ' +
+          `run ${r.method} has ${(r.accuracy[0] as readonly number[]).length} tasks, ` +
+          `${domainLabels.length} domain labels given`,
       );
     r.accuracy.forEach((row, i) => {
       methodOf.push(r.method.replace(' + ', '<br>+ '));
@@ -123,9 +126,16 @@ export function targetSentence(generative: number, exact: number, targetPoints: 
   const e = (100 * exact).toFixed(2);
   if (gap <= targetPoints) {
     const how = gap <= 0 ? `${(-gap).toFixed(2)} points above` : `${gap.toFixed(2)} points below`;
-    return `Target met: generative replay's final average accuracy (${g} %) is ${how} exact replay's (${e} %), within the target of ${targetPoints} points.`;
+    return (
+      `Target met: generative replay's final average accuracy (${g} %) is ${how} exact replay's ` +
+      `(${e} %), within the target of ${targetPoints} points.`
+    );
   }
-  return `Target missed: generative replay's final average accuracy (${g} %) is ${gap.toFixed(2)} points below exact replay's (${e} %); the target was at most ${targetPoints} points, so we fall short by ${(gap - targetPoints).toFixed(2)} points.`;
+  return (
+    `Target missed: generative replay's final average accuracy (${g} %) is ${gap.toFixed(2)} ` +
+    `points below exact replay's (${e} %); the target was at most ${targetPoints} points, ` +
+    `so we fall short by ${(gap - targetPoints).toFixed(2)} points.`
+  );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -283,10 +293,10 @@ export function inversePermutation(perm: ArrayLike<number>): Int32Array {
 }
 
 /**
- * `n` examples of a split starting at `start` (views, no copy). Notebook 06 takes MNIST from the end
- * of each split, because the stand-in Colour-MNIST-32 is rendered from the *first* MNIST images:
- * the two domains then never show the same handwritten digit (the default stand-in, synthetic
- * printed digits, shares no images with MNIST).
+ * `n` examples of a split starting at `start` (views, no copy). Notebook 06 takes MNIST from the
+ * end of each split, because the stand-in Colour-MNIST-32 is rendered from the *first* MNIST
+ * images: the two domains then never show the same handwritten digit (the default stand-in,
+ * synthetic printed digits, shares no images with MNIST).
  */
 export function examplesFrom(split: ImageSplit, start: number, n: number): ImageSplit {
   if (
@@ -297,7 +307,8 @@ export function examplesFrom(split: ImageSplit, start: number, n: number): Image
     start + n > split.count
   ) {
     throw new RangeError(
-      `examplesFrom: need integers 0 <= start and start + n <= ${split.count} (the split's size); got start ${start}, n ${n}`,
+      `examplesFrom: need integers 0 <= start and start + n <= ${split.count} ` +
+        `(the split's size); got start ${start}, n ${n}`,
     );
   }
   const per = split.shape[0] * split.shape[1] * split.shape[2];

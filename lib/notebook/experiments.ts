@@ -37,14 +37,20 @@ import { writeTableCsv, type TableRow } from '../figures/table';
 import type { PlotlyFigure, PlotlyTrace } from '../figures/types';
 import { panelGrid, shortTaskLabels } from '../figures/panels';
 
-/** Where a profile's results go: the project's results folder for 'default' and 'paper'; `.scratch/results-quick` for 'quick' (never mixed with committed results). */
+/**
+ * Where a profile's results go: the project's results folder for 'default' and 'paper';
+ * `.scratch/results-quick` for 'quick' (never mixed with committed results).
+ */
 export function resultsRootFor(profile: ProfileName = activeProfile()): string {
   const root = defaultResultsRoot();
   if (profile !== 'quick' || process.env.DGR_RESULTS_DIR !== undefined) return root;
   return path.join(path.dirname(root), '.scratch', 'results-quick');
 }
 
-/** Replayed samples of one task end: images and the solver's labels (plain arrays: no tensors to dispose). */
+/**
+ * Replayed samples of one task end: images and the solver's labels (plain arrays: no tensors to
+ * dispose).
+ */
 export interface ReplayGrid {
   /** Task just finished (0-based). */
   readonly task: number;
@@ -56,7 +62,10 @@ export interface ReplayGrid {
   readonly labels: readonly number[];
 }
 
-/** Accuracy on every task during training: x = iterations since the start, perTask[j][p] = accuracy on task j at point p. */
+/**
+ * Accuracy on every task during training: x = iterations since the start, perTask[j][p] = accuracy
+ * on task j at point p.
+ */
 export interface CurveSeries {
   readonly x: readonly number[];
   readonly perTask: readonly (readonly number[])[];
@@ -91,11 +100,15 @@ export interface ExperimentRun {
   readonly seconds: number;
   /** Where the results were saved. */
   readonly resultsDir: string;
-  /** Tasks restored from a checkpoint instead of trained in this call (0 = trained from the start). */
+  /**
+   * Tasks restored from a checkpoint instead of trained in this call (0 = trained from the start).
+   */
   readonly resumedTasks: number;
   /** The checkpoint folder name of the run whose first task this run reused, else null. */
   readonly firstTaskFrom: string | null;
-  /** Losses read during training: whenever a progress line was due (none with `progress: false`). */
+  /**
+   * Losses read during training: whenever a progress line was due (none with `progress: false`).
+   */
   readonly losses: readonly LossPoint[];
   /** `finalSamples` samples of the last generator (task = the last task), else null. */
   readonly finalSamples: ReplayGrid | null;
@@ -200,7 +213,10 @@ export function curveSeries(points: readonly CurvePoint[]): CurveSeries {
   });
 }
 
-/** Curve series stored by {@link runExperiment} in a run's saved results (keys `iteration`, `task0`, `task1`, ...). */
+/**
+ * Curve series stored by {@link runExperiment} in a run's saved results (keys `iteration`, `task0`,
+ * `task1`, ...).
+ */
 export function curveSeriesFromResults(
   results: Pick<RunResults, 'curves' | 'taskNames' | 'runName'>,
 ): CurveSeries {
@@ -215,7 +231,10 @@ export function curveSeriesFromResults(
   });
 }
 
-/** Output units seen up to task k (the union of each task's training outputs): the labels a replayed sample may get. */
+/**
+ * Output units seen up to task k (the union of each task's training outputs): the labels a replayed
+ * sample may get.
+ */
 export function seenOutputs(sequence: TaskSequence, k: number): number[] {
   const set = new Set<number>();
   for (let t = 0; t <= k; t++) for (const c of activeOutputs(sequence, t, 'train')) set.add(c);
@@ -406,7 +425,9 @@ async function replayGridOf(
 
 /** A training run as a notebook's closing line counts it (see {@link runTimeLine}). */
 export interface TimedRun {
-  /** Seconds of training; for a run read back from its checkpoint, those of the run that trained it. */
+  /**
+   * Seconds of training; for a run read back from its checkpoint, those of the run that trained it.
+   */
   readonly seconds: number;
   /** Read back (in whole or in part) from a checkpoint instead of trained by this execution. */
   readonly restored: boolean;
@@ -437,7 +458,8 @@ export function runTimeLine(
     throw new RangeError(
       `runTimeLine: startedAt (${startedAt}) must be a time before now (${now})`,
     );
-  const own = `notebook run time ${((now - startedAt) / 60000).toFixed(1)} min (profile ${profile})`;
+  const own =
+    `notebook run time ${((now - startedAt) / 60000).toFixed(1)} min ` + `(profile ${profile})`;
   const t = trainingTime(runs);
   if (t.restored === 0) return own;
   const minutes = t.seconds / 60;
@@ -521,7 +543,8 @@ export function saveSummaryCsv(
 ): string {
   if (!/^[A-Za-z0-9_.=-]+$/.test(name) || name.startsWith('.'))
     throw new TypeError(
-      `saveSummaryCsv: name must be letters, digits, '_', '.', '-' or '=', got ${JSON.stringify(name)}`,
+      `saveSummaryCsv: name must be letters, digits, '_', '.', '-' or '=', ` +
+        `got ${JSON.stringify(name)}`,
     );
   return writeTableCsv(rows, path.join(root, name, 'summary.csv'));
 }
@@ -605,7 +628,8 @@ export function averageCurvesFigure(
  * Accuracy matrices as heatmaps, wrapped into rows that fit a JupyterLab output area
  * (figures/panels.ts), with one shared colour bar: row i = after training task i, column j =
  * task j, cell = R[i][j] in %, printed in the cell. Tick labels are short (task names without
- * their common first word, else T1, T2, ... explained under the figure); hovering shows the full names.
+ * their common first word, else T1, T2, ... explained under the figure); hovering shows the full
+ * names.
  */
 export function accuracyHeatmapsFigure(
   panels: readonly {

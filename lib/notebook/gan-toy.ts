@@ -14,7 +14,10 @@ import type { PlotlyFigure, PlotlyLayout, PlotlyTrace } from '../figures/types';
 
 // ------------------------------------------------------------------------------------ toy data
 
-/** One isotropic Gaussian component: weight (normalised by {@link gaussianMixture}), mean, standard deviation. */
+/**
+ * One isotropic Gaussian component: weight (normalised by {@link gaussianMixture}), mean,
+ * standard deviation.
+ */
 export interface MixtureComponent {
   readonly weight: number;
   readonly mean: readonly number[];
@@ -40,7 +43,8 @@ export function gaussianMixture(components: readonly MixtureComponent[]): Gaussi
   components.forEach((c, i) => {
     if (c.mean.length !== dim)
       throw new RangeError(
-        `gaussianMixture: components[${i}].mean has ${c.mean.length} coordinates, components[0] has ${dim}`,
+        `gaussianMixture: components[${i}].mean has ${c.mean.length} coordinates, ` +
+          `components[0] has ${dim}`,
       );
     if (!c.mean.every(Number.isFinite))
       throw new RangeError(`gaussianMixture: components[${i}].mean must be finite numbers`);
@@ -64,7 +68,10 @@ export function gaussianMixture(components: readonly MixtureComponent[]): Gaussi
   });
 }
 
-/** `modes` equal Gaussians (std `std`) evenly spaced on a circle of `radius` around `center` (default: inside [0, 1]²). */
+/**
+ * `modes` equal Gaussians (std `std`) evenly spaced on a circle of `radius` around `center`
+ * (default: inside [0, 1]²).
+ */
 export function ringOfGaussians(
   modes = 8,
   radius = 0.35,
@@ -174,7 +181,9 @@ export interface ModeCoverage {
   readonly perMode: readonly number[];
   /** Components holding at least `minShare` of the samples. */
   readonly covered: number;
-  /** Share of samples within `withinStd` standard deviations of their nearest mean ("high quality"). */
+  /**
+   * Share of samples within `withinStd` standard deviations of their nearest mean ("high quality").
+   */
   readonly highQuality: number;
 }
 
@@ -220,7 +229,9 @@ export function modeCoverage(
 
 // ---------------------------------------------------------------------------------- animation
 
-/** One animation frame: a name (slider label) and its traces (same order and count in every frame). */
+/**
+ * One animation frame: a name (slider label) and its traces (same order and count in every frame).
+ */
 export interface AnimationFrame {
   readonly name: string;
   readonly data: readonly PlotlyTrace[];

@@ -63,7 +63,10 @@ export interface StandardGanConfig {
   readonly discriminatorOptimizer: AdamConfig;
 }
 
-/** A complete frozen standard-GAN config: defaults (DCGAN's Adam 2e-4, β1 0.5) with `patch` over them, validated. */
+/**
+ * A complete frozen standard-GAN config: defaults (DCGAN's Adam 2e-4, β1 0.5) with `patch` over
+ * them, validated.
+ */
 export function standardGanConfig(
   patch: Partial<Omit<StandardGanConfig, 'kind'>> = {},
 ): StandardGanConfig {
@@ -214,9 +217,14 @@ export type StandardGanLosses = Readonly<{ discriminator: Scalar; generator: Sca
 export interface StandardGanTrainer {
   readonly generator: StandardGan;
   readonly optimizers: Readonly<{ generator: Adam; discriminator: Adam }>;
-  /** One D update on real x [B, ...] (row weights [B] summing to 1, or null = uniform): loss −V = −E w·log D(x) − E log(1 − D(G(z))). */
+  /**
+   * One D update on real x [B, ...] (row weights [B] summing to 1, or null = uniform):
+   * loss −V = −E w·log D(x) − E log(1 − D(G(z))).
+   */
   discriminatorStep(x: Tensor, weights: Tensor1D | null, seed: number): Scalar;
-  /** One G update with n samples; returns G's loss (see {@link StandardGanConfig.generatorLoss}). */
+  /**
+   * One G update with n samples; returns G's loss (see {@link StandardGanConfig.generatorLoss}).
+   */
   generatorStep(n: number, seed: number): Scalar;
   /** `discriminatorSteps` D updates on x, then one G update with B samples. */
   step(
@@ -241,7 +249,8 @@ export function createStandardGanTrainer(gan: StandardGan): StandardGanTrainer {
     const ok = x.shape.slice(1).join(',') === want || (x.rank === 2 && x.shape[1] === d);
     if (!ok)
       throw new Error(
-        `StandardGan discriminator step: batch shape [${x.shape.join(', ')}] does not match the model's input shape [${want}]`,
+        `StandardGan discriminator step: batch shape [${x.shape.join(', ')}] does not match the ` +
+          `model's input shape [${want}]`,
       );
     const b = x.shape[0];
     if (weights !== null && weights.shape[0] !== b)
@@ -331,7 +340,9 @@ export interface TrainableGan {
   ): Readonly<Record<string, Scalar>>;
 }
 
-/** Real batches: rows of a data tensor [N, ...], or a sampler (batchSize, seed) → [batchSize, ...]. */
+/**
+ * Real batches: rows of a data tensor [N, ...], or a sampler (batchSize, seed) → [batchSize, ...].
+ */
 export type GanData = Tensor | ((batchSize: number, seed: number) => Tensor);
 
 export interface GanTrainingOptions {
@@ -341,15 +352,24 @@ export interface GanTrainingOptions {
   readonly seed: number;
   /** Read the losses every N iterations (and at the last one). */
   readonly lossEvery: number;
-  /** Iterations (0..iterations) after which to draw samples from the fixed noise batch; 0 = before training. */
+  /**
+   * Iterations (0..iterations) after which to draw samples from the fixed noise batch; 0 = before
+   * training.
+   */
   readonly snapshotAt?: readonly number[];
   /** Samples per snapshot (default 64). */
   readonly snapshotCount?: number;
   /** Seed of the fixed noise batch (default derived from `seed`): the same z at every snapshot. */
   readonly snapshotSeed?: number;
-  /** Called with each snapshot as it is taken (e.g. to record D(x) too); its time is not counted as training. */
+  /**
+   * Called with each snapshot as it is taken (e.g. to record D(x) too); its time is not counted as
+   * training.
+   */
   readonly onSnapshot?: (s: GanSnapshot) => void | Promise<void>;
-  /** Progress lines (engine reporter), at most one per `everySeconds` when losses are read; default off. */
+  /**
+   * Progress lines (engine reporter), at most one per `everySeconds` when losses are read;
+   * default off.
+   */
   readonly progress?:
     | false
     | {
@@ -361,7 +381,10 @@ export interface GanTrainingOptions {
 
 export interface GanSnapshot {
   readonly iteration: number;
-  /** Samples [snapshotCount, ...] from the fixed noise batch (owned by the run: disposed by GanRun.dispose). */
+  /**
+   * Samples [snapshotCount, ...] from the fixed noise batch (owned by the run: disposed by
+   * GanRun.dispose).
+   */
   readonly samples: Tensor;
 }
 

@@ -181,7 +181,10 @@ export function limitPoints(runs: readonly LimitRun[]): LimitPoint[] {
   });
 }
 
-/** Spearman's rank correlation of two equally long lists (average ranks for ties); NaN below 3 values. */
+/**
+ * Spearman's rank correlation of two equally long lists (average ranks for ties);
+ * NaN below 3 values.
+ */
 export function spearman(a: readonly number[], b: readonly number[]): number {
   if (a.length !== b.length) throw new RangeError('spearman: lists of different lengths');
   if (a.length < 3) return Number.NaN;
@@ -221,7 +224,10 @@ export interface LimitFit {
   readonly best: LimitPoint;
   /** 100 · (exact − best) mean accuracy, in points. */
   readonly gapPoints: number;
-  /** Spearman's ρ of Fréchet distance and accuracy over the generator points (negative: better samples, higher accuracy). */
+  /**
+   * Spearman's ρ of Fréchet distance and accuracy over the generator points (negative: better
+   * samples, higher accuracy).
+   */
   readonly rho: number;
   /** Least-squares line accuracy = a + b·log10(Fréchet distance) over the generator points. */
   readonly line: { readonly a: number; readonly b: number };
@@ -310,13 +316,15 @@ export function describeLimit(fit: LimitFit, closeEnough = 2): string {
   const reached =
     fit.gapPoints <= closeEnough
       ? `so the best generator here reaches exact replay within ${closeEnough} points.`
-      : `so replay stops ${pts(fit.gapPoints)} short of exact replay at the best quality reached here.`;
+      : `so replay stops ${pts(fit.gapPoints)} short of exact replay at the best ` +
+        'quality reached here.';
   return [
     `${trend} (Spearman ρ = ${fit.rho.toFixed(2)} over the generator points).`,
     `The best generator, ${b.generator}${budget} (Fréchet distance ${b.frechet.mean.toFixed(2)}),`,
     `reaches ${pc(b.accuracy.mean)} ± ${(100 * b.accuracy.sd).toFixed(2)},`,
     `exact replay ${pc(fit.exact.accuracy.mean)} ± ${(100 * fit.exact.accuracy.sd).toFixed(2)}`,
-    `(real images: Fréchet distance ${fit.exact.frechet.mean.toFixed(2)}): a gap of ${pts(fit.gapPoints)},`,
+    `(real images: Fréchet distance ${fit.exact.frechet.mean.toFixed(2)}): ` +
+      `a gap of ${pts(fit.gapPoints)},`,
     reached,
     steps === '' ? '' : `The last budget step added: ${steps}.`,
     `The line through the generator points, accuracy against log₁₀ Fréchet distance,`,

@@ -4,12 +4,14 @@
  * weight each task ends up with under a schedule of ratios (r = 1/t).
  *
  * The new solver minimises
- *   L_train(θ_i) = r·E_{(x,y)~D_i}[L(S(x;θ_i), y)] + (1−r)·E_{x'~G_{i−1}}[L(S(x';θ_i), S(x';θ_{i−1}))]
+ *   L_train(θ_i) = r·E_{(x,y)~D_i}[L(S(x;θ_i), y)]
+ *                  + (1−r)·E_{x'~G_{i−1}}[L(S(x';θ_i), S(x';θ_{i−1}))]
  * and the new generator learns from real and replayed inputs mixed at the
  * same ratio; both are trained by the engine's trainSequence.
  *
  * Figures of the notebook: accuracy against r (ratioSweepFigure), the old classes among the new
- * generator's samples against 1 − r (oldShareFigure), task weights per schedule (taskWeightsFigure).
+ * generator's samples against 1 − r (oldShareFigure), task weights per schedule
+ * (taskWeightsFigure).
  */
 import type { Tensor } from '@tensorflow/tfjs-node';
 import { tf } from '../tf';
@@ -87,16 +89,24 @@ export interface RatioRun {
   readonly oldAccuracy: number;
   /** Accuracy on the last task after training it. */
   readonly newAccuracy: number;
-  /** Share of the final scholar's samples its solver labels as a class of an earlier task (class-IL/task-IL), NaN in domain-IL. */
+  /**
+   * Share of the final scholar's samples its solver labels as a class of an earlier task
+   * (class-IL/task-IL), NaN in domain-IL.
+   */
   readonly oldShareOfSamples: number;
-  /** A few samples of the final scholar (x [k, ...inputShape], labels) when asked for; the caller disposes `x`. */
+  /**
+   * A few samples of the final scholar (x [k, ...inputShape], labels) when asked for; the caller
+   * disposes `x`.
+   */
   readonly samples: { readonly x: Tensor; readonly labels: readonly number[] } | null;
   /** Training seconds per task. */
   readonly taskSeconds: readonly number[];
 }
 
 export interface RatioSweepOptions {
-  /** Samples drawn from each final scholar to measure the old-class share (default 1000; 0 = skip). */
+  /**
+   * Samples drawn from each final scholar to measure the old-class share (default 1000; 0 = skip).
+   */
   readonly shareSamples?: number;
   /** Keep this many samples per run for display (default 0). */
   readonly keepSamples?: number;
@@ -123,7 +133,8 @@ export async function runRatioSweep(
     throw new RangeError('runRatioSweep: ratios is empty; give at least one r in [0, 1]');
   if (sequence.tasks.length < 2)
     throw new RangeError(
-      `runRatioSweep: the sequence has ${sequence.tasks.length} task(s); r only matters from the second task on`,
+      `runRatioSweep: the sequence has ${sequence.tasks.length} task(s); ` +
+        'r only matters from the second task on',
     );
   ratios.forEach((r, i) => {
     if (typeof r !== 'number' || !(r >= 0 && r <= 1))
@@ -218,7 +229,8 @@ export function ratioSweepStats(sweeps: readonly (readonly RatioRun[])[]): Ratio
     ) {
       throw new RangeError(
         `ratioSweepStats: sweep ${k} has ratios [${s.map((r) => r.ratio).join(', ')}], ` +
-          `sweep 0 has [${first.map((r) => r.ratio).join(', ')}]; run every seed over the same ratios`,
+          `sweep 0 has [${first.map((r) => r.ratio).join(', ')}]; ` +
+          'run every seed over the same ratios',
       );
     }
   });
@@ -261,20 +273,24 @@ export function describeRatioSweep(stats: readonly RatioStats[]): string {
   const r0 = (inner[0] as RatioStats).ratio;
   const r1 = (inner.at(-1) as RatioStats).ratio;
   const n = (inner[0] as RatioStats).seeds;
-  let text = `For r from ${r0} to ${r1} the old task keeps ${pctText(lo)} to ${pctText(hi)} (mean of ${n} seed${n === 1 ? '' : 's'})`;
+  let text =
+    `For r from ${r0} to ${r1} the old task keeps ${pctText(lo)} to ${pctText(hi)} ` +
+    `(mean of ${n} seed${n === 1 ? '' : 's'})`;
   if (n < 2) return `${text}; with one seed there is no spread to compare the differences with.`;
   text += `, and seeds differ by up to ${ptsText(maxSd)} points (sd).`;
   if ((rising || falling) && Math.abs(change) > 2 * maxSd) {
     return (
-      `${text} The old-task accuracy ${rising ? 'rises' : 'falls'} steadily with r, by ${ptsText(Math.abs(change))} ` +
-      `points over that range: more than twice the seed-to-seed sd.`
+      `${text} The old-task accuracy ${rising ? 'rises' : 'falls'} steadily with r, ` +
+      `by ${ptsText(Math.abs(change))} points over that range: more than twice the seed-to-seed sd.`
     );
   }
   const spread = hi - lo;
   return (
-    `${text} The means ${rising || falling ? 'move in one direction' : 'do not move in one direction'} ` +
-    `and span ${ptsText(spread)} points, ${spread > 2 * maxSd ? 'more' : 'no more'} than twice the seed-to-seed sd: ` +
-    `inside (0, 1) this sweep shows ${rising || falling ? 'a trend that the seeds do not resolve' : 'no steady trade-off with r'}.`
+    `${text} The means ` +
+    `${rising || falling ? 'move in one direction' : 'do not move in one direction'} ` +
+    `and span ${ptsText(spread)} points, ${spread > 2 * maxSd ? 'more' : 'no more'} than twice ` +
+    'the seed-to-seed sd: inside (0, 1) this sweep shows ' +
+    `${rising || falling ? 'a trend that the seeds do not resolve' : 'no steady trade-off with r'}.`
   );
 }
 

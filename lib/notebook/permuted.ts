@@ -22,7 +22,10 @@ function checkAccuracies(where: string, xs: readonly number[]): void {
       throw new RangeError(`${where}: accuracies must be fractions in [0, 1], got ${v}`);
 }
 
-/** Generative against exact replay: the gap of the means, and whether it is within `maxPoints` over at least `minSeeds` seeds each. */
+/**
+ * Generative against exact replay: the gap of the means, and whether it is within `maxPoints` over
+ * at least `minSeeds` seeds each.
+ */
 export interface ReplayGap {
   /** Mean exact − mean generative, in points (negative: generative is above). */
   readonly gapPoints: number;
@@ -66,7 +69,8 @@ export function replayGap(
     shortPoints > 0
       ? `more than ${maxPoints} points: ${shortPoints.toFixed(2)} points too many.`
       : seeds < minSeeds
-        ? `within ${maxPoints} points, but over ${seeds} seed${seeds === 1 ? '' : 's'}, not ${minSeeds}.`
+        ? `within ${maxPoints} points, but over ${seeds} seed${seeds === 1 ? '' : 's'}, ` +
+          `not ${minSeeds}.`
         : `within ${maxPoints} points over ${seeds} seeds.`;
   const sentence = `${label}: ${ms(g)}, exact replay: ${ms(e)}; ${where}, ${verdict}`;
   return Object.freeze({ gapPoints, shortPoints, seeds, holds, sentence });
@@ -104,7 +108,10 @@ export interface DistillationLossRow {
   readonly replayWeight: number;
   /** The solver's loss at the task's last iteration (one batch). */
   readonly loss: number;
-  /** loss / replayWeight: the soft cross-entropy per replayed row, in nats (the real rows' share is small). */
+  /**
+   * loss / replayWeight: the soft cross-entropy per replayed row, in nats (the real rows' share is
+   * small).
+   */
   readonly perReplayedRow: number;
 }
 
@@ -145,7 +152,9 @@ export function distillationLossParts(
 
 // ------------------------------------------------------------------------------------ the probe
 
-/** The budget probe of the paper profile (scripts/exp-permuted.ts), under results/investigations. */
+/**
+ * The budget probe of the paper profile (scripts/exp-permuted.ts), under results/investigations.
+ */
 export const PERMUTED_PROBE_FILE = 'permuted-mnist-wgan-gp-2026-12-01.jsonl';
 
 /** One line of the probe: a 2-task run forked at `iterations` per task. */

@@ -260,7 +260,8 @@ export const KUC2477_DEFAULTS = Object.freeze({
  */
 export const LESORT_2019 = Object.freeze({
   source:
-    'Lesort et al. 2019 (arXiv:1812.09111): abstract; code TLESORT/Generative_Continual_Learning @ 66b1214',
+    'Lesort et al. 2019 (arXiv:1812.09111): abstract; ' +
+    'code TLESORT/Generative_Continual_Learning @ 66b1214',
   /** Quoted from the abstract. */
   finding:
     '"among all models, the original GAN performs best and among Continual Learning strategies, ' +

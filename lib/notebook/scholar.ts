@@ -117,7 +117,8 @@ export async function trainStudentSolver(
     );
   if (config.inputs === 'generator' && teacher.generator === null)
     throw new Error(
-      "trainStudentSolver: the teacher has no generator; use inputs: 'noise' or a scholar with a generator",
+      'trainStudentSolver: the teacher has no generator; use inputs: ' +
+        "'noise' or a scholar with a generator",
     );
   const lossEvery = opts.lossEvery ?? 100;
   checkPositiveInt('lossEvery', lossEvery);
@@ -198,7 +199,8 @@ export async function showLabelledImages(
   const n = x.shape[0];
   if (x.size !== n * shape[0] * shape[1] * shape[2]) {
     throw new RangeError(
-      `showLabelledImages: x has shape [${x.shape.join(', ')}], which is not n images of ${shape.join('x')}; pass imageShape`,
+      `showLabelledImages: x has shape [${x.shape.join(', ')}], which is not n images of ` +
+        `${shape.join('x')}; pass imageShape`,
     );
   }
   const names = Array.isArray(labels)
