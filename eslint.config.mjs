@@ -8,7 +8,9 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 import { defineConfig } from 'eslint/config';
 
-/** Node.js globals used by the plain-JavaScript scripts (the `globals` package is not a dependency). */
+/**
+ * Node.js globals used by the plain-JavaScript scripts (the `globals` package is not a dependency).
+ */
 const nodeGlobals = Object.fromEntries(
   [
     'process',
@@ -35,7 +37,9 @@ const nodeGlobals = Object.fromEntries(
   ].map((name) => [name, 'readonly']),
 );
 
-/** Every `eslint-disable…` comment must give its reason after ` -- ` (ESLint's description syntax). */
+/**
+ * Every `eslint-disable…` comment must give its reason after ` -- ` (ESLint's description syntax).
+ */
 const disableNeedsReason = {
   meta: {
     type: 'suggestion',

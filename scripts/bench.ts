@@ -60,7 +60,8 @@ function reexec(withMalloc: boolean): number {
 
 async function run(): Promise<void> {
   // Loaded here, after the re-exec decision: TensorFlow must start with the final environment.
-  /* eslint-disable @typescript-eslint/no-require-imports -- TensorFlow must load after the malloc re-exec decision */
+  /* eslint-disable @typescript-eslint/no-require-imports --
+   * TensorFlow must load after the malloc re-exec decision */
   const { tf } = require('../lib/tf') as typeof import('../lib/tf');
   const E = require('../lib/engine') as typeof import('../lib/engine');
   /* eslint-enable @typescript-eslint/no-require-imports */
@@ -130,7 +131,8 @@ async function run(): Promise<void> {
   const sampleFlops = 2 * Br * (dM + sM);
   const gM = wg.macs.generator as number;
   const cM = wg.macs.critic as number;
-  // critic step: G forward (B), critic on real+fake (2B, fwd+bwd), GP: critic fwd+input-grad on B, and its double backward (~2 more passes)
+  // critic step: G forward (B), critic on real+fake (2B, fwd+bwd), GP: critic fwd+input-grad on B,
+  // and its double backward (~2 more passes)
   const criticFlops = (bs: number, g: number, c: number): number =>
     2 * bs * g + 2 * (2 * bs) * 3 * c + 2 * bs * 6 * c;
   const genFlops = (bs: number, g: number, c: number): number => 2 * bs * (3 * g + 2 * c);
@@ -195,14 +197,16 @@ async function run(): Promise<void> {
     for (let i = 0; i < n; i++) {
       const t = performance.now();
       const out = step(i + 5) ?? [];
-      if (out.length > 0) await out[0]!.data(); // synchronise (the native backend runs eagerly anyway)
+      // synchronise (the native backend runs eagerly anyway)
+      if (out.length > 0) await out[0]!.data();
       times.push(performance.now() - t);
       tf.dispose(out);
     }
     if (tf.memory().numTensors !== before)
       throw new Error(`${name} leaked ${tf.memory().numTensors - before} tensors`);
     times.sort((a, b) => a - b);
-    const ms = times[Math.floor(times.length / 2)] as number; // median: robust to other load on the machine
+    // median: robust to other load on the machine
+    const ms = times[Math.floor(times.length / 2)] as number;
     rows.push({ name, ms, ops: ops / n, gflop: flops / 1e9, byOp: opTimes, n });
     opTimes = new Map(); // the next row's warm-up must not count here
   };
@@ -306,7 +310,10 @@ async function run(): Promise<void> {
 
   const load = os.loadavg()[0] as number;
   console.log(
-    `\nengine benchmark — tfjs-node ${tf.version.tfjs}, ${os.cpus().length} cores, malloc env ${mallocOn() ? 'ON' : 'off'}, load average ${load.toFixed(2)} (other processes skew timings), median of ${iters} iterations`,
+    `\nengine benchmark — tfjs-node ${tf.version.tfjs}, ${os.cpus().length} cores, ` +
+      `malloc env ${mallocOn() ? 'ON' : 'off'}, ` +
+      `load average ${load.toFixed(2)} (other processes skew timings), ` +
+      `median of ${iters} iterations`,
   );
   const head = ['step', 'ms/iter', 'it/s', 'ops/iter', 'GFLOP/iter', 'GFLOP/s'];
   const table = rows.map((r) => [
@@ -348,7 +355,9 @@ async function run(): Promise<void> {
   if (full !== undefined && solverRow !== undefined && vaeRow !== undefined) {
     const est = (2000 * (solverRow.ms * 0.5 + vaeRow.ms * 0.5) + 8000 * full.ms) / 1000;
     console.log(
-      `\nfull GR iteration: ${full.ms.toFixed(1)} ms (target ≤ 40 ms). Estimated split-MNIST class-IL GR run (5 × 2000 iterations, task 1 without replay, evaluation excluded): ${(est / 60).toFixed(1)} min`,
+      `\nfull GR iteration: ${full.ms.toFixed(1)} ms (target ≤ 40 ms). Estimated split-MNIST ` +
+        'class-IL GR run (5 × 2000 iterations, task 1 without replay, evaluation excluded): ' +
+        `${(est / 60).toFixed(1)} min`,
     );
   }
 
@@ -366,7 +375,8 @@ async function run(): Promise<void> {
 }
 
 async function fullRun(): Promise<void> {
-  /* eslint-disable @typescript-eslint/no-require-imports -- TensorFlow must load after the malloc re-exec decision */
+  /* eslint-disable @typescript-eslint/no-require-imports --
+   * TensorFlow must load after the malloc re-exec decision */
   const { tf } = require('../lib/tf') as typeof import('../lib/tf');
   const E = require('../lib/engine') as typeof import('../lib/engine');
   const { loadMnist } = require('../lib/data/mnist') as typeof import('../lib/data/mnist');
@@ -376,18 +386,26 @@ async function fullRun(): Promise<void> {
   const seq = E.splitMnist(await loadMnist(), { scenario: 'class' });
   const tData = (performance.now() - t0) / 1000;
   console.log(
-    `split-MNIST class-IL generative replay (presets.splitMnistGR, seed ${cfg.seed}: ${cfg.iterations} iterations × ${seq.tasks.length} tasks, batch ${cfg.batchSize} + ${cfg.replay.batchSize} replayed), malloc env ${mallocOn() ? 'ON' : 'off'}, load average ${(os.loadavg()[0] as number).toFixed(2)}`,
+    `split-MNIST class-IL generative replay (presets.splitMnistGR, seed ${cfg.seed}: ` +
+      `${cfg.iterations} iterations × ${seq.tasks.length} tasks, batch ${cfg.batchSize} + ` +
+      `${cfg.replay.batchSize} replayed), malloc env ${mallocOn() ? 'ON' : 'off'}, ` +
+      `load average ${(os.loadavg()[0] as number).toFixed(2)}`,
   );
   const res = await E.trainSequence(seq, cfg, { progress: { everySeconds: 30 } });
   const total = (performance.now() - t0) / 1000;
   console.log(
-    `\ndata ${tData.toFixed(1)} s; training per task (s): ${res.taskSeconds.map((s) => s.toFixed(1)).join(', ')}; trainSequence ${res.totalSeconds.toFixed(1)} s; end to end ${total.toFixed(1)} s (${Math.floor(total / 60)} min ${Math.round(total % 60)} s); load average now ${(os.loadavg()[0] as number).toFixed(2)}`,
+    `\ndata ${tData.toFixed(1)} s; training per task (s): ` +
+      `${res.taskSeconds.map((s) => s.toFixed(1)).join(', ')}; ` +
+      `trainSequence ${res.totalSeconds.toFixed(1)} s; end to end ${total.toFixed(1)} s ` +
+      `(${Math.floor(total / 60)} min ${Math.round(total % 60)} s); ` +
+      `load average now ${(os.loadavg()[0] as number).toFixed(2)}`,
   );
   console.log('R[i][j] (accuracy on task j after task i):');
   for (const row of res.accuracy) console.log('  ' + row.map((v) => v.toFixed(3)).join('  '));
   const m = E.computeMetrics(res.accuracy);
   console.log(
-    `average accuracy ${m.averageAccuracy.toFixed(4)}, BWT ${m.backwardTransfer.toFixed(4)}, forgetting ${m.forgetting.toFixed(4)}`,
+    `average accuracy ${m.averageAccuracy.toFixed(4)}, BWT ${m.backwardTransfer.toFixed(4)}, ` +
+      `forgetting ${m.forgetting.toFixed(4)}`,
   );
   res.scholar.dispose();
   seq.dispose();

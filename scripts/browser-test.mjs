@@ -1,9 +1,11 @@
 #!/usr/bin/env node
 // Real-browser test: JupyterLab (from .venv) + headless Chromium (playwright-core).
 //
-//   node scripts/browser-test.mjs [--notebook 00-setup.ipynb] [--profile quick|default] [--timeout 600]
+//   node scripts/browser-test.mjs [--notebook 00-setup.ipynb] [--profile quick|default]
+//                                 [--timeout 600]
 //   node scripts/browser-test.mjs --all          the above for 00-setup, then every notebook opened
-//   node scripts/browser-test.mjs --all --only 00,01   ... opening only notebooks with these prefixes
+//   node scripts/browser-test.mjs --all --only 00,01   ... opening only notebooks with these
+//                                                      prefixes
 //   node scripts/browser-test.mjs --open-only [--open-root DIR]   only open every notebook of DIR
 //
 // Starts JupyterLab on a free 127.0.0.1 port with a fresh token, root dir notebooks/, opens the
@@ -96,7 +98,10 @@ function freePort() {
 const sha256 = (file) => createHash('sha256').update(fs.readFileSync(file)).digest('hex');
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-/** Throw-away Jupyter config/runtime/settings/workspaces, so nothing of the user's is read or written. */
+/**
+ * Throw-away Jupyter config/runtime/settings/workspaces, so nothing of the user's is read or
+ * written.
+ */
 function isolatedJupyterDirs({ autosave = false } = {}) {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'dgr-browser-test-'));
   const dirs = {
@@ -106,7 +111,8 @@ function isolatedJupyterDirs({ autosave = false } = {}) {
     settings: path.join(tmp, 'settings'),
     workspaces: path.join(tmp, 'workspaces'),
     checkpoints: path.join(tmp, 'checkpoints'),
-    data: path.join(tmp, 'data'), // the notebook trust database is written here when a notebook is saved
+    // the notebook trust database is written here when a notebook is saved
+    data: path.join(tmp, 'data'),
   };
   for (const d of Object.values(dirs)) fs.mkdirSync(d, { recursive: true });
   const put = (plugin, file, value) => {
@@ -151,7 +157,8 @@ async function startJupyter(pre, dirs, port, token, rootDir = NOTEBOOK_DIR, extr
       JUPYTER_RUNTIME_DIR: dirs.runtime,
       JUPYTER_DATA_DIR: dirs.data,
       DGR_PROFILE: PROFILE,
-      // Results and exported figures of the run go to the throw-away folder, never over committed ones.
+      // Results and exported figures of the run go to the throw-away folder, never over committed
+      // ones.
       DGR_RESULTS_DIR: path.join(dirs.tmp, 'results'),
       DGR_FIGURES_DIR: path.join(dirs.tmp, 'figures'),
     },
@@ -178,7 +185,10 @@ async function startJupyter(pre, dirs, port, token, rootDir = NOTEBOOK_DIR, extr
   );
 }
 
-/** Shuts kernels down through the REST API, stops the server's process group, then any kernel left (found by our runtime dir). */
+/**
+ * Shuts kernels down through the REST API, stops the server's process group, then any kernel left
+ * (found by our runtime dir).
+ */
 async function stopJupyter(server, token, dirs) {
   if (!server) return;
   const { child, base } = server;
@@ -358,7 +368,8 @@ async function runTest(pre, base, token) {
     const runSeconds = (Date.now() - tRun) / 1000;
     say(`all cells finished in ${runSeconds.toFixed(1)} s`);
 
-    // Bring each code cell into view once (rendering of off-screen outputs is deferred), then re-read.
+    // Bring each code cell into view once (rendering of off-screen outputs is deferred),
+    // then re-read.
     const cells = page.locator(
       '.jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook .jp-Cell.jp-CodeCell',
     );
@@ -442,7 +453,8 @@ async function runAllCellsTest(pre) {
   process.once('SIGTERM', onSignal);
   try {
     say(
-      `starting JupyterLab on 127.0.0.1:${port} (root ${path.relative(ROOT, NOTEBOOK_DIR)}/, profile ${PROFILE})`,
+      `starting JupyterLab on 127.0.0.1:${port} (root ${path.relative(ROOT, NOTEBOOK_DIR)}/, ` +
+        `profile ${PROFILE})`,
     );
     server = await startJupyter(pre, dirs, port, token);
     say('JupyterLab is up');
@@ -460,7 +472,8 @@ async function runAllCellsTest(pre) {
   if (result) {
     for (const s of result.states) {
       console.log(
-        `  cell ${String(s.index + 1).padStart(2)} ${s.prompt.padEnd(6)} outputs ${s.outputs} [${s.mimeTypes.join(', ')}]${s.plotly ? ` plotly svg ${s.plotly}` : ''}`,
+        `  cell ${String(s.index + 1).padStart(2)} ${s.prompt.padEnd(6)} outputs ${s.outputs} ` +
+          `[${s.mimeTypes.join(', ')}]${s.plotly ? ` plotly svg ${s.plotly}` : ''}`,
       );
     }
     // Page errors are reported, not failed on: JupyterLab's debugger panel throws "No active
@@ -468,7 +481,8 @@ async function runAllCellsTest(pre) {
     for (const e of new Set(result.pageErrors))
       console.log(`  page error (not a failure): ${e.slice(0, 200)}`);
     console.log(
-      `  plotly figures rendered: ${result.plots}; run-all took ${result.runSeconds.toFixed(1)} s; total ${secs()} s`,
+      `  plotly figures rendered: ${result.plots}; ` +
+        `run-all took ${result.runSeconds.toFixed(1)} s; total ${secs()} s`,
     );
   }
   return failures;
@@ -525,7 +539,8 @@ async function openedState(page) {
           out.widest = Math.max(out.widest, Math.round(declared));
           if (declared > area.width + 1)
             out.overflow.push(
-              `cell ${i + 1}: ${t.tagName.toLowerCase()} ${Math.round(declared)} px in a ${Math.round(area.width)} px output area`,
+              `cell ${i + 1}: ${t.tagName.toLowerCase()} ${Math.round(declared)} px in a ` +
+                `${Math.round(area.width)} px output area`,
             );
         }
         if (o.scrollWidth > o.clientWidth + 1)
@@ -563,7 +578,8 @@ async function openAllTest(pre, srcDir) {
   let server = null;
   let browser = null;
   say(
-    `opening ${names.length} notebooks of ${path.relative(ROOT, srcDir) || '.'}/ (copies), viewport ${VIEWPORT.width}×${VIEWPORT.height}`,
+    `opening ${names.length} notebooks of ${path.relative(ROOT, srcDir) || '.'}/ (copies), ` +
+      `viewport ${VIEWPORT.width}×${VIEWPORT.height}`,
   );
   try {
     // window.jupyterapp: notebooks are opened one after another without reloading JupyterLab.
@@ -613,7 +629,8 @@ async function openAllTest(pre, srcDir) {
       await waitKernelIdle(server.base, token, 120_000, name);
       if (process.env.DGR_BROWSER_DEBUG)
         console.log(
-          `  ${name}: cells shown at ${tCells.toFixed(1)} s, kernel idle at ${((Date.now() - t) / 1000).toFixed(1)} s`,
+          `  ${name}: cells shown at ${tCells.toFixed(1)} s, ` +
+            `kernel idle at ${((Date.now() - t) / 1000).toFixed(1)} s`,
         );
       const tOpen = (Date.now() - t) / 1000;
       const cells = page.locator('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook .jp-Cell');
@@ -685,16 +702,20 @@ async function openAllTest(pre, srcDir) {
       else if (!fs.readFileSync(file).equals(before))
         failures.push(
           where(
-            `saving it from JupyterLab changed the file: ${firstDiff(before, fs.readFileSync(file))}`,
+            'saving it from JupyterLab changed the file: ' +
+              `${firstDiff(before, fs.readFileSync(file))}`,
           ),
         );
       const dialog = page.locator('.jp-Dialog');
       if ((await dialog.count()) > 0)
         failures.push(where(`dialog: ${(await dialog.first().textContent())?.slice(0, 200)}`));
       console.log(
-        `  ${name}: ${st.cells} code cells (${st.counted} with a count), figures ${st.figuresRendered}/${st.figures}, ` +
-          `images ${st.imagesRendered}/${st.images}, output area ${st.areaWidth} px, widest output ${st.widest} px, ` +
-          `${((Date.now() - t) / 1000).toFixed(1)} s (open + kernel ${tOpen.toFixed(1)}, checked ${tChecked.toFixed(1)}), ${path.relative(ROOT, shot)}`,
+        `  ${name}: ${st.cells} code cells (${st.counted} with a count), ` +
+          `figures ${st.figuresRendered}/${st.figures}, ` +
+          `images ${st.imagesRendered}/${st.images}, output area ${st.areaWidth} px, ` +
+          `widest output ${st.widest} px, ${((Date.now() - t) / 1000).toFixed(1)} s ` +
+          `(open + kernel ${tOpen.toFixed(1)}, checked ${tChecked.toFixed(1)}), ` +
+          `${path.relative(ROOT, shot)}`,
       );
       // Free the kernel before the next notebook.
       const r = await fetch(`${server.base}/api/sessions`, {
@@ -724,7 +745,10 @@ function firstDiff(a, b) {
   let i = 0;
   while (i < x.length && x[i] === y[i]) i++;
   const line = x.slice(0, i).split('\n').length;
-  return `line ${line}: ${JSON.stringify(x.slice(Math.max(0, i - 40), i + 60))} became ${JSON.stringify(y.slice(Math.max(0, i - 40), i + 60))}`;
+  return (
+    `line ${line}: ${JSON.stringify(x.slice(Math.max(0, i - 40), i + 60))} became ` +
+    `${JSON.stringify(y.slice(Math.max(0, i - 40), i + 60))}`
+  );
 }
 
 async function main() {

@@ -25,7 +25,10 @@ import { firstTasks } from '../lib/notebook/mixed-loss';
 const ITERS = 30;
 const SUBSET = { trainPerTask: 400, testPerTask: 200 };
 
-/** Sum and sum of squares of a solver's weights, in float64 (changes with any weight bit that matters). */
+/**
+ * Sum and sum of squares of a solver's weights, in float64 (changes with any weight bit that
+ * matters).
+ */
 function checksum(solver: Solver): [number, number] {
   const flat = solver.params.readFlat();
   try {

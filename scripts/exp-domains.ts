@@ -110,8 +110,9 @@ async function main(): Promise<void> {
     fs.appendFileSync(out, JSON.stringify(rec) + '\n');
     const pct = (v: number): string => (100 * v).toFixed(2);
     console.log(
-      `${method}: first domain ${pct(before)} -> ${pct(after)} %, second ${pct(rec.secondAfter)} %` +
-        ` (${r.taskSeconds.map((t) => t.toFixed(0)).join(' + ')} s)`,
+      `${method}: first domain ${pct(before)} -> ${pct(after)} %, ` +
+        `second ${pct(rec.secondAfter)} % ` +
+        `(${r.taskSeconds.map((t) => t.toFixed(0)).join(' + ')} s)`,
     );
   }
   const none = firstAfter.none;

@@ -6,10 +6,10 @@
  * Two tasks of permuted MNIST (every task permuted), the engine's own loop pieces (planTask,
  * runIteration). Task 1 trains the solver and the WGAN-GP for max(budgets) iterations; at each
  * budget b the run is forked (solver weights, Adam state and a frozen scholar): task 2 then trains
- * the solver for b iterations with no replay, exact replay, and generative replay from G_1 with hard
- * and with soft targets (T = 2). Because batches and seeds depend only on (task, iteration), each
- * fork gives exactly what `trainSequence` would give on the 2-task sequence with `iterations: b`
- * (task 2's generator training changes nothing that a 2-task result reads).
+ * the solver for b iterations with no replay, exact replay, and generative replay from G_1 with
+ * hard and with soft targets (T = 2). Because batches and seeds depend only on (task, iteration),
+ * each fork gives exactly what `trainSequence` would give on the 2-task sequence with
+ * `iterations: b` (task 2's generator training changes nothing that a 2-task result reads).
  * Usage: node build/scripts/exp-permuted.js '<json options>' out.jsonl
  */
 import * as fs from 'node:fs';
@@ -42,7 +42,9 @@ function variantConfig(base: ExperimentConfig, v: Variant): ExperimentConfig {
   return base;
 }
 
-/** A trainable copy of the live solver with the same Adam moments (the fork of the run at budget b). */
+/**
+ * A trainable copy of the live solver with the same Adam moments (the fork of the run at budget b).
+ */
 function forkSolver(
   src: SolverTrainer,
   cfg: ExperimentConfig,

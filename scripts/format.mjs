@@ -10,7 +10,8 @@
 // Notebooks: each code cell's source is formatted on its own (TypeScript, as tslab compiles it)
 // and written back into the same place of the file. Outputs, metadata, markdown cells and the
 // file's JSON layout (nbformat's 1-space indent) stay byte for byte as they were. Code lines that
-// are still longer than the print width afterwards (e.g. long strings) are listed, and fail --check.
+// are still longer than the print width afterwards (e.g. long strings) are listed,
+// and fail --check.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -34,7 +35,9 @@ function listSources() {
   return [...out.sort(), ...nb.sort().map((f) => path.join('notebooks', f))];
 }
 
-/** The `"source": [...]` value of every cell, as written by nbformat (indent 1: cells at depth 2). */
+/**
+ * The `"source": [...]` value of every cell, as written by nbformat (indent 1: cells at depth 2).
+ */
 const SOURCE_RE = /^ {3}"source": (\[\]|\[\n(?: {4}.*\n)*? {3}\])/gm;
 
 /** A source array written as nbformat writes it at that depth. */
@@ -55,7 +58,8 @@ async function formatNotebook(file, text, options) {
   const matches = [...text.matchAll(SOURCE_RE)];
   if (matches.length !== nb.cells.length) {
     throw new Error(
-      `${file}: found ${matches.length} cell sources for ${nb.cells.length} cells; is the file written by nbformat (indent 1)?`,
+      `${file}: found ${matches.length} cell sources for ${nb.cells.length} cells; ` +
+        'is the file written by nbformat (indent 1)?',
     );
   }
   const long = [];
@@ -66,7 +70,8 @@ async function formatNotebook(file, text, options) {
     const source = Array.isArray(cell.source) ? cell.source.join('') : cell.source;
     if (sourceJson(toLines(source)) !== m[1]) {
       throw new Error(
-        `${file}: cell ${i}'s source is not laid out as nbformat writes it; open and save the notebook in JupyterLab first`,
+        `${file}: cell ${i}'s source is not laid out as nbformat writes it; ` +
+          'open and save the notebook in JupyterLab first',
       );
     }
     let formatted = source;
@@ -78,7 +83,8 @@ async function formatNotebook(file, text, options) {
         );
       } catch (err) {
         throw new Error(
-          `${file}: code cell ${i} (starting \`${source.split('\n')[0]}\`) does not parse: ${err.message.split('\n')[0]}`,
+          `${file}: code cell ${i} (starting \`${source.split('\n')[0]}\`) does not parse: ` +
+            `${err.message.split('\n')[0]}`,
           { cause: err },
         );
       }
@@ -125,12 +131,14 @@ async function main() {
   if (check) {
     for (const f of unformatted) console.log(`not formatted: ${f}`);
     console.log(
-      `format --check: ${files.length} files, ${unformatted.length} not formatted, ${long.length} notebook code lines too long`,
+      `format --check: ${files.length} files, ${unformatted.length} not formatted, ` +
+        `${long.length} notebook code lines too long`,
     );
     process.exit(unformatted.length === 0 && long.length === 0 ? 0 : 1);
   }
   console.log(
-    `format: ${files.length} files, ${unformatted.length} rewritten, ${long.length} notebook code lines still too long`,
+    `format: ${files.length} files, ${unformatted.length} rewritten, ${long.length} notebook ` +
+      'code lines still too long',
   );
 }
 

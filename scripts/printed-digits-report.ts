@@ -43,7 +43,8 @@ function cpuSeconds(since: NodeJS.CpuUsage): number {
 }
 
 async function main(): Promise<void> {
-  /* eslint-disable @typescript-eslint/no-require-imports -- the library loads after the environment is set up */
+  /* eslint-disable @typescript-eslint/no-require-imports --
+   * the library loads after the environment is set up */
   const { tf } = require('../lib/tf') as typeof import('../lib/tf');
   const E = require('../lib/engine') as typeof import('../lib/engine');
   const PD = require('../lib/data/printed-digits') as typeof import('../lib/data/printed-digits');

@@ -6,9 +6,12 @@
 // the others (its committed copy is left untouched, the partial run saved as *.failed.ipynb),
 // and the report says which failed.
 //   npm run reproduce                 all notebooks
-//   npm run reproduce -- 04 07        some of them (the report still lists every notebook and saved summary)
-//   npm run reproduce -- --report     only rebuild the report from the committed notebooks and saved summaries
-//   npm run reproduce -- --profile paper 04   the paper-scale profile (04–08; others run their default sizes)
+//   npm run reproduce -- 04 07        some of them (the report still lists every notebook and
+//                                     saved summary)
+//   npm run reproduce -- --report     only rebuild the report from the committed notebooks and
+//                                     saved summaries
+//   npm run reproduce -- --profile paper 04   the paper-scale profile (04–08; others run their
+//                                             default sizes)
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -26,7 +29,8 @@ const profileAt = argv.indexOf('--profile');
 const profile = profileAt >= 0 ? argv[profileAt + 1] : 'default';
 if (!['default', 'paper'].includes(profile)) {
   console.error(
-    `reproduce: --profile ${profile}: use default or paper (quick is for the tests: npm run notebooks)`,
+    `reproduce: --profile ${profile}: use default or paper (quick is for the tests: ` +
+      'npm run notebooks)',
   );
   process.exit(2);
 }
@@ -48,7 +52,8 @@ const ran = reportOnly
       (m) =>
         console.log(`[reproduce ${((Date.now() - t0) / 60000).toFixed(1).padStart(5)} min] ${m}`),
     );
-// Notebooks not run now are reported from their committed copy: its last execution's profile and time.
+// Notebooks not run now are reported from their committed copy: its last execution's profile and
+// time.
 const results = listNotebooks().map((nb) => {
   const r = ran.find((x) => x.notebook === nb);
   if (r !== undefined) return r;
@@ -57,7 +62,9 @@ const results = listNotebooks().map((nb) => {
   return { notebook: nb, ok, seconds: ok ? meta.seconds : 0, ...(ok ? {} : { notRun: true }) };
 });
 const { summaries, problems } = report.loadSummaries();
-const machine = `${os.cpus().length} cores (${os.cpus()[0]?.model ?? 'unknown CPU'}), ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}`;
+const machine =
+  `${os.cpus().length} cores (${os.cpus()[0]?.model ?? 'unknown CPU'}), ` +
+  `${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}`;
 const markdown = report.reportMarkdown({
   runs: results.map((r) => ({
     notebook: r.notebook.replace(/\.ipynb$/, ''),
@@ -76,7 +83,8 @@ fs.writeFileSync(path.join(ROOT, 'reports', 'summary.md'), markdown);
 fs.writeFileSync(path.join(ROOT, 'reports', 'summary.html'), report.reportHtml(markdown));
 const failed = ran.filter((r) => !r.ok);
 console.log(
-  `[reproduce] wrote reports/summary.md and reports/summary.html; figures in figures/; ${((Date.now() - t0) / 60000).toFixed(1)} min in all`,
+  '[reproduce] wrote reports/summary.md and reports/summary.html; figures in figures/; ' +
+    `${((Date.now() - t0) / 60000).toFixed(1)} min in all`,
 );
 console.log(`reproduce: ${ran.length - failed.length} passed, ${failed.length} failed`);
 process.exit(failed.length === 0 ? 0 : 1);

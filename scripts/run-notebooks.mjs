@@ -1,9 +1,11 @@
 #!/usr/bin/env node
 // Executes notebooks headlessly with the tslab kernel of the project venv.
 //
-//   npm run notebooks                       every notebook, quick profile, into .scratch/notebooks-quick/
+//   npm run notebooks                       every notebook, quick profile, into
+//                                           .scratch/notebooks-quick/
 //   npm run notebooks -- --profile default  the real experiments, into .scratch/notebooks-default/
-//   npm run notebooks -- --inplace --profile default 02-scholar   re-execute committed notebooks in place
+//   npm run notebooks -- --inplace --profile default 02-scholar   re-execute committed notebooks
+//                                                                 in place
 //
 // Any cell error fails the run and names the notebook and the cell; the other notebooks still run.
 import { spawnSync } from 'node:child_process';
@@ -25,7 +27,8 @@ export function parseArgs(argv) {
     else if (a === '--timeout') opts.timeout = Number(argv[++i]);
     else if (a.startsWith('--'))
       throw new Error(
-        `unknown option ${a} (use --profile quick|default|paper, --inplace, --out DIR, --timeout SECONDS)`,
+        `unknown option ${a} (use --profile quick|default|paper, --inplace, ` +
+          '--out DIR, --timeout SECONDS)',
       );
     else opts.only.push(a);
   }
@@ -60,7 +63,8 @@ export function runNotebooks(opts, log = console.log) {
     ? NB_DIR
     : (opts.out ?? path.join(ROOT, '.scratch', `notebooks-${opts.profile}`));
   // Only in-place runs (the committed notebooks) write the repository's results/ and figures/;
-  // any other run keeps its results and figures beside its output, so tests never touch committed files.
+  // any other run keeps its results and figures beside its output, so tests never touch committed
+  // files.
   const scratchEnv = opts.inplace
     ? {}
     : {
@@ -78,7 +82,8 @@ export function runNotebooks(opts, log = console.log) {
   const results = [];
   const notebooks = listNotebooks(opts.only);
   log(
-    `[notebooks] ${notebooks.length} notebook(s), profile ${opts.profile}, output ${path.relative(ROOT, outDir) || '.'}`,
+    `[notebooks] ${notebooks.length} notebook(s), profile ${opts.profile}, ` +
+      `output ${path.relative(ROOT, outDir) || '.'}`,
   );
   for (const [i, nb] of notebooks.entries()) {
     const t = Date.now();

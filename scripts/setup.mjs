@@ -67,12 +67,14 @@ function tfjsNodeDir() {
 
 /** Loads the binding in a child process (a failed dlopen must not kill this one). */
 function bindingWorks() {
-  const probe = `
+  const probe =
+    `
     const tf = require('@tensorflow/tfjs-node');
     if (tf.getBackend() !== 'tensorflow') throw new Error('backend is ' + tf.getBackend());
     const s = tf.matMul(tf.ones([64, 64]), tf.ones([64, 64])).sum().dataSync()[0];
     if (s !== 64 * 64 * 64) throw new Error('wrong matmul result ' + s);
-    console.log('TensorFlow ' + tf.version.tfjs + ' / libtensorflow ' + tf.backend().binding.TF_Version);`;
+    console.log('TensorFlow ' + tf.version.tfjs + ' / libtensorflow ' + ` +
+    'tf.backend().binding.TF_Version);';
   const r = run(process.execPath, ['-e', probe], {
     cwd: ROOT,
     env: { ...process.env, TF_CPP_MIN_LOG_LEVEL: '2' },
@@ -82,7 +84,10 @@ function bindingWorks() {
 
 function cacheKey(source) {
   const pkg = JSON.parse(fs.readFileSync(path.join(tfjsNodeDir(), 'package.json'), 'utf8'));
-  return `tfjs-node-${pkg.version}-${source}-node-abi${process.versions.modules}-${process.platform}-${process.arch}`;
+  return (
+    `tfjs-node-${pkg.version}-${source}-node-abi${process.versions.modules}-` +
+    `${process.platform}-${process.arch}`
+  );
 }
 
 /** Moves tfjs-node's deps/ and lib/ into the cache and links them back. */
@@ -120,7 +125,8 @@ function tryDownload() {
   const pkgJson = path.join(pkgDir, 'package.json');
   const saved = fs.readFileSync(pkgJson);
   const r = run(process.execPath, ['scripts/install.js'], { cwd: pkgDir, timeout: 15 * 60_000 });
-  fs.writeFileSync(pkgJson, saved); // install.js rewrites package.json and may die before restoring it
+  // install.js rewrites package.json and may die before restoring it
+  fs.writeFileSync(pkgJson, saved);
   const works = r.ok && bindingWorks().ok;
   if (!works) {
     const why = /ENOTFOUND|EAI_AGAIN|ECONNREFUSED|ETIMEDOUT|getaddrinfo/.test(r.out)
@@ -165,7 +171,8 @@ function fetchWheel() {
       throw new SetupError(
         'native',
         `pip could not get the ${TF_WHEEL.name} ${TF_WHEEL.version} wheel:\n    ${tail(r.out)}`,
-        `make pip reach an index with ${TF_WHEEL.name}==${TF_WHEEL.version} (or put the wheel in ${dir}), then run: npm run setup`,
+        `make pip reach an index with ${TF_WHEEL.name}==${TF_WHEEL.version} (or put the wheel in ` +
+          `${dir}), then run: npm run setup`,
       );
     }
   }
@@ -178,7 +185,8 @@ function buildFromWheel() {
   const staging = path.join(CACHE, 'native', `staging-${process.pid}`);
   fs.rmSync(staging, { recursive: true, force: true });
   log(`native: extracting libtensorflow from ${path.basename(wheel)} ...`);
-  const extract = `
+  const extract =
+    `
 import re, shutil, sys, zipfile, os
 wheel, out = sys.argv[1], sys.argv[2]
 pats = [re.compile(p) for p in sys.argv[3:]]
@@ -187,7 +195,8 @@ with zipfile.ZipFile(wheel) as z:
         if m.is_dir() or not any(p.search(m.filename) for p in pats):
             continue
         rel = m.filename[len('tensorflow/'):]
-        dest = os.path.join(out, 'lib', rel) if rel.startswith('libtensorflow') else os.path.join(out, rel)
+        dest = os.path.join(out, 'lib', rel) if rel.startswith('libtensorflow') ` +
+    `else os.path.join(out, rel)
         os.makedirs(os.path.dirname(dest), exist_ok=True)
         with z.open(m) as src, open(dest, 'wb') as dst:
             shutil.copyfileobj(src, dst, 1 << 20)
@@ -211,7 +220,8 @@ with zipfile.ZipFile(wheel) as z:
     if (run('strip', ['--strip-unneeded', path.join(libDir, lib)]).ok === false)
       log(`native: (strip not available; ${lib} kept unstripped)`);
   }
-  // The binding links -ltensorflow -ltensorflow_framework and loads libtensorflow_cc.so.2 by SONAME.
+  // The binding links -ltensorflow -ltensorflow_framework and loads libtensorflow_cc.so.2 by
+  // SONAME.
   fs.symlinkSync('libtensorflow_cc.so.2', path.join(libDir, 'libtensorflow.so'));
   fs.symlinkSync('libtensorflow_framework.so.2', path.join(libDir, 'libtensorflow_framework.so'));
   fs.rmSync(path.join(pkgDir, 'deps'), { recursive: true, force: true });
@@ -227,7 +237,8 @@ with zipfile.ZipFile(wheel) as z:
     throw new SetupError(
       'native',
       `building the binding failed:\n    ${tail(r.out)}`,
-      'install a C++ toolchain and Node headers (Debian: apt-get install g++ make python3; nodedir must hold include/node), then run: npm run setup',
+      'install a C++ toolchain and Node headers (Debian: apt-get install g++ make python3; ' +
+        'nodedir must hold include/node), then run: npm run setup',
     );
   }
   fs.rmSync(path.join(pkgDir, 'build'), { recursive: true, force: true });
@@ -295,7 +306,8 @@ function pythonVenv() {
       throw new SetupError(
         'python',
         `${python()} -m venv failed:\n    ${tail(r.out)}`,
-        'install Python 3.9+ with venv (Debian: apt-get install python3-venv), or set DGR_PYTHON, then run: npm run setup',
+        'install Python 3.9+ with venv (Debian: apt-get install python3-venv), ' +
+          'or set DGR_PYTHON, then run: npm run setup',
       );
   }
   log('python: pip install -r requirements.txt (JupyterLab, nbconvert, ipykernel, plotly) ...');
@@ -341,7 +353,8 @@ function kernel() {
       `tslab install failed:\n    ${tail(r.out)}`,
       'run npm run setup (it creates .venv first)',
     );
-  // Kernel environment: quiet TensorFlow, and glibc keeps freed memory (page faults are costly; see environment.md).
+  // Kernel environment: quiet TensorFlow, and glibc keeps freed memory (page faults are costly; see
+  // environment.md).
   for (const name of ['tslab', 'jslab']) {
     const spec = path.join(VENV, 'share', 'jupyter', 'kernels', name, 'kernel.json');
     const json = JSON.parse(fs.readFileSync(spec, 'utf8'));
@@ -349,7 +362,8 @@ function kernel() {
     fs.writeFileSync(spec, JSON.stringify(json, null, 2) + '\n');
   }
   log(
-    `kernel: tslab registered in .venv/share/jupyter/kernels (binary ${path.relative(ROOT, tslabBin)})`,
+    'kernel: tslab registered in .venv/share/jupyter/kernels ' +
+      `(binary ${path.relative(ROOT, tslabBin)})`,
   );
 }
 
@@ -474,7 +488,8 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === path.resolve(process.a
   } catch (err) {
     console.error(`\n[setup] ${err instanceof SetupError ? err.message : err.stack}`);
     console.error(
-      '[setup] npm 10 without internet: run `npm ci --ignore-scripts && npm run setup` (see README).',
+      '[setup] npm 10 without internet: ' +
+        'run `npm ci --ignore-scripts && npm run setup` (see README).',
     );
     process.exit(1);
   }

@@ -22,7 +22,8 @@ const args = ['lab', '--ip=127.0.0.1', `--ServerApp.root_dir=${path.join(ROOT, '
 if (typeof process.getuid === 'function' && process.getuid() === 0) args.push('--allow-root');
 args.push(...process.argv.slice(2));
 console.log(
-  '[start] JupyterLab on notebooks/ (127.0.0.1 only). Open the http://127.0.0.1 URL (with its token) that JupyterLab prints below; Ctrl+C stops it.',
+  '[start] JupyterLab on notebooks/ (127.0.0.1 only). Open the http://127.0.0.1 URL ' +
+    '(with its token) that JupyterLab prints below; Ctrl+C stops it.',
 );
 const child = spawn(jupyter, args, {
   stdio: 'inherit',

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-// npm test: type check + build, lint, format check, unit tests (node's test runner), then every notebook
-// executed headlessly in the quick profile into .scratch/ (never over the committed ones).
+// npm test: type check + build, lint, format check, unit tests (node's test runner), then every
+// notebook executed headlessly in the quick profile into .scratch/ (never over the committed ones).
 //   npm test              everything
 //   npm run test:unit     type check, lint, format check and unit tests only
 import { spawnSync } from 'node:child_process';
@@ -37,7 +37,8 @@ if (lint.status === 0) passed += 1;
 else failed += 1;
 
 say(
-  'format check (Prettier layout of lib, scripts, tests, notebook code cells; npm run format fixes)',
+  'format check (Prettier layout of lib, scripts, tests, notebook code cells; ' +
+    'npm run format fixes)',
 );
 const format = spawnSync(process.execPath, [path.join(ROOT, 'scripts', 'format.mjs'), '--check'], {
   cwd: ROOT,
@@ -94,14 +95,16 @@ if (only !== 'unit') {
     .sort()
     .join(',');
   say(
-    `real-browser test: JupyterLab + Chromium, 00-setup Run All, committed notebooks ${opened} opened`,
+    'real-browser test: JupyterLab + Chromium, 00-setup Run All, ' +
+      `committed notebooks ${opened} opened`,
   );
   const browser = spawnSync(
     process.execPath,
     [path.join(ROOT, 'scripts', 'browser-test.mjs'), '--all', '--only', opened],
     { cwd: ROOT, stdio: 'inherit' },
   );
-  // Exit 2 = no browser on this machine: skipped (npm install printed how to add one), except in CI.
+  // Exit 2 = no browser on this machine: skipped (npm install printed how to add one),
+  // except in CI.
   if (browser.status === 0) passed += 1;
   else if (browser.status === 2 && !process.env.DGR_REQUIRE_BROWSER)
     say('browser test SKIPPED: no Chrome/Chromium/Edge (npm run install-chromium adds one)');
