@@ -38,38 +38,44 @@ test('findChromium: Edge and Chrome in their vendor folders', () => {
   );
 });
 
-test("findChromium: playwright's browser cache, newest revision, Chromium before the headless shell", () => {
-  const root = '/h/.cache/ms-playwright';
-  const listDir = dirs({
-    [root]: ['chromium-1100', 'chromium_headless_shell-1200', 'chromium-1208', 'ffmpeg-1010'],
-  });
-  const newest = `${root}/chromium-1208/chrome-linux64/chrome`;
-  const older = `${root}/chromium-1100/chrome-linux64/chrome`;
-  const shell = `${root}/chromium_headless_shell-1200/chrome-headless-shell-linux64/chrome-headless-shell`;
-  const probe = { listDir, home: '/h', platform: 'linux' as const };
-  assert.equal(findChromium(undefined, {}, has([older, newest, shell]), probe), newest);
-  assert.equal(findChromium(undefined, {}, has([shell]), probe), shell);
-  const list = playwrightCacheCandidates({}, listDir, '/h', 'linux');
-  assert.ok(
-    list.indexOf(newest) < list.indexOf(older) && list.indexOf(older) < list.indexOf(shell),
-  );
-  // $PLAYWRIGHT_BROWSERS_PATH and $XDG_CACHE_HOME move the cache
-  const custom = playwrightCacheCandidates(
-    { PLAYWRIGHT_BROWSERS_PATH: '/pw', XDG_CACHE_HOME: '/x' },
-    dirs({ '/pw': ['chromium-1'], '/x/ms-playwright': ['chromium-2'] }),
-    '/h',
-    'linux',
-  );
-  assert.deepEqual(
-    custom.filter((p) => p.endsWith('/chrome')),
-    [
-      '/pw/chromium-1/chrome-linux64/chrome',
-      '/pw/chromium-1/chrome-linux/chrome',
-      '/x/ms-playwright/chromium-2/chrome-linux64/chrome',
-      '/x/ms-playwright/chromium-2/chrome-linux/chrome',
-    ],
-  );
-});
+test(
+  "findChromium: playwright's browser cache, newest revision, " +
+    'Chromium before the headless shell',
+  () => {
+    const root = '/h/.cache/ms-playwright';
+    const listDir = dirs({
+      [root]: ['chromium-1100', 'chromium_headless_shell-1200', 'chromium-1208', 'ffmpeg-1010'],
+    });
+    const newest = `${root}/chromium-1208/chrome-linux64/chrome`;
+    const older = `${root}/chromium-1100/chrome-linux64/chrome`;
+    const shell =
+      `${root}/chromium_headless_shell-1200/` +
+      'chrome-headless-shell-linux64/chrome-headless-shell';
+    const probe = { listDir, home: '/h', platform: 'linux' as const };
+    assert.equal(findChromium(undefined, {}, has([older, newest, shell]), probe), newest);
+    assert.equal(findChromium(undefined, {}, has([shell]), probe), shell);
+    const list = playwrightCacheCandidates({}, listDir, '/h', 'linux');
+    assert.ok(
+      list.indexOf(newest) < list.indexOf(older) && list.indexOf(older) < list.indexOf(shell),
+    );
+    // $PLAYWRIGHT_BROWSERS_PATH and $XDG_CACHE_HOME move the cache
+    const custom = playwrightCacheCandidates(
+      { PLAYWRIGHT_BROWSERS_PATH: '/pw', XDG_CACHE_HOME: '/x' },
+      dirs({ '/pw': ['chromium-1'], '/x/ms-playwright': ['chromium-2'] }),
+      '/h',
+      'linux',
+    );
+    assert.deepEqual(
+      custom.filter((p) => p.endsWith('/chrome')),
+      [
+        '/pw/chromium-1/chrome-linux64/chrome',
+        '/pw/chromium-1/chrome-linux/chrome',
+        '/x/ms-playwright/chromium-2/chrome-linux64/chrome',
+        '/x/ms-playwright/chromium-2/chrome-linux/chrome',
+      ],
+    );
+  },
+);
 
 test('findChromium: $DGR_CHROMIUM wins; a wrong one is an error naming it', () => {
   assert.equal(

@@ -112,32 +112,36 @@ test('a truncated, corrupted or missing tensor file fails with the file named', 
   );
 });
 
-test('expectations: missing tensor, shape, dtype, extras and meta mismatches; nothing is allocated on failure', async () => {
-  const dir = path.join(tmpDir(), 'ckpt');
-  await saveSample(dir);
-  const before = tf.memory().numTensors;
-  await assert.rejects(
-    loadCheckpoint(dir, { expect: { tensors: { 'gen/w': {} } } }),
-    /missing tensor gen\/w \(has: solver\/w, steps, mask\)/,
-  );
-  await assert.rejects(
-    loadCheckpoint(dir, { expect: { tensors: { 'solver/w': { shape: [2, 3] } } } }),
-    /t0000\.bin: tensor solver\/w has shape \[2, 2\], expected \[2, 3\]/,
-  );
-  await assert.rejects(
-    loadCheckpoint(dir, { expect: { tensors: { steps: { dtype: 'float32' } } } }),
-    /steps has dtype int32, expected float32/,
-  );
-  await assert.rejects(
-    loadCheckpoint(dir, { expect: { tensors: { steps: {} }, exact: true } }),
-    /unexpected tensors: solver\/w, mask/,
-  );
-  await assert.rejects(
-    loadCheckpoint(dir, { expect: { meta: { task: 3 } } }),
-    /meta\.task is 2, expected 3/,
-  );
-  assert.equal(tf.memory().numTensors, before);
-});
+test(
+  'expectations: missing tensor, shape, dtype, extras and meta mismatches; ' +
+    'nothing is allocated on failure',
+  async () => {
+    const dir = path.join(tmpDir(), 'ckpt');
+    await saveSample(dir);
+    const before = tf.memory().numTensors;
+    await assert.rejects(
+      loadCheckpoint(dir, { expect: { tensors: { 'gen/w': {} } } }),
+      /missing tensor gen\/w \(has: solver\/w, steps, mask\)/,
+    );
+    await assert.rejects(
+      loadCheckpoint(dir, { expect: { tensors: { 'solver/w': { shape: [2, 3] } } } }),
+      /t0000\.bin: tensor solver\/w has shape \[2, 2\], expected \[2, 3\]/,
+    );
+    await assert.rejects(
+      loadCheckpoint(dir, { expect: { tensors: { steps: { dtype: 'float32' } } } }),
+      /steps has dtype int32, expected float32/,
+    );
+    await assert.rejects(
+      loadCheckpoint(dir, { expect: { tensors: { steps: {} }, exact: true } }),
+      /unexpected tensors: solver\/w, mask/,
+    );
+    await assert.rejects(
+      loadCheckpoint(dir, { expect: { meta: { task: 3 } } }),
+      /meta\.task is 2, expected 3/,
+    );
+    assert.equal(tf.memory().numTensors, before);
+  },
+);
 
 test('bad input to save is rejected before anything is written', async () => {
   const dir = path.join(tmpDir(), 'ckpt');
@@ -185,82 +189,93 @@ test('a crash mid-write never breaks the previous checkpoint', async () => {
   assert.equal(readCheckpointManifest(dir).tensors.length, 3);
 });
 
-test('findCheckpoint names what loadCheckpoint reads, the renamed-aside copy included', async () => {
-  const root = tmpDir();
-  const dir = path.join(root, 'ckpt');
-  assert.equal(findCheckpoint(dir), null);
-  await saveSample(dir);
-  assert.equal(findCheckpoint(dir), dir);
-  const aside = path.join(root, '.ckpt.old-999999999-dead');
-  fs.renameSync(dir, aside);
-  assert.equal(findCheckpoint(dir), aside);
-  assert.equal(checkpointExists(dir), true, 'resume must see what load recovers');
-  // An empty folder at the path (made by hand after the crash) does not hide the complete copy.
-  fs.mkdirSync(dir);
-  assert.equal(findCheckpoint(dir), aside);
-  const loaded = await loadCheckpoint(dir);
-  assert.equal(loaded.readFrom, aside);
-  tf.dispose(Object.values(loaded.tensors));
-});
+test(
+  'findCheckpoint names what loadCheckpoint reads, ' + 'the renamed-aside copy included',
+  async () => {
+    const root = tmpDir();
+    const dir = path.join(root, 'ckpt');
+    assert.equal(findCheckpoint(dir), null);
+    await saveSample(dir);
+    assert.equal(findCheckpoint(dir), dir);
+    const aside = path.join(root, '.ckpt.old-999999999-dead');
+    fs.renameSync(dir, aside);
+    assert.equal(findCheckpoint(dir), aside);
+    assert.equal(checkpointExists(dir), true, 'resume must see what load recovers');
+    // An empty folder at the path (made by hand after the crash) does not hide the complete copy.
+    fs.mkdirSync(dir);
+    assert.equal(findCheckpoint(dir), aside);
+    const loaded = await loadCheckpoint(dir);
+    assert.equal(loaded.readFrom, aside);
+    tf.dispose(Object.values(loaded.tensors));
+  },
+);
 
-test('a save after a crash keeps the recoverable checkpoint until a newer complete one is in place', async () => {
-  const root = tmpDir();
-  const dir = path.join(root, 'ckpt');
-  await saveSample(dir);
-  fs.renameSync(dir, path.join(root, '.ckpt.old-999999999-dead'));
-  // The next save dies while writing (here: its temporary folder cannot be made).
-  const mkdir = fs.promises.mkdir;
-  fs.promises.mkdir = (async (p: fs.PathLike, o?: fs.MakeDirectoryOptions) => {
-    if (String(p).includes('.tmp-'))
-      throw Object.assign(new Error('ENOSPC: no space left'), { code: 'ENOSPC' });
-    return mkdir(p, o);
-  }) as typeof fs.promises.mkdir;
-  let message = '';
-  try {
-    await saveSample(dir, 2);
-  } catch (err) {
-    message = (err as Error).message;
-  } finally {
-    fs.promises.mkdir = mkdir;
-  }
-  const a = await loadCheckpoint(dir);
-  assert.deepEqual(
-    a.tensors['solver/w']!.arraySync(),
-    [
-      [1.5, -2],
-      [3, 4.25],
-    ],
-    'the old one survived',
-  );
-  tf.dispose(Object.values(a.tensors));
-  assert.match(message, /could not write the checkpoint: ENOSPC[^]*To fix: /);
-  await saveSample(dir, 2);
-  assert.deepEqual(fs.readdirSync(root), ['ckpt']);
-});
-
-test('the manifest is covered by its checksum: an edit that keeps valid JSON is refused with the fix', async () => {
-  const dir = path.join(tmpDir(), 'ckpt');
-  await saveSample(dir);
-  const file = path.join(dir, 'manifest.json');
-  const text = fs.readFileSync(file, 'utf8');
-  fs.writeFileSync(file, text.replace('"task": 2', '"task": 7'));
-  await assert.rejects(loadCheckpoint(dir), (e: Error) => {
-    assert.ok(e instanceof CheckpointError);
-    assert.match(
-      e.message,
-      /manifest\.json: invalid manifest: its contents do not match its checksum/,
+test(
+  'a save after a crash keeps the recoverable checkpoint until a newer ' +
+    'complete one is in place',
+  async () => {
+    const root = tmpDir();
+    const dir = path.join(root, 'ckpt');
+    await saveSample(dir);
+    fs.renameSync(dir, path.join(root, '.ckpt.old-999999999-dead'));
+    // The next save dies while writing (here: its temporary folder cannot be made).
+    const mkdir = fs.promises.mkdir;
+    fs.promises.mkdir = (async (p: fs.PathLike, o?: fs.MakeDirectoryOptions) => {
+      if (String(p).includes('.tmp-'))
+        throw Object.assign(new Error('ENOSPC: no space left'), { code: 'ENOSPC' });
+      return mkdir(p, o);
+    }) as typeof fs.promises.mkdir;
+    let message = '';
+    try {
+      await saveSample(dir, 2);
+    } catch (err) {
+      message = (err as Error).message;
+    } finally {
+      fs.promises.mkdir = mkdir;
+    }
+    const a = await loadCheckpoint(dir);
+    assert.deepEqual(
+      a.tensors['solver/w']!.arraySync(),
+      [
+        [1.5, -2],
+        [3, 4.25],
+      ],
+      'the old one survived',
     );
-    assert.match(e.message, /To fix: a checkpoint cannot be repaired by hand: delete .*ckpt/);
-    return true;
-  });
-  const { checksum: _, ...unsealed } = JSON.parse(text) as Record<string, unknown>;
-  fs.writeFileSync(file, JSON.stringify(unsealed));
-  await assert.rejects(loadCheckpoint(dir), /it has no checksum/);
-  // Whitespace does not matter: the checksum covers the JSON values, not the layout.
-  fs.writeFileSync(file, JSON.stringify(JSON.parse(text), null, 4));
-  const ok = await loadCheckpoint(dir);
-  tf.dispose(Object.values(ok.tensors));
-});
+    tf.dispose(Object.values(a.tensors));
+    assert.match(message, /could not write the checkpoint: ENOSPC[^]*To fix: /);
+    await saveSample(dir, 2);
+    assert.deepEqual(fs.readdirSync(root), ['ckpt']);
+  },
+);
+
+test(
+  'the manifest is covered by its checksum: an edit that keeps valid JSON is ' +
+    'refused with the fix',
+  async () => {
+    const dir = path.join(tmpDir(), 'ckpt');
+    await saveSample(dir);
+    const file = path.join(dir, 'manifest.json');
+    const text = fs.readFileSync(file, 'utf8');
+    fs.writeFileSync(file, text.replace('"task": 2', '"task": 7'));
+    await assert.rejects(loadCheckpoint(dir), (e: Error) => {
+      assert.ok(e instanceof CheckpointError);
+      assert.match(
+        e.message,
+        /manifest\.json: invalid manifest: its contents do not match its checksum/,
+      );
+      assert.match(e.message, /To fix: a checkpoint cannot be repaired by hand: delete .*ckpt/);
+      return true;
+    });
+    const { checksum: _, ...unsealed } = JSON.parse(text) as Record<string, unknown>;
+    fs.writeFileSync(file, JSON.stringify(unsealed));
+    await assert.rejects(loadCheckpoint(dir), /it has no checksum/);
+    // Whitespace does not matter: the checksum covers the JSON values, not the layout.
+    fs.writeFileSync(file, JSON.stringify(JSON.parse(text), null, 4));
+    const ok = await loadCheckpoint(dir);
+    tf.dispose(Object.values(ok.tensors));
+  },
+);
 
 test('a checkpoint is never saved over a file or a folder of other files', async () => {
   const root = tmpDir();

@@ -117,7 +117,8 @@ test('evaluate: masks per scenario, batches, and leaks nothing', async () => {
   const before = tf.memory().numTensors;
   // After task 0 (outputs {0,1}): task 0 argmax [0,1,0,1] vs y [0,1,1,1] -> 3/4.
   assert.deepEqual(await evaluate(identity, cls, { upToTask: 0, batchSize: 3 }), [0.75]);
-  // After task 1 (all outputs): task 0 argmax [2,1,0,3] -> 1/4; task 1 argmax [2,3,0] vs [2,3,3] -> 2/3.
+  // After task 1 (all outputs): task 0 argmax [2,1,0,3] -> 1/4;
+  // task 1 argmax [2,3,0] vs [2,3,3] -> 2/3.
   assert.deepEqual(await evaluate(identity, cls, { batchSize: 3 }), [0.25, 2 / 3]);
   // Row 0 of R including the future task 1 (its own classes are unmasked): task 1 -> 2/3.
   assert.deepEqual(await evaluate(identity, cls, { trainedUpTo: 0, batchSize: 1 }), [0.75, 2 / 3]);

@@ -542,63 +542,66 @@ test('config: presets carry van de Ven & Tolias (2019) values; bad values name t
   validateConfig(configWith(base, { regularizer: null, lwf: null }));
 });
 
-test('svhnMnistLwf: the §4.2 domain experiment with LwF, alone or with WGAN-GP replay; validated', async () => {
-  const alone = presets.svhnMnistLwf();
-  const withGr = presets.svhnMnistLwf('generative');
-  const dgr = presets.svhnMnistDGR();
-  assert.deepEqual(
-    [alone.lwf, alone.replay.mode, alone.generator, alone.solver],
-    [{ temperature: VAN_DE_VEN_2019.lwfTemperature }, 'none', null, dgr.solver],
-  );
-  assert.deepEqual(
-    [withGr.lwf, withGr.replay.mode, withGr.generator, withGr.scenario],
-    [{ temperature: 2 }, 'generative', dgr.generator, 'domain'],
-  );
-  for (const p of [alone, withGr]) {
-    assert.equal(validateConfig(p), p);
-    assert.ok(Object.isFrozen(p) && Object.isFrozen(p.lwf));
-  }
-  // Checked against the sequence like every config: 32×32×3 images fit, flat inputs do not.
-  const split = (n: number, shape: [number, number, number], seed: number) => ({
-    count: n,
-    shape,
-    images: Uint8Array.from(
-      { length: n * shape[0] * shape[1] * shape[2] },
-      (_, i) => (i * seed) % 256,
-    ),
-    labels: Uint8Array.from({ length: n }, (_, i) => (i * seed) % 10),
-    numClasses: 10,
-  });
-  const domain = (name: string, seed: number) => ({
-    name,
-    train: split(12, [32, 32, 3], seed),
-    test: split(6, [32, 32, 3], seed + 1),
-  });
-  const before = tf.memory().numTensors;
-  const seq = domainSequence([domain('a', 3), domain('b', 7)], { name: 'a_to_b' });
-  const flat = blobSequence({ numTasks: 2, classesPerTask: 2, perClass: 4, scenario: 'domain' });
-  try {
-    assert.throws(
-      () => validateConfig(withGr, flat),
-      (e: Error) => e instanceof ConfigError && /config\.solver: a 'cnn' solver/.test(e.message),
+test(
+  'svhnMnistLwf: the §4.2 domain experiment with LwF, ' + 'alone or with WGAN-GP replay; validated',
+  async () => {
+    const alone = presets.svhnMnistLwf();
+    const withGr = presets.svhnMnistLwf('generative');
+    const dgr = presets.svhnMnistDGR();
+    assert.deepEqual(
+      [alone.lwf, alone.replay.mode, alone.generator, alone.solver],
+      [{ temperature: VAN_DE_VEN_2019.lwfTemperature }, 'none', null, dgr.solver],
     );
-    const small = configWith(withGr, {
-      iterations: 2,
-      batchSize: 4,
-      replay: { batchSize: 4 },
-      solver: { channels: [4, 8], hidden: 8 },
-      generator: { hidden: [4, 8], criticSteps: 1 },
+    assert.deepEqual(
+      [withGr.lwf, withGr.replay.mode, withGr.generator, withGr.scenario],
+      [{ temperature: 2 }, 'generative', dgr.generator, 'domain'],
+    );
+    for (const p of [alone, withGr]) {
+      assert.equal(validateConfig(p), p);
+      assert.ok(Object.isFrozen(p) && Object.isFrozen(p.lwf));
+    }
+    // Checked against the sequence like every config: 32×32×3 images fit, flat inputs do not.
+    const split = (n: number, shape: [number, number, number], seed: number) => ({
+      count: n,
+      shape,
+      images: Uint8Array.from(
+        { length: n * shape[0] * shape[1] * shape[2] },
+        (_, i) => (i * seed) % 256,
+      ),
+      labels: Uint8Array.from({ length: n }, (_, i) => (i * seed) % 10),
+      numClasses: 10,
     });
-    const r = await trainSequence(seq, small, { progress: false });
-    r.scholar.dispose();
-    assert.equal(r.accuracy.length, 2);
-    assert.match(runName(runNameParts(small, seq)), /^a_to_b-domain-gr_lwf-wgangp_dcgan-/);
-  } finally {
-    seq.dispose();
-    flat.dispose();
-  }
-  assert.equal(tf.memory().numTensors, before, 'no tensor left behind');
-});
+    const domain = (name: string, seed: number) => ({
+      name,
+      train: split(12, [32, 32, 3], seed),
+      test: split(6, [32, 32, 3], seed + 1),
+    });
+    const before = tf.memory().numTensors;
+    const seq = domainSequence([domain('a', 3), domain('b', 7)], { name: 'a_to_b' });
+    const flat = blobSequence({ numTasks: 2, classesPerTask: 2, perClass: 4, scenario: 'domain' });
+    try {
+      assert.throws(
+        () => validateConfig(withGr, flat),
+        (e: Error) => e instanceof ConfigError && /config\.solver: a 'cnn' solver/.test(e.message),
+      );
+      const small = configWith(withGr, {
+        iterations: 2,
+        batchSize: 4,
+        replay: { batchSize: 4 },
+        solver: { channels: [4, 8], hidden: 8 },
+        generator: { hidden: [4, 8], criticSteps: 1 },
+      });
+      const r = await trainSequence(seq, small, { progress: false });
+      r.scholar.dispose();
+      assert.equal(r.accuracy.length, 2);
+      assert.match(runName(runNameParts(small, seq)), /^a_to_b-domain-gr_lwf-wgangp_dcgan-/);
+    } finally {
+      seq.dispose();
+      flat.dispose();
+    }
+    assert.equal(tf.memory().numTensors, before, 'no tensor left behind');
+  },
+);
 
 // ------------------------------------------------------------------------------------ LwF
 

@@ -89,36 +89,40 @@ test('permutedMnist: each task is one fixed pixel permutation of the same images
   assert.equal(tf.memory().numTensors, before, 'dispose frees every tensor');
 });
 
-test('permutedMnist: seeded, stable when adding tasks, permuteFirst false, unflattened, subsampled', () => {
-  const mnist = fakeMnist();
-  const start = tf.memory().numTensors;
-  const a = permutedMnist(mnist, { numTasks: 2, seed: 1 });
-  const b = permutedMnist(mnist, { numTasks: 3, seed: 1 });
-  const c = permutedMnist(mnist, { numTasks: 2, seed: 2 });
-  assert.deepEqual(a.tasks[1]!.train.x.dataSync(), b.tasks[1]!.train.x.dataSync());
-  assert.notDeepEqual(a.tasks[1]!.train.x.dataSync(), c.tasks[1]!.train.x.dataSync());
-  [a, b, c].forEach((s) => s.dispose());
+test(
+  'permutedMnist: seeded, stable when adding tasks, permuteFirst false, ' +
+    'unflattened, subsampled',
+  () => {
+    const mnist = fakeMnist();
+    const start = tf.memory().numTensors;
+    const a = permutedMnist(mnist, { numTasks: 2, seed: 1 });
+    const b = permutedMnist(mnist, { numTasks: 3, seed: 1 });
+    const c = permutedMnist(mnist, { numTasks: 2, seed: 2 });
+    assert.deepEqual(a.tasks[1]!.train.x.dataSync(), b.tasks[1]!.train.x.dataSync());
+    assert.notDeepEqual(a.tasks[1]!.train.x.dataSync(), c.tasks[1]!.train.x.dataSync());
+    [a, b, c].forEach((s) => s.dispose());
 
-  const d = permutedMnist(mnist, { numTasks: 2, seed: 1, permuteFirst: false, flatten: false });
-  assert.deepEqual(d.inputShape, [28, 28, 1]);
-  assert.deepEqual(d.tasks[0]!.train.x.shape, [50, 28, 28, 1]);
-  close(d.tasks[0]!.train.x.dataSync().subarray(784 * 4, 784 * 5), row(mnist.train, 4));
-  assert.equal(d.tasks[0]!.name, 'MNIST');
-  d.dispose();
+    const d = permutedMnist(mnist, { numTasks: 2, seed: 1, permuteFirst: false, flatten: false });
+    assert.deepEqual(d.inputShape, [28, 28, 1]);
+    assert.deepEqual(d.tasks[0]!.train.x.shape, [50, 28, 28, 1]);
+    close(d.tasks[0]!.train.x.dataSync().subarray(784 * 4, 784 * 5), row(mnist.train, 4));
+    assert.equal(d.tasks[0]!.name, 'MNIST');
+    d.dispose();
 
-  const e = permutedMnist(mnist, { numTasks: 2, seed: 1, trainPerTask: 8, testPerTask: 5 });
-  const e2 = permutedMnist(mnist, { numTasks: 2, seed: 1, trainPerTask: 8, testPerTask: 5 });
-  assert.equal(e.tasks[0]!.train.count, 8);
-  assert.deepEqual(e.tasks[1]!.test.x.shape, [5, 784]);
-  assert.deepEqual(e.tasks[1]!.train.x.dataSync(), e2.tasks[1]!.train.x.dataSync());
-  // Subsampled rows are real rows, permuted like the full task.
-  const full = permutedMnist(mnist, { numTasks: 2, seed: 1 });
-  const fullRows = (full.tasks[1]!.train.x.arraySync() as number[][]).map((r) => r.join(','));
-  for (const r of e.tasks[1]!.train.x.arraySync() as number[][])
-    assert.ok(fullRows.includes(r.join(',')));
-  [e, e2, full].forEach((s) => s.dispose());
-  assert.equal(tf.memory().numTensors, start, 'no tensor left behind');
-});
+    const e = permutedMnist(mnist, { numTasks: 2, seed: 1, trainPerTask: 8, testPerTask: 5 });
+    const e2 = permutedMnist(mnist, { numTasks: 2, seed: 1, trainPerTask: 8, testPerTask: 5 });
+    assert.equal(e.tasks[0]!.train.count, 8);
+    assert.deepEqual(e.tasks[1]!.test.x.shape, [5, 784]);
+    assert.deepEqual(e.tasks[1]!.train.x.dataSync(), e2.tasks[1]!.train.x.dataSync());
+    // Subsampled rows are real rows, permuted like the full task.
+    const full = permutedMnist(mnist, { numTasks: 2, seed: 1 });
+    const fullRows = (full.tasks[1]!.train.x.arraySync() as number[][]).map((r) => r.join(','));
+    for (const r of e.tasks[1]!.train.x.arraySync() as number[][])
+      assert.ok(fullRows.includes(r.join(',')));
+    [e, e2, full].forEach((s) => s.dispose());
+    assert.equal(tf.memory().numTensors, start, 'no tensor left behind');
+  },
+);
 
 test('permutedMnist: task/class scenarios give each task its own block of 10 outputs', () => {
   for (const scenario of ['task', 'class'] as const) {

@@ -55,37 +55,40 @@ test('long repeated names become a short key explained under the table; CSV keep
   );
 });
 
-test('panelGrid: any number of panels fits 960 px; rows are balanced; panels do not overlap', () => {
-  for (let n = 1; n <= 12; n++) {
-    const g = panelGrid(n);
-    assert.ok(g.width <= MAX_FIGURE_WIDTH, `n = ${n}: width ${g.width}`);
-    assert.equal(
-      g.rows * g.cols >= n && (g.rows - 1) * g.cols < n,
-      true,
-      `n = ${n}: ${g.rows}×${g.cols}`,
-    );
-    const panelPx = (g.domain(0).x[1] - g.domain(0).x[0]) * (g.width - g.margin.l - g.margin.r);
-    assert.ok(panelPx >= 169, `n = ${n}: panels ${panelPx.toFixed(0)} px wide`);
-    for (let k = 1; k < n; k++) {
-      const a = g.domain(k - 1);
-      const b = g.domain(k);
-      const sameRow = g.cell(k).row === g.cell(k - 1).row;
-      assert.ok(
-        sameRow ? b.x[0] > a.x[1] : b.y[1] < a.y[0],
-        `n = ${n}: panels ${k - 1} and ${k} overlap`,
+test(
+  'panelGrid: any number of panels fits 960 px; ' + 'rows are balanced; panels do not overlap',
+  () => {
+    for (let n = 1; n <= 12; n++) {
+      const g = panelGrid(n);
+      assert.ok(g.width <= MAX_FIGURE_WIDTH, `n = ${n}: width ${g.width}`);
+      assert.equal(
+        g.rows * g.cols >= n && (g.rows - 1) * g.cols < n,
+        true,
+        `n = ${n}: ${g.rows}×${g.cols}`,
       );
+      const panelPx = (g.domain(0).x[1] - g.domain(0).x[0]) * (g.width - g.margin.l - g.margin.r);
+      assert.ok(panelPx >= 169, `n = ${n}: panels ${panelPx.toFixed(0)} px wide`);
+      for (let k = 1; k < n; k++) {
+        const a = g.domain(k - 1);
+        const b = g.domain(k);
+        const sameRow = g.cell(k).row === g.cell(k - 1).row;
+        assert.ok(
+          sameRow ? b.x[0] > a.x[1] : b.y[1] < a.y[0],
+          `n = ${n}: panels ${k - 1} and ${k} overlap`,
+        );
+      }
     }
-  }
-  assert.deepEqual(
-    [5, 4, 3].map((n) => [panelGrid(n).rows, panelGrid(n).cols]),
-    [
-      [2, 3],
-      [1, 4],
-      [1, 3],
-    ],
-  );
-  assert.throws(() => panelGrid(0), /positive integer/);
-});
+    assert.deepEqual(
+      [5, 4, 3].map((n) => [panelGrid(n).rows, panelGrid(n).cols]),
+      [
+        [2, 3],
+        [1, 4],
+        [1, 3],
+      ],
+    );
+    assert.throws(() => panelGrid(0), /positive integer/);
+  },
+);
 
 test('shortTaskLabels drops a common first word, else numbers the tasks', () => {
   assert.deepEqual(shortTaskLabels(['permutation 0', 'permutation 1']), ['0', '1']);

@@ -50,15 +50,18 @@ const collect = (): { sink: (b: MimeBundle) => void; out: MimeBundle[] } => {
   return { sink: (b) => out.push(b), out };
 };
 
-test('toPlainFigure turns typed arrays into arrays and NaN into null, and rejects non-figures', () => {
-  const plain = toPlainFigure(FIG);
-  assert.deepEqual(plain.data[0]?.y, [0.5, 0.25, null]);
-  assert.deepEqual(plain.data[1]?.x, ['a', 'b']);
-  assert.throws(
-    () => toPlainFigure({ x: [1] } as unknown as PlotlyFigure),
-    /figure: expected a Plotly figure/,
-  );
-});
+test(
+  'toPlainFigure turns typed arrays into arrays and NaN into null, ' + 'and rejects non-figures',
+  () => {
+    const plain = toPlainFigure(FIG);
+    assert.deepEqual(plain.data[0]?.y, [0.5, 0.25, null]);
+    assert.deepEqual(plain.data[1]?.x, ['a', 'b']);
+    assert.throws(
+      () => toPlainFigure({ x: [1] } as unknown as PlotlyFigure),
+      /figure: expected a Plotly figure/,
+    );
+  },
+);
 
 test('figureBundle carries Plotly JSON, PNG and text in ONE bundle', () => {
   const png = new Uint8Array([...PNG_SIGNATURE, 1, 2, 3, 250]);
@@ -146,34 +149,37 @@ function expectedGrid(
   );
 }
 
-test('imageGridPng lays images out row by row (decodePng round trip) and leaks no tensors', async () => {
-  // Pixel values k/255, so the expected bytes are exact.
-  const imgs = [
-    [
-      [0, 51, 102],
-      [153, 204, 255],
-    ],
-    [
-      [255, 255, 255],
-      [0, 0, 0],
-    ],
-    [
-      [128, 64, 192],
-      [25, 230, 77],
-    ],
-  ].map((img) => img.map((row) => row.map((v) => v / 255)));
-  const x = tf.tensor4d(imgs.flat(2), [3, 2, 3, 1]);
-  const before = tf.memory().numTensors;
-  const png = await imageGridPng(x, { cols: 2, padding: 1, background: 0.5, scale: 2 });
-  assert.equal(tf.memory().numTensors, before, 'imageGridPng leaked tensors');
-  assert.deepEqual([...png.slice(0, 8)], PNG_SIGNATURE);
-  const decoded = tf.node.decodePng(png, 1);
-  const want = expectedGrid(imgs, 2, 3, 2, 1, 0.5, 2);
-  assert.deepEqual(decoded.shape, [want.length, want[0]!.length, 1]);
-  assert.deepEqual(decoded.squeeze([2]).arraySync(), want);
-  decoded.dispose();
-  x.dispose();
-});
+test(
+  'imageGridPng lays images out row by row (decodePng round trip) ' + 'and leaks no tensors',
+  async () => {
+    // Pixel values k/255, so the expected bytes are exact.
+    const imgs = [
+      [
+        [0, 51, 102],
+        [153, 204, 255],
+      ],
+      [
+        [255, 255, 255],
+        [0, 0, 0],
+      ],
+      [
+        [128, 64, 192],
+        [25, 230, 77],
+      ],
+    ].map((img) => img.map((row) => row.map((v) => v / 255)));
+    const x = tf.tensor4d(imgs.flat(2), [3, 2, 3, 1]);
+    const before = tf.memory().numTensors;
+    const png = await imageGridPng(x, { cols: 2, padding: 1, background: 0.5, scale: 2 });
+    assert.equal(tf.memory().numTensors, before, 'imageGridPng leaked tensors');
+    assert.deepEqual([...png.slice(0, 8)], PNG_SIGNATURE);
+    const decoded = tf.node.decodePng(png, 1);
+    const want = expectedGrid(imgs, 2, 3, 2, 1, 0.5, 2);
+    assert.deepEqual(decoded.shape, [want.length, want[0]!.length, 1]);
+    assert.deepEqual(decoded.squeeze([2]).arraySync(), want);
+    decoded.dispose();
+    x.dispose();
+  },
+);
 
 test('imageGridPng keeps colour channels and defaults to a square-ish layout', async () => {
   const x = tf.tidy(() =>
@@ -218,34 +224,38 @@ test('showImageGrid displays the PNG and the labels as a text grid', async () =>
   assert.equal(labelGridText(['a'], 4), 'a');
 });
 
-test('tables: rows and a danfojs DataFrame give the same CSV; CSV quotes what it must', async () => {
-  const rows = [
-    { method: 'DGR', acc: 0.9712345, note: 'ratio r=0.5, "mixed"' },
-    { method: 'ER', acc: NaN, note: null },
-    { method: ' fine-tune', acc: 1, extra: true },
-  ];
-  const csv = tableToCsv(rows);
-  assert.equal(
-    csv,
-    'method,acc,note,extra\n' +
-      'DGR,0.9712345,"ratio r=0.5, ""mixed""",\n' +
-      'ER,,,\n' +
-      '" fine-tune",1,,true\n',
-  );
-  // eslint-disable-next-line @typescript-eslint/no-require-imports -- the test loads danfojs only when it reaches this line
-  const dfd = require('danfojs-node') as typeof import('danfojs-node');
-  const df = new dfd.DataFrame([
-    { method: 'DGR', acc: 0.5 },
-    { method: 'ER', acc: 0.25 },
-  ]);
-  assert.equal(tableToCsv(df), 'method,acc\nDGR,0.5\nER,0.25\n');
-  assert.deepEqual(normalizeTable(df).columns, ['method', 'acc']);
-  assert.throws(
-    () => normalizeTable({ columns: ['a'] } as never),
-    /table: expected an array of row objects or a DataFrame/,
-  );
-  assert.throws(() => normalizeTable([1] as never), /table: row 0 is not an object/);
-});
+test(
+  'tables: rows and a danfojs DataFrame give the same CSV; ' + 'CSV quotes what it must',
+  async () => {
+    const rows = [
+      { method: 'DGR', acc: 0.9712345, note: 'ratio r=0.5, "mixed"' },
+      { method: 'ER', acc: NaN, note: null },
+      { method: ' fine-tune', acc: 1, extra: true },
+    ];
+    const csv = tableToCsv(rows);
+    assert.equal(
+      csv,
+      'method,acc,note,extra\n' +
+        'DGR,0.9712345,"ratio r=0.5, ""mixed""",\n' +
+        'ER,,,\n' +
+        '" fine-tune",1,,true\n',
+    );
+    /* eslint-disable-next-line @typescript-eslint/no-require-imports --
+     * the test loads danfojs only when it reaches this line */
+    const dfd = require('danfojs-node') as typeof import('danfojs-node');
+    const df = new dfd.DataFrame([
+      { method: 'DGR', acc: 0.5 },
+      { method: 'ER', acc: 0.25 },
+    ]);
+    assert.equal(tableToCsv(df), 'method,acc\nDGR,0.5\nER,0.25\n');
+    assert.deepEqual(normalizeTable(df).columns, ['method', 'acc']);
+    assert.throws(
+      () => normalizeTable({ columns: ['a'] } as never),
+      /table: expected an array of row objects or a DataFrame/,
+    );
+    assert.throws(() => normalizeTable([1] as never), /table: row 0 is not an object/);
+  },
+);
 
 test('tables: HTML escapes, formats numbers and truncates; text fallback aligns', () => {
   const rows = [
@@ -276,26 +286,30 @@ test('export names are plain file stems', () => {
   }
 });
 
-test('findChromium: explicit path, then $DGR_CHROMIUM, then system paths; else an error saying how to install', () => {
-  const has = (set: string[]) => (p: string) => set.includes(p);
-  assert.equal(
-    findChromium(undefined, {}, has(['/usr/bin/chromium-browser', '/usr/bin/google-chrome'])),
-    '/usr/bin/chromium-browser',
-  );
-  assert.equal(
-    findChromium(undefined, { DGR_CHROMIUM: '/opt/c' }, has(['/opt/c', '/usr/bin/chromium'])),
-    '/opt/c',
-  );
-  assert.throws(
-    () => findChromium('/nope', {}, has(['/usr/bin/chromium'])),
-    (e: unknown) => {
-      assert.ok(e instanceof ChromiumMissingError);
-      assert.match(e.message, /\/nope \(chromiumPath option\)/);
-      return true;
-    },
-  );
-  assert.throws(() => findChromium(undefined, {}, has([])), /apt-get install chromium/);
-});
+test(
+  'findChromium: explicit path, then $DGR_CHROMIUM, then system paths; ' +
+    'else an error saying how to install',
+  () => {
+    const has = (set: string[]) => (p: string) => set.includes(p);
+    assert.equal(
+      findChromium(undefined, {}, has(['/usr/bin/chromium-browser', '/usr/bin/google-chrome'])),
+      '/usr/bin/chromium-browser',
+    );
+    assert.equal(
+      findChromium(undefined, { DGR_CHROMIUM: '/opt/c' }, has(['/opt/c', '/usr/bin/chromium'])),
+      '/opt/c',
+    );
+    assert.throws(
+      () => findChromium('/nope', {}, has(['/usr/bin/chromium'])),
+      (e: unknown) => {
+        assert.ok(e instanceof ChromiumMissingError);
+        assert.match(e.message, /\/nope \(chromiumPath option\)/);
+        return true;
+      },
+    );
+    assert.throws(() => findChromium(undefined, {}, has([])), /apt-get install chromium/);
+  },
+);
 
 test('standaloneHtml: plotly.js inline or by URL, figure JSON cannot close the script tag', () => {
   const fig: PlotlyFigure = {
@@ -309,45 +323,50 @@ test('standaloneHtml: plotly.js inline or by URL, figure JSON cannot close the s
   assert.match(cdn, /<title>Accuracy<\/title>/);
 });
 
-test('without Chromium: show still emits the interactive figure plus a note; exportFigure throws and writes nothing', async () => {
-  const dir = path.join(tmpDir(), 'figures');
-  const { sink, out } = collect();
-  const figs = await createFigures({
-    exportDir: dir,
-    chromiumPath: '/nonexistent/chromium',
-    display: sink,
-  });
-  const stderr = process.stderr.write;
-  let warned = '';
-  process.stderr.write = (s: string) => ((warned += s), true);
-  try {
-    await figs.show(FIG);
-    await figs.show(FIG);
-  } finally {
-    process.stderr.write = stderr;
-  }
-  assert.equal(out.length, 2);
-  assert.deepEqual(Object.keys(out[0]?.data ?? {}), [PLOTLY_MIME, 'text/plain']);
-  assert.match(
-    out[0]?.data['text/plain'] as string,
-    /static image missing: Chromium was not found\. Install Chromium/,
-  );
-  assert.equal(
-    warned.match(/Warning: figures are shown without a static PNG/g)?.length,
-    1,
-    'warn once per session',
-  );
-  await assert.rejects(
-    figs.exportFigure(FIG, 'acc'),
-    (e: unknown) => e instanceof ChromiumMissingError && /apt-get install chromium/.test(e.message),
-  );
-  assert.equal(fs.existsSync(dir), false, 'nothing written');
-  // Tables and grids need no browser.
-  const csv = figs.exportTable([{ a: 1 }], 'results');
-  assert.equal(fs.readFileSync(csv, 'utf8'), 'a\n1\n');
-  await figs.close();
-  await assert.rejects(figs.show(FIG), /figure session is closed/);
-});
+test(
+  'without Chromium: show still emits the interactive figure plus a note; ' +
+    'exportFigure throws and writes nothing',
+  async () => {
+    const dir = path.join(tmpDir(), 'figures');
+    const { sink, out } = collect();
+    const figs = await createFigures({
+      exportDir: dir,
+      chromiumPath: '/nonexistent/chromium',
+      display: sink,
+    });
+    const stderr = process.stderr.write;
+    let warned = '';
+    process.stderr.write = (s: string) => ((warned += s), true);
+    try {
+      await figs.show(FIG);
+      await figs.show(FIG);
+    } finally {
+      process.stderr.write = stderr;
+    }
+    assert.equal(out.length, 2);
+    assert.deepEqual(Object.keys(out[0]?.data ?? {}), [PLOTLY_MIME, 'text/plain']);
+    assert.match(
+      out[0]?.data['text/plain'] as string,
+      /static image missing: Chromium was not found\. Install Chromium/,
+    );
+    assert.equal(
+      warned.match(/Warning: figures are shown without a static PNG/g)?.length,
+      1,
+      'warn once per session',
+    );
+    await assert.rejects(
+      figs.exportFigure(FIG, 'acc'),
+      (e: unknown) =>
+        e instanceof ChromiumMissingError && /apt-get install chromium/.test(e.message),
+    );
+    assert.equal(fs.existsSync(dir), false, 'nothing written');
+    // Tables and grids need no browser.
+    const csv = figs.exportTable([{ a: 1 }], 'results');
+    assert.equal(fs.readFileSync(csv, 'utf8'), 'a\n1\n');
+    await figs.close();
+    await assert.rejects(figs.show(FIG), /figure session is closed/);
+  },
+);
 
 let chromiumMissing: string | false = false;
 try {

@@ -1,4 +1,7 @@
-/** Test fixtures shared by the engine and notebook-helper tests: a toy task sequence and tiny configs. */
+/**
+ * Test fixtures shared by the engine and notebook-helper tests: a toy task sequence and tiny
+ * configs.
+ */
 import { tf } from '../lib/tf';
 import type { Tensor, Tensor1D } from '@tensorflow/tfjs-node';
 import { createRng } from '../lib/rng';
@@ -18,8 +21,8 @@ export interface BlobOptions {
 
 /**
  * A toy sequence over 20-dim inputs in [0, 1]: each class is a Gaussian blob (sd 0.05) around a
- * seeded centre. Task t holds classes [k·t, k·t + k) (or 0..k-1 with `repeatClasses`); in the domain
- * scenario labels are the position within the task (k outputs).
+ * seeded centre. Task t holds classes [k·t, k·t + k) (or 0..k-1 with `repeatClasses`); in the
+ * domain scenario labels are the position within the task (k outputs).
  */
 export function blobSequence(o: BlobOptions = {}): TaskSequence {
   const {
@@ -77,7 +80,10 @@ export function blobSequence(o: BlobOptions = {}): TaskSequence {
   };
 }
 
-/** The split-MNIST GR preset shrunk for tests: MLP [64], VAE [64] with latent 8, batch 32 + 32 replayed. */
+/**
+ * The split-MNIST GR preset shrunk for tests: MLP [64], VAE [64] with latent 8, batch
+ * 32 + 32 replayed.
+ */
 export function tinyConfig(
   iterations: number,
   patch: Parameters<typeof configWith>[1] = {},

@@ -56,52 +56,60 @@ test('generatorIterations: validated with errors that name the field', () => {
   validateConfig(tiny()); // absent
 });
 
-test('generatorIterations: the generator steps exactly that often per task; the solver is unchanged', async () => {
-  const seq = blobSequence({ numTasks: 3, perClass: 16, seed: 5 });
-  try {
-    const n0 = tf.memory().numTensors;
-    const absent = await trainSequence(seq, tiny(), silent);
-    absent.scholar.dispose();
-    const equal = await trainSequence(seq, tiny({ generatorIterations: 30 }), silent);
-    equal.scholar.dispose();
-    const seven = await trainSequence(seq, tiny({ generatorIterations: 7 }), silent);
-    seven.scholar.dispose();
-    const zero = await trainSequence(seq, tiny({ generatorIterations: 0 }), silent);
-    zero.scholar.dispose();
-    assert.equal(tf.memory().numTensors, n0, 'no tensors left behind');
+test(
+  'generatorIterations: the generator steps exactly that often per task; ' +
+    'the solver is unchanged',
+  async () => {
+    const seq = blobSequence({ numTasks: 3, perClass: 16, seed: 5 });
+    try {
+      const n0 = tf.memory().numTensors;
+      const absent = await trainSequence(seq, tiny(), silent);
+      absent.scholar.dispose();
+      const equal = await trainSequence(seq, tiny({ generatorIterations: 30 }), silent);
+      equal.scholar.dispose();
+      const seven = await trainSequence(seq, tiny({ generatorIterations: 7 }), silent);
+      seven.scholar.dispose();
+      const zero = await trainSequence(seq, tiny({ generatorIterations: 0 }), silent);
+      zero.scholar.dispose();
+      assert.equal(tf.memory().numTensors, n0, 'no tensors left behind');
 
-    assert.deepEqual(absent.generatorUpdates, { encoder: 90, decoder: 90 }, '3 tasks × 30');
-    assert.deepEqual(equal.accuracy, absent.accuracy, 'option equal to iterations = option absent');
-    assert.deepEqual(equal.generatorUpdates, absent.generatorUpdates);
-    assert.deepEqual(seven.generatorUpdates, { encoder: 21, decoder: 21 }, '3 tasks × 7');
-    assert.deepEqual(zero.generatorUpdates, { encoder: 0, decoder: 0 });
-    // Task 1 has no replay: the solver's row 0 cannot depend on the generator's budget.
-    assert.deepEqual(seven.accuracy[0], absent.accuracy[0]);
-    assert.deepEqual(zero.accuracy[0], absent.accuracy[0]);
+      assert.deepEqual(absent.generatorUpdates, { encoder: 90, decoder: 90 }, '3 tasks × 30');
+      assert.deepEqual(
+        equal.accuracy,
+        absent.accuracy,
+        'option equal to iterations = option absent',
+      );
+      assert.deepEqual(equal.generatorUpdates, absent.generatorUpdates);
+      assert.deepEqual(seven.generatorUpdates, { encoder: 21, decoder: 21 }, '3 tasks × 7');
+      assert.deepEqual(zero.generatorUpdates, { encoder: 0, decoder: 0 });
+      // Task 1 has no replay: the solver's row 0 cannot depend on the generator's budget.
+      assert.deepEqual(seven.accuracy[0], absent.accuracy[0]);
+      assert.deepEqual(zero.accuracy[0], absent.accuracy[0]);
 
-    const wgan = tiny({
-      iterations: 6,
-      generatorIterations: 2,
-      generator: { ...presets.wganGp('mlp'), hidden: [8, 8], latent: 4, criticSteps: 3 },
-    });
-    const w = await trainSequence(seq, wgan, silent);
-    w.scholar.dispose();
-    assert.deepEqual(
-      w.generatorUpdates,
-      { generator: 6, critic: 18 },
-      '3 × 2, and × 3 critic steps',
-    );
-    const noGen = await trainSequence(
-      seq,
-      tiny({ generator: null, replay: { mode: 'exact' } }),
-      silent,
-    );
-    noGen.scholar.dispose();
-    assert.equal(noGen.generatorUpdates, null);
-  } finally {
-    seq.dispose();
-  }
-});
+      const wgan = tiny({
+        iterations: 6,
+        generatorIterations: 2,
+        generator: { ...presets.wganGp('mlp'), hidden: [8, 8], latent: 4, criticSteps: 3 },
+      });
+      const w = await trainSequence(seq, wgan, silent);
+      w.scholar.dispose();
+      assert.deepEqual(
+        w.generatorUpdates,
+        { generator: 6, critic: 18 },
+        '3 × 2, and × 3 critic steps',
+      );
+      const noGen = await trainSequence(
+        seq,
+        tiny({ generator: null, replay: { mode: 'exact' } }),
+        silent,
+      );
+      noGen.scholar.dispose();
+      assert.equal(noGen.generatorUpdates, null);
+    } finally {
+      seq.dispose();
+    }
+  },
+);
 
 test('generatorIterations: in the run name and the checkpoint identity', async () => {
   const seq = blobSequence({ numTasks: 2, perClass: 16, seed: 5 });
@@ -143,42 +151,49 @@ test('generatorIterations: in the run name and the checkpoint identity', async (
   }
 });
 
-test('runExperiment finalSamples: the last generator, labelled over all seen outputs, also after a resume', async () => {
-  const seq = blobSequence({ numTasks: 2, perClass: 16, seed: 5 });
-  try {
-    const n0 = tf.memory().numTensors;
-    const opts = {
-      label: 'GR',
-      curveEvery: 0,
-      finalSamples: 12,
-      imageShape: [20, 1, 1] as const,
-      resultsRoot: tmp(),
-      checkpoint: tmp(),
-    };
-    const a = await runExperiment(seq, tiny({ generatorIterations: 5 }), opts);
-    const b = await runExperiment(seq, tiny({ generatorIterations: 5 }), opts); // read back
-    assert.equal(tf.memory().numTensors, n0, 'no tensors left behind');
-    assert.equal(b.resumedTasks, 2);
-    const g = a.finalSamples;
-    assert.ok(g !== null);
-    assert.equal(g.task, 1);
-    assert.deepEqual(g.shape, [12, 20, 1, 1]);
-    assert.ok(g.labels.every((y) => y >= 0 && y <= 3));
-    assert.deepEqual(
-      b.finalSamples?.pixels,
-      g.pixels,
-      'the restored generator gives the same samples',
-    );
-    const none = await runExperiment(seq, tiny({ generator: null, replay: { mode: 'exact' } }), {
-      ...opts,
-      checkpoint: false,
-    });
-    assert.equal(none.finalSamples, null, 'no generator, no samples');
-    await assert.rejects(runExperiment(seq, tiny(), { ...opts, finalSamples: -1 }), /finalSamples/);
-  } finally {
-    seq.dispose();
-  }
-});
+test(
+  'runExperiment finalSamples: the last generator, labelled over all seen outputs, ' +
+    'also after a resume',
+  async () => {
+    const seq = blobSequence({ numTasks: 2, perClass: 16, seed: 5 });
+    try {
+      const n0 = tf.memory().numTensors;
+      const opts = {
+        label: 'GR',
+        curveEvery: 0,
+        finalSamples: 12,
+        imageShape: [20, 1, 1] as const,
+        resultsRoot: tmp(),
+        checkpoint: tmp(),
+      };
+      const a = await runExperiment(seq, tiny({ generatorIterations: 5 }), opts);
+      const b = await runExperiment(seq, tiny({ generatorIterations: 5 }), opts); // read back
+      assert.equal(tf.memory().numTensors, n0, 'no tensors left behind');
+      assert.equal(b.resumedTasks, 2);
+      const g = a.finalSamples;
+      assert.ok(g !== null);
+      assert.equal(g.task, 1);
+      assert.deepEqual(g.shape, [12, 20, 1, 1]);
+      assert.ok(g.labels.every((y) => y >= 0 && y <= 3));
+      assert.deepEqual(
+        b.finalSamples?.pixels,
+        g.pixels,
+        'the restored generator gives the same samples',
+      );
+      const none = await runExperiment(seq, tiny({ generator: null, replay: { mode: 'exact' } }), {
+        ...opts,
+        checkpoint: false,
+      });
+      assert.equal(none.finalSamples, null, 'no generator, no samples');
+      await assert.rejects(
+        runExperiment(seq, tiny(), { ...opts, finalSamples: -1 }),
+        /finalSamples/,
+      );
+    } finally {
+      seq.dispose();
+    }
+  },
+);
 
 test('frechetDistance: hand-computed 1-D and 2-D cases', () => {
   // 1-D: a = {0, 2}: μ 1, σ² 2 (n − 1); b = {3, 5, 7}: μ 5, σ² 4.
@@ -197,33 +212,36 @@ test('frechetDistance: hand-computed 1-D and 2-D cases', () => {
   assert.ok(Math.abs(frechetDistance(b, 4, a, 4, 2) - want) < 1e-9);
 });
 
-test('gridQuality: the judge sees real-like samples as close to the real images; leaks nothing', async () => {
-  // A "judge" that reads the first 3 pixels as logits: samples equal to the real set give 0.
-  const judge: Classifier = {
-    predict: (x) =>
-      tf.tidy(() => tf.slice(tf.reshape(x, [x.shape[0], -1]), [0, 0], [-1, 3]) as Tensor2D),
-  };
-  const rows = 30;
-  const px = new Float32Array(rows * 4).map((_, i) => ((i * 7919) % 101) / 101);
-  const real = tf.tensor2d(px, [rows, 4]);
-  const n0 = tf.memory().numTensors;
-  const same = await gridQuality(
-    judge,
-    { task: 0, shape: [rows, 2, 2, 1], pixels: px, labels: [] },
-    real,
-  );
-  const shifted = px.map((v) => v + 1);
-  const off = await gridQuality(
-    judge,
-    { task: 0, shape: [rows, 2, 2, 1], pixels: shifted, labels: [] },
-    real,
-  );
-  assert.equal(tf.memory().numTensors, n0, 'no tensors left behind');
-  real.dispose();
-  assert.ok(same.frechetLogits < 1e-6);
-  assert.ok(Math.abs(off.frechetLogits - 3) < 1e-4, 'a shift of 1 in 3 logits: ‖Δμ‖² = 3');
-  assert.equal(same.classShares.length, 3);
-});
+test(
+  'gridQuality: ' + 'the judge sees real-like samples as close to the real images; leaks nothing',
+  async () => {
+    // A "judge" that reads the first 3 pixels as logits: samples equal to the real set give 0.
+    const judge: Classifier = {
+      predict: (x) =>
+        tf.tidy(() => tf.slice(tf.reshape(x, [x.shape[0], -1]), [0, 0], [-1, 3]) as Tensor2D),
+    };
+    const rows = 30;
+    const px = new Float32Array(rows * 4).map((_, i) => ((i * 7919) % 101) / 101);
+    const real = tf.tensor2d(px, [rows, 4]);
+    const n0 = tf.memory().numTensors;
+    const same = await gridQuality(
+      judge,
+      { task: 0, shape: [rows, 2, 2, 1], pixels: px, labels: [] },
+      real,
+    );
+    const shifted = px.map((v) => v + 1);
+    const off = await gridQuality(
+      judge,
+      { task: 0, shape: [rows, 2, 2, 1], pixels: shifted, labels: [] },
+      real,
+    );
+    assert.equal(tf.memory().numTensors, n0, 'no tensors left behind');
+    real.dispose();
+    assert.ok(same.frechetLogits < 1e-6);
+    assert.ok(Math.abs(off.frechetLogits - 3) < 1e-4, 'a shift of 1 in 3 logits: ‖Δμ‖² = 3');
+    assert.equal(same.classShares.length, 3);
+  },
+);
 
 test('spearman, limitPoints, limitFit and describeLimit on hand-made runs', () => {
   assert.equal(spearman([1, 2, 3, 4], [10, 20, 30, 40]), 1);
@@ -270,73 +288,83 @@ test('spearman, limitPoints, limitFit and describeLimit on hand-made runs', () =
   assert.throws(() => limitFit(points.slice(0, 3)), /no 'exact' point/);
 });
 
-test('solverIterations: validated; the solver steps that often per task, the generator goes on', async () => {
-  for (const v of [0, -1, 1.5, 31, '10'] as unknown[])
-    assert.throws(
-      () => validateConfig(tiny({ solverIterations: v as number })),
-      (e: unknown) =>
-        e instanceof ConfigError &&
-        e.message.startsWith('config.solverIterations:') &&
-        e.message.includes('1 to iterations (30)'),
-      `solverIterations ${String(v)} must be rejected`,
-    );
-  const seq = blobSequence({ numTasks: 3, perClass: 16, seed: 5 });
-  try {
-    const n0 = tf.memory().numTensors;
-    const run = async (c: Parameters<typeof tiny>[0]) => {
-      const r = await trainSequence(seq, tiny(c), silent);
-      r.scholar.dispose();
-      return r;
-    };
-    const absent = await run({});
-    const equal = await run({ solverIterations: 30 });
-    const twelve = await run({ solverIterations: 12 });
-    const short = await run({ iterations: 12 });
-    assert.equal(tf.memory().numTensors, n0, 'no tensors left behind');
-    assert.deepEqual(equal.accuracy, absent.accuracy, 'option equal to iterations = option absent');
-    // Task 1 has no replay: 12 solver steps of a 30-iteration task = a 12-iteration task.
-    assert.deepEqual(twelve.accuracy[0], short.accuracy[0]);
-    assert.notDeepEqual(twelve.accuracy[0], absent.accuracy[0]);
-    assert.deepEqual(twelve.generatorUpdates, absent.generatorUpdates, 'the generator goes on');
-    assert.match(runName(runNameParts(tiny({ solverIterations: 12 }), seq)), /solverIters=12/);
-    assert.doesNotMatch(runName(runNameParts(tiny(), seq)), /solverIters/);
-  } finally {
-    seq.dispose();
-  }
-});
+test(
+  'solverIterations: validated; ' + 'the solver steps that often per task, the generator goes on',
+  async () => {
+    for (const v of [0, -1, 1.5, 31, '10'] as unknown[])
+      assert.throws(
+        () => validateConfig(tiny({ solverIterations: v as number })),
+        (e: unknown) =>
+          e instanceof ConfigError &&
+          e.message.startsWith('config.solverIterations:') &&
+          e.message.includes('1 to iterations (30)'),
+        `solverIterations ${String(v)} must be rejected`,
+      );
+    const seq = blobSequence({ numTasks: 3, perClass: 16, seed: 5 });
+    try {
+      const n0 = tf.memory().numTensors;
+      const run = async (c: Parameters<typeof tiny>[0]) => {
+        const r = await trainSequence(seq, tiny(c), silent);
+        r.scholar.dispose();
+        return r;
+      };
+      const absent = await run({});
+      const equal = await run({ solverIterations: 30 });
+      const twelve = await run({ solverIterations: 12 });
+      const short = await run({ iterations: 12 });
+      assert.equal(tf.memory().numTensors, n0, 'no tensors left behind');
+      assert.deepEqual(
+        equal.accuracy,
+        absent.accuracy,
+        'option equal to iterations = option absent',
+      );
+      // Task 1 has no replay: 12 solver steps of a 30-iteration task = a 12-iteration task.
+      assert.deepEqual(twelve.accuracy[0], short.accuracy[0]);
+      assert.notDeepEqual(twelve.accuracy[0], absent.accuracy[0]);
+      assert.deepEqual(twelve.generatorUpdates, absent.generatorUpdates, 'the generator goes on');
+      assert.match(runName(runNameParts(tiny({ solverIterations: 12 }), seq)), /solverIters=12/);
+      assert.doesNotMatch(runName(runNameParts(tiny(), seq)), /solverIters/);
+    } finally {
+      seq.dispose();
+    }
+  },
+);
 
-test('generatorIterations per task: validated against the sequence; each task its own budget', async () => {
-  const seq = blobSequence({ numTasks: 3, perClass: 16, seed: 5 });
-  try {
-    assert.throws(
-      () => validateConfig(tiny({ generatorIterations: [30, 4] }), seq),
-      /config\.generatorIterations: has 2 entries but the sequence has 3 tasks/,
-    );
-    assert.throws(
-      () => validateConfig(tiny({ generatorIterations: [30, 31, 4] })),
-      /config\.generatorIterations\[1\]: must be an integer from 0 to iterations \(30\)/,
-    );
-    assert.throws(() => validateConfig(tiny({ generatorIterations: [] })), /empty array/);
-    const n0 = tf.memory().numTensors;
-    const run = async (c: Parameters<typeof tiny>[0]) => {
-      const r = await trainSequence(seq, tiny(c), { ...silent, curveEvery: 5 });
-      r.scholar.dispose();
-      return r;
-    };
-    const cfg = { solverIterations: 10, generatorIterations: [30, 4, 4] };
-    const split = await run(cfg);
-    const short = await run({ iterations: 10 });
-    assert.equal(tf.memory().numTensors, n0, 'no tensors left behind');
-    assert.deepEqual(split.generatorUpdates, { encoder: 38, decoder: 38 }, '30 + 4 + 4');
-    // Task 1: 10 solver steps in a 30-iteration loop = a 10-iteration task.
-    assert.deepEqual(split.accuracy[0], short.accuracy[0]);
-    // Loops of 30, then max(10, 4) = 10 and 10 iterations: curve points end at 50.
-    assert.deepEqual(taskEndsOf(tiny(cfg), 3), [30, 40, 50]);
-    assert.deepEqual(taskEndsOf(tiny(), 3), [30, 60, 90]);
-    assert.equal(split.curves.at(-1)?.globalIteration, 50);
-    assert.match(runName(runNameParts(tiny(cfg), seq)), /genIters=30_4_4/);
-    assert.match(runName(runNameParts(tiny(cfg), seq)), /solverIters=10/);
-  } finally {
-    seq.dispose();
-  }
-});
+test(
+  'generatorIterations per task: ' + 'validated against the sequence; each task its own budget',
+  async () => {
+    const seq = blobSequence({ numTasks: 3, perClass: 16, seed: 5 });
+    try {
+      assert.throws(
+        () => validateConfig(tiny({ generatorIterations: [30, 4] }), seq),
+        /config\.generatorIterations: has 2 entries but the sequence has 3 tasks/,
+      );
+      assert.throws(
+        () => validateConfig(tiny({ generatorIterations: [30, 31, 4] })),
+        /config\.generatorIterations\[1\]: must be an integer from 0 to iterations \(30\)/,
+      );
+      assert.throws(() => validateConfig(tiny({ generatorIterations: [] })), /empty array/);
+      const n0 = tf.memory().numTensors;
+      const run = async (c: Parameters<typeof tiny>[0]) => {
+        const r = await trainSequence(seq, tiny(c), { ...silent, curveEvery: 5 });
+        r.scholar.dispose();
+        return r;
+      };
+      const cfg = { solverIterations: 10, generatorIterations: [30, 4, 4] };
+      const split = await run(cfg);
+      const short = await run({ iterations: 10 });
+      assert.equal(tf.memory().numTensors, n0, 'no tensors left behind');
+      assert.deepEqual(split.generatorUpdates, { encoder: 38, decoder: 38 }, '30 + 4 + 4');
+      // Task 1: 10 solver steps in a 30-iteration loop = a 10-iteration task.
+      assert.deepEqual(split.accuracy[0], short.accuracy[0]);
+      // Loops of 30, then max(10, 4) = 10 and 10 iterations: curve points end at 50.
+      assert.deepEqual(taskEndsOf(tiny(cfg), 3), [30, 40, 50]);
+      assert.deepEqual(taskEndsOf(tiny(), 3), [30, 60, 90]);
+      assert.equal(split.curves.at(-1)?.globalIteration, 50);
+      assert.match(runName(runNameParts(tiny(cfg), seq)), /genIters=30_4_4/);
+      assert.match(runName(runNameParts(tiny(cfg), seq)), /solverIters=10/);
+    } finally {
+      seq.dispose();
+    }
+  },
+);

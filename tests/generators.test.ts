@@ -1,6 +1,6 @@
 /**
- * Tests of lib/engine/generators.ts: a generator step changes only the generator, WGAN-GP's gradient
- * penalty, and no tensor leak in any model's step.
+ * Tests of lib/engine/generators.ts: a generator step changes only the generator, WGAN-GP's
+ * gradient penalty, and no tensor leak in any model's step.
  */
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
@@ -27,75 +27,81 @@ import {
   disposeSolverBatch,
 } from './engine-helpers';
 
-test('training steps: a generator step changes only the generator, a solver step only the solver', async () => {
-  for (const genCfg of [
-    tiny().generator!,
-    { ...presets.wganGp('mlp'), hidden: [16, 16], latent: 4, criticSteps: 2 },
-  ]) {
-    const cfg = tiny();
-    const solver = buildSolver(cfg.solver, [20], 4, 1);
-    const gen = buildGenerator(genCfg, [20], 2);
-    const scholar = createScholar(gen, solver);
-    const st = createSolverTrainer(solver);
-    const gt = createGeneratorTrainer(gen);
-    const x = tf.randomUniform([16, 20], 0, 1, 'float32', 4);
-    const snap = async (): Promise<Float32Array[]> =>
-      Promise.all([solver.params, ...Object.values(gen.params)].map(paramValues));
-    try {
-      const s0 = await snap();
-      tf.dispose(Object.values(gt.step(x, null, 1)));
-      const s1 = await snap();
-      assert.deepEqual(s1[0], s0[0], `${genCfg.kind} step left the solver unchanged`);
-      for (let i = 1; i < s0.length; i++)
+test(
+  'training steps: a generator step changes only the generator, ' + 'a solver step only the solver',
+  async () => {
+    for (const genCfg of [
+      tiny().generator!,
+      { ...presets.wganGp('mlp'), hidden: [16, 16], latent: 4, criticSteps: 2 },
+    ]) {
+      const cfg = tiny();
+      const solver = buildSolver(cfg.solver, [20], 4, 1);
+      const gen = buildGenerator(genCfg, [20], 2);
+      const scholar = createScholar(gen, solver);
+      const st = createSolverTrainer(solver);
+      const gt = createGeneratorTrainer(gen);
+      const x = tf.randomUniform([16, 20], 0, 1, 'float32', 4);
+      const snap = async (): Promise<Float32Array[]> =>
+        Promise.all([solver.params, ...Object.values(gen.params)].map(paramValues));
+      try {
+        const s0 = await snap();
+        tf.dispose(Object.values(gt.step(x, null, 1)));
+        const s1 = await snap();
+        assert.deepEqual(s1[0], s0[0], `${genCfg.kind} step left the solver unchanged`);
+        for (let i = 1; i < s0.length; i++)
+          assert.ok(
+            maxAbsDiff(s1[i] as Float32Array, s0[i] as Float32Array) > 0,
+            `${genCfg.kind} step changed generator part ${i}`,
+          );
+        const b = solverBatch(x, 4, 1);
+        st.step(b)?.dispose();
+        disposeSolverBatch(b);
+        const s2 = await snap();
         assert.ok(
-          maxAbsDiff(s1[i] as Float32Array, s0[i] as Float32Array) > 0,
-          `${genCfg.kind} step changed generator part ${i}`,
+          maxAbsDiff(s2[0] as Float32Array, s1[0] as Float32Array) > 0,
+          'solver step changed the solver',
         );
-      const b = solverBatch(x, 4, 1);
-      st.step(b)?.dispose();
-      disposeSolverBatch(b);
-      const s2 = await snap();
-      assert.ok(
-        maxAbsDiff(s2[0] as Float32Array, s1[0] as Float32Array) > 0,
-        'solver step changed the solver',
-      );
-      for (let i = 1; i < s0.length; i++)
-        assert.deepEqual(s2[i], s1[i], `solver step left generator part ${i} unchanged`);
-    } finally {
-      x.dispose();
-      st.dispose();
-      gt.dispose();
-      scholar.dispose();
+        for (let i = 1; i < s0.length; i++)
+          assert.deepEqual(s2[i], s1[i], `solver step left generator part ${i} unchanged`);
+      } finally {
+        x.dispose();
+        st.dispose();
+        gt.dispose();
+        scholar.dispose();
+      }
     }
-  }
-});
+  },
+);
 
-test('WGAN-GP: the gradient penalty is differentiated (second order) and the critic learns', async () => {
-  const cfg = {
-    ...presets.wganGp('mlp'),
-    hidden: [16, 16],
-    latent: 4,
-    criticSteps: 1,
-    generatorOptimizer: tiny().solver.optimizer,
-    criticOptimizer: tiny().solver.optimizer,
-  };
-  const run = async (gpWeight: number): Promise<Float32Array> => {
-    const g = buildWganGp({ ...cfg, gpWeight }, [20], 1);
-    const t = createWganGpTrainer(g);
-    const x = tf.randomUniform([16, 20], 0, 1, 'float32', 4);
-    tf.dispose(Object.values(t.criticStep(x, null, 1)));
-    const out = await paramValues(g.params.critic!);
-    x.dispose();
-    t.dispose();
-    g.dispose();
-    return out;
-  };
-  const [a, b] = [await run(0), await run(10)];
-  assert.ok(
-    maxAbsDiff(a, b) > 0,
-    'λ changes the critic update, so the penalty reaches the critic weights',
-  );
-});
+test(
+  'WGAN-GP: ' + 'the gradient penalty is differentiated (second order) and the critic learns',
+  async () => {
+    const cfg = {
+      ...presets.wganGp('mlp'),
+      hidden: [16, 16],
+      latent: 4,
+      criticSteps: 1,
+      generatorOptimizer: tiny().solver.optimizer,
+      criticOptimizer: tiny().solver.optimizer,
+    };
+    const run = async (gpWeight: number): Promise<Float32Array> => {
+      const g = buildWganGp({ ...cfg, gpWeight }, [20], 1);
+      const t = createWganGpTrainer(g);
+      const x = tf.randomUniform([16, 20], 0, 1, 'float32', 4);
+      tf.dispose(Object.values(t.criticStep(x, null, 1)));
+      const out = await paramValues(g.params.critic!);
+      x.dispose();
+      t.dispose();
+      g.dispose();
+      return out;
+    };
+    const [a, b] = [await run(0), await run(10)];
+    assert.ok(
+      maxAbsDiff(a, b) > 0,
+      'λ changes the critic update, so the penalty reaches the critic weights',
+    );
+  },
+);
 
 test('no tensor leak over 20 iterations of every step', () => {
   const cfg = tiny();

@@ -91,7 +91,10 @@ export function encode(type: number, values: ArrayLike<number>, endian: Endian):
   return b;
 }
 
-/** A data element: tag + data + padding to 8 bytes; small format when allowed and the data fit in 4 bytes. */
+/**
+ * A data element: tag + data + padding to 8 bytes; small format when allowed and the data fit in
+ * 4 bytes.
+ */
 export function element(type: number, data: Buffer, endian: Endian, allowSmall = true): Buffer {
   const tag = Buffer.alloc(8);
   const le = endian === 'little';

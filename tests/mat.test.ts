@@ -76,94 +76,106 @@ const Y: Variable = {
 
 for (const endian of ['little', 'big'] as Endian[]) {
   for (const packed of [false, true]) {
-    test(`reads uint8 and double arrays (${endian}-endian, ${packed ? 'miCOMPRESSED' : 'uncompressed'})`, async () => {
-      const wrap = (b: Buffer) => (packed ? compressed(b, endian) : b);
-      const mat = await both(matFile([wrap(matrix(A, endian)), wrap(matrix(Y, endian))], endian));
-      assert.equal(mat.header.endian, endian);
-      assert.equal(mat.header.version, 0x0100);
-      assert.match(mat.header.text, /^MATLAB 5\.0 MAT-file/);
-      const a = matVariable(mat, 'cube', 'test.mat');
-      assert.equal(a.className, 'uint8');
-      assert.deepEqual(a.dims, [2, 3, 2]);
-      assert.ok(a.data instanceof Uint8Array);
-      // Column-major order is kept: element (i, j, k) at i + 2j + 6k.
-      for (let k = 0; k < 2; k++)
-        for (let j = 0; j < 3; j++)
-          for (let i = 0; i < 2; i++) assert.equal(a.data[i + 2 * j + 6 * k], 100 * k + 10 * j + i);
-      const y = matVariable(mat, 'y', 'test.mat');
-      assert.equal(y.className, 'double');
-      assert.deepEqual(y.dims, [3, 1]);
-      assert.deepEqual(Array.from(y.data), [1.5, -2, 1e10]);
-    });
+    test(
+      `reads uint8 and double arrays (${endian}-endian, ` +
+        `${packed ? 'miCOMPRESSED' : 'uncompressed'})`,
+      async () => {
+        const wrap = (b: Buffer) => (packed ? compressed(b, endian) : b);
+        const mat = await both(matFile([wrap(matrix(A, endian)), wrap(matrix(Y, endian))], endian));
+        assert.equal(mat.header.endian, endian);
+        assert.equal(mat.header.version, 0x0100);
+        assert.match(mat.header.text, /^MATLAB 5\.0 MAT-file/);
+        const a = matVariable(mat, 'cube', 'test.mat');
+        assert.equal(a.className, 'uint8');
+        assert.deepEqual(a.dims, [2, 3, 2]);
+        assert.ok(a.data instanceof Uint8Array);
+        // Column-major order is kept: element (i, j, k) at i + 2j + 6k.
+        for (let k = 0; k < 2; k++)
+          for (let j = 0; j < 3; j++)
+            for (let i = 0; i < 2; i++)
+              assert.equal(a.data[i + 2 * j + 6 * k], 100 * k + 10 * j + i);
+        const y = matVariable(mat, 'y', 'test.mat');
+        assert.equal(y.className, 'double');
+        assert.deepEqual(y.dims, [3, 1]);
+        assert.deepEqual(Array.from(y.data), [1.5, -2, 1e10]);
+      },
+    );
   }
 }
 
-test('converts the storage type to the class (double stored as miUINT8 / miINT16, uint8 stored as miINT32)', async () => {
-  for (const endian of ['little', 'big'] as Endian[]) {
-    const mat = await both(
-      matFile(
-        [
-          compressed(
-            matrix(
-              {
-                name: 'lab',
-                classId: mx.DOUBLE,
-                dims: [1, 5],
-                type: mi.UINT8,
-                values: [1, 2, 10, 255, 0],
-              },
+test(
+  'converts the storage type to the class (double stored as miUINT8 / miINT16, ' +
+    'uint8 stored as miINT32)',
+  async () => {
+    for (const endian of ['little', 'big'] as Endian[]) {
+      const mat = await both(
+        matFile(
+          [
+            compressed(
+              matrix(
+                {
+                  name: 'lab',
+                  classId: mx.DOUBLE,
+                  dims: [1, 5],
+                  type: mi.UINT8,
+                  values: [1, 2, 10, 255, 0],
+                },
+                endian,
+              ),
               endian,
             ),
-            endian,
-          ),
-          matrix(
-            { name: 'neg', classId: mx.DOUBLE, dims: [2, 1], type: mi.INT16, values: [-300, 7] },
-            endian,
-          ),
-          matrix(
-            { name: 'u8', classId: mx.UINT8, dims: [1, 2], type: mi.INT32, values: [0, 255] },
-            endian,
-          ),
-          matrix(
-            { name: 'f', classId: mx.SINGLE, dims: [1, 1], type: mi.SINGLE, values: [0.25] },
-            endian,
-          ),
-        ],
-        endian,
-      ),
-    );
-    assert.deepEqual(Array.from(matVariable(mat, 'lab', 't').data), [1, 2, 10, 255, 0]);
-    assert.ok(matVariable(mat, 'lab', 't').data instanceof Float64Array);
-    assert.deepEqual(Array.from(matVariable(mat, 'neg', 't').data), [-300, 7]);
-    const u8 = matVariable(mat, 'u8', 't');
-    assert.equal(u8.className, 'uint8');
-    assert.deepEqual(Array.from(u8.data), [0, 255]);
-    assert.deepEqual(Array.from(matVariable(mat, 'f', 't').data), [0.25]);
-  }
-});
+            matrix(
+              { name: 'neg', classId: mx.DOUBLE, dims: [2, 1], type: mi.INT16, values: [-300, 7] },
+              endian,
+            ),
+            matrix(
+              { name: 'u8', classId: mx.UINT8, dims: [1, 2], type: mi.INT32, values: [0, 255] },
+              endian,
+            ),
+            matrix(
+              { name: 'f', classId: mx.SINGLE, dims: [1, 1], type: mi.SINGLE, values: [0.25] },
+              endian,
+            ),
+          ],
+          endian,
+        ),
+      );
+      assert.deepEqual(Array.from(matVariable(mat, 'lab', 't').data), [1, 2, 10, 255, 0]);
+      assert.ok(matVariable(mat, 'lab', 't').data instanceof Float64Array);
+      assert.deepEqual(Array.from(matVariable(mat, 'neg', 't').data), [-300, 7]);
+      const u8 = matVariable(mat, 'u8', 't');
+      assert.equal(u8.className, 'uint8');
+      assert.deepEqual(Array.from(u8.data), [0, 255]);
+      assert.deepEqual(Array.from(matVariable(mat, 'f', 't').data), [0.25]);
+    }
+  },
+);
 
-test('small data element format: short names and real parts of up to 4 bytes packed into the tag', async () => {
-  const v: Variable = {
-    name: 'X',
-    classId: mx.UINT8,
-    dims: [1, 3],
-    type: mi.UINT8,
-    values: [7, 8, 9],
-  };
-  const bytes = matFile([matrix(v)]);
-  // header + matrix tag + flags (16) + dims (16) + packed name (8) + packed data (8)
-  assert.equal(bytes.length, 128 + 8 + 16 + 16 + 8 + 8);
-  const mat = await both(bytes);
-  assert.deepEqual(Array.from(matVariable(mat, 'X', 't').data), [7, 8, 9]);
-  // Empty arrays have a 0-byte real part.
-  const e = await both(
-    matFile([
-      matrix({ name: 'empty', classId: mx.DOUBLE, dims: [0, 0], type: mi.DOUBLE, values: [] }),
-    ]),
-  );
-  assert.deepEqual(matVariable(e, 'empty', 't').dims, [0, 0]);
-  assert.equal(matVariable(e, 'empty', 't').data.length, 0);
-});
+test(
+  'small data element format: ' + 'short names and real parts of up to 4 bytes packed into the tag',
+  async () => {
+    const v: Variable = {
+      name: 'X',
+      classId: mx.UINT8,
+      dims: [1, 3],
+      type: mi.UINT8,
+      values: [7, 8, 9],
+    };
+    const bytes = matFile([matrix(v)]);
+    // header + matrix tag + flags (16) + dims (16) + packed name (8) + packed data (8)
+    assert.equal(bytes.length, 128 + 8 + 16 + 16 + 8 + 8);
+    const mat = await both(bytes);
+    assert.deepEqual(Array.from(matVariable(mat, 'X', 't').data), [7, 8, 9]);
+    // Empty arrays have a 0-byte real part.
+    const e = await both(
+      matFile([
+        matrix({ name: 'empty', classId: mx.DOUBLE, dims: [0, 0], type: mi.DOUBLE, values: [] }),
+      ]),
+    );
+    assert.deepEqual(matVariable(e, 'empty', 't').dims, [0, 0]);
+    assert.equal(matVariable(e, 'empty', 't').data.length, 0);
+  },
+);
 
 test('streams a compressed element larger than one read chunk from disk', async () => {
   const n = 40; // 32*32*3*40 = 122,880 values; with a 5-dim twist, > 1 MB after a repeat

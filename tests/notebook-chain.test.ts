@@ -1,8 +1,8 @@
 /**
  * Tests of lib/notebook/chain.ts (notebook 04): a chain of scholars, each trained only on the
  * previous one's generative replay (hard and soft solver chains, separate budgets, WGAN-GP with
- * fresh critic batches, checkpoints and resume), and the sample-quality measures. Tiny models on synthetic
- * Gaussian blobs; the file runs in seconds.
+ * fresh critic batches, checkpoints and resume), and the sample-quality measures. Tiny models on
+ * synthetic Gaussian blobs; the file runs in seconds.
  */
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
@@ -36,21 +36,24 @@ import { tempDirs } from './tmp';
 
 const tmpDir = tempDirs('dgr-chain-');
 
-test('symmetricEigen: reconstructs the matrix (V diag(λ) Vᵀ = A) and finds known eigenvalues', () => {
-  const A = [4, 1, 0, 1, 3, 1, 0, 1, 2];
-  const { values, vectors } = symmetricEigen(A, 3);
-  for (let i = 0; i < 3; i++)
-    for (let j = 0; j < 3; j++) {
-      let s = 0;
-      for (let k = 0; k < 3; k++)
-        s +=
-          (vectors[i * 3 + k] as number) * (values[k] as number) * (vectors[j * 3 + k] as number);
-      assert.ok(Math.abs(s - (A[i * 3 + j] as number)) < 1e-9, `entry ${i},${j}: ${s}`);
-    }
-  const sorted = [...symmetricEigen([2, 0, 0, 5], 2).values].sort((a, b) => a - b);
-  assert.deepEqual(sorted, [2, 5]);
-  assert.throws(() => symmetricEigen([1, 2, 3], 2), /n×n/);
-});
+test(
+  'symmetricEigen: ' + 'reconstructs the matrix (V diag(λ) Vᵀ = A) and finds known eigenvalues',
+  () => {
+    const A = [4, 1, 0, 1, 3, 1, 0, 1, 2];
+    const { values, vectors } = symmetricEigen(A, 3);
+    for (let i = 0; i < 3; i++)
+      for (let j = 0; j < 3; j++) {
+        let s = 0;
+        for (let k = 0; k < 3; k++)
+          s +=
+            (vectors[i * 3 + k] as number) * (values[k] as number) * (vectors[j * 3 + k] as number);
+        assert.ok(Math.abs(s - (A[i * 3 + j] as number)) < 1e-9, `entry ${i},${j}: ${s}`);
+      }
+    const sorted = [...symmetricEigen([2, 0, 0, 5], 2).values].sort((a, b) => a - b);
+    assert.deepEqual(sorted, [2, 5]);
+    assert.throws(() => symmetricEigen([1, 2, 3], 2), /n×n/);
+  },
+);
 
 test('frechetDistance: 0 for the same set, ‖Δμ‖² for a shift, (σa − σb)² in 1-D', () => {
   const rng = createRng(3);
@@ -71,7 +74,9 @@ test('frechetDistance: 0 for the same set, ‖Δμ‖² for a shift, (σa − σ
   assert.throws(() => frechetDistance(a, n, a, n - 1, d), /expected/);
 });
 
-/** The weights of every solver of a chain, generation by generation, in the order of its targets. */
+/**
+ * The weights of every solver of a chain, generation by generation, in the order of its targets.
+ */
 async function solverWeights(chain: readonly ChainGeneration[]): Promise<Float32Array[][]> {
   const out: Float32Array[][] = [];
   for (const g of chain)
@@ -79,116 +84,124 @@ async function solverWeights(chain: readonly ChainGeneration[]): Promise<Float32
   return out;
 }
 
-test('runScholarChain: scholar 2 learns from replay alone, hard and soft chains share one generator chain; no leak', async () => {
-  const seq = blobSequence({ classesPerTask: 4, repeatClasses: true });
-  try {
-    const n0 = tf.memory().numTensors;
-    const lines: string[] = [];
-    const chain = await runScholarChain(seq, tinyConfig(1000), {
-      generations: 2,
-      solverIterations: 600,
-      targets: ['hard', 'soft'],
-      progress: { everySeconds: 0, write: (l) => lines.push(l) },
-    });
+test(
+  'runScholarChain: scholar 2 learns from replay alone, hard and soft chains share one ' +
+    'generator chain; no leak',
+  async () => {
+    const seq = blobSequence({ classesPerTask: 4, repeatClasses: true });
     try {
-      assert.deepEqual(
-        chain.map((g) => [g.generation, g.source, g.restored]),
-        [
-          [1, 'real data', false],
-          [2, 'generative replay', false],
-        ],
-      );
-      const [g1, g2] = chain as [ChainGeneration, ChainGeneration];
-      assert.equal(
-        chainScholar(g1, 'hard').scholar.solver,
-        chainScholar(g1, 'soft').scholar.solver,
-      );
-      assert.notEqual(
-        chainScholar(g2, 'hard').scholar.solver,
-        chainScholar(g2, 'soft').scholar.solver,
-      );
-      assert.equal(
-        chainScholar(g2, 'hard').scholar.generator,
-        chainScholar(g2, 'soft').scholar.generator,
-      );
-      assert.ok(chain.every((g) => g.scholars.every((s) => s.scholar.frozen)));
-      const [accT] = await evaluate(chainScholar(g1, 'hard').scholar.solver, seq);
-      assert.equal(chainAccuracy(chain, 'hard')[0], accT);
-      for (const t of ['hard', 'soft'] as const) {
-        const acc = chainAccuracy(chain, t);
-        assert.ok((acc[0] as number) > 0.9, `scholar 1: ${acc[0]}`);
-        assert.ok((acc[1] as number) > 0.75, `scholar 2 (${t}) from replay only: ${acc[1]}`);
-      }
-      assert.ok(lines.some((l) => l.includes('scholar 2 generator (replay of scholar 1)')));
-      assert.ok(lines.some((l) => l.includes('scholar 2 solvers (hard and soft targets')));
-      assert.throws(() => chainScholar(g1, 'x' as never), /no 'x' chain/);
-    } finally {
-      disposeChain(chain);
-    }
-    assert.equal(tf.memory().numTensors, n0, 'a disposed chain leaves no tensors');
-  } finally {
-    seq.dispose();
-  }
-});
-
-test('runScholarChain: same seed, same chain; different seeds differ; bad options are refused by name', async () => {
-  const seq = blobSequence({ classesPerTask: 4, repeatClasses: true });
-  try {
-    const weights = async (seed: number): Promise<Float32Array[][]> => {
-      const chain = await runScholarChain(seq, tinyConfig(40, { seed }), {
-        generations: 3,
-        progress: false,
+      const n0 = tf.memory().numTensors;
+      const lines: string[] = [];
+      const chain = await runScholarChain(seq, tinyConfig(1000), {
+        generations: 2,
+        solverIterations: 600,
+        targets: ['hard', 'soft'],
+        progress: { everySeconds: 0, write: (l) => lines.push(l) },
       });
       try {
         assert.deepEqual(
-          chain.map((g) => g.scholars.map((s) => s.targets)),
-          [['hard'], ['hard'], ['hard']],
+          chain.map((g) => [g.generation, g.source, g.restored]),
+          [
+            [1, 'real data', false],
+            [2, 'generative replay', false],
+          ],
         );
-        return await solverWeights(chain);
+        const [g1, g2] = chain as [ChainGeneration, ChainGeneration];
+        assert.equal(
+          chainScholar(g1, 'hard').scholar.solver,
+          chainScholar(g1, 'soft').scholar.solver,
+        );
+        assert.notEqual(
+          chainScholar(g2, 'hard').scholar.solver,
+          chainScholar(g2, 'soft').scholar.solver,
+        );
+        assert.equal(
+          chainScholar(g2, 'hard').scholar.generator,
+          chainScholar(g2, 'soft').scholar.generator,
+        );
+        assert.ok(chain.every((g) => g.scholars.every((s) => s.scholar.frozen)));
+        const [accT] = await evaluate(chainScholar(g1, 'hard').scholar.solver, seq);
+        assert.equal(chainAccuracy(chain, 'hard')[0], accT);
+        for (const t of ['hard', 'soft'] as const) {
+          const acc = chainAccuracy(chain, t);
+          assert.ok((acc[0] as number) > 0.9, `scholar 1: ${acc[0]}`);
+          assert.ok((acc[1] as number) > 0.75, `scholar 2 (${t}) from replay only: ${acc[1]}`);
+        }
+        assert.ok(lines.some((l) => l.includes('scholar 2 generator (replay of scholar 1)')));
+        assert.ok(lines.some((l) => l.includes('scholar 2 solvers (hard and soft targets')));
+        assert.throws(() => chainScholar(g1, 'x' as never), /no 'x' chain/);
       } finally {
         disposeChain(chain);
       }
-    };
-    const a = await weights(0);
-    const b = await weights(0);
-    const c = await weights(1);
-    assert.deepEqual(a, b, 'the chain is deterministic');
-    assert.notDeepEqual(a[2], c[2]);
-    const bad = async (opts: Partial<ChainOptions>, message: RegExp): Promise<void> =>
-      assert.rejects(runScholarChain(seq, tinyConfig(5), { generations: 2, ...opts }), message);
-    await bad({ generations: 0 }, /options\.generations must be a positive integer, got 0/);
-    await bad({ generatorIterations: 1.5 }, /options\.generatorIterations must be a positive/);
-    await bad({ solverIterations: -1 }, /options\.solverIterations must be a positive/);
-    await bad(
-      { targets: [] },
-      /options\.targets must be a non-empty list of distinct 'hard', 'soft'/,
-    );
-    await bad({ targets: ['hard', 'hard'] }, /options\.targets/);
-    await bad({ targets: ['argmax' as never] }, /options\.targets.*"argmax"/);
-    await bad({ freshCriticBatches: 'yes' as never }, /options\.freshCriticBatches must be true/);
-    await bad(
-      { stopAfterGeneration: 3 },
-      /options\.stopAfterGeneration must be an integer in 1\.\.2/,
-    );
-    await assert.rejects(
-      runScholarChain(seq, configWith(presets.splitMnist('none'), { iterations: 5 }), {
-        generations: 2,
-      }),
-      /generator is null/,
-    );
-  } finally {
-    seq.dispose();
-  }
-  const two = blobSequence({ classesPerTask: 4, repeatClasses: true, perClass: 16, numTasks: 2 });
-  try {
-    await assert.rejects(
-      runScholarChain(two, tinyConfig(5), { generations: 2 }),
-      /exactly one task/,
-    );
-  } finally {
-    two.dispose();
-  }
-});
+      assert.equal(tf.memory().numTensors, n0, 'a disposed chain leaves no tensors');
+    } finally {
+      seq.dispose();
+    }
+  },
+);
+
+test(
+  'runScholarChain: same seed, same chain; different seeds differ; ' +
+    'bad options are refused by name',
+  async () => {
+    const seq = blobSequence({ classesPerTask: 4, repeatClasses: true });
+    try {
+      const weights = async (seed: number): Promise<Float32Array[][]> => {
+        const chain = await runScholarChain(seq, tinyConfig(40, { seed }), {
+          generations: 3,
+          progress: false,
+        });
+        try {
+          assert.deepEqual(
+            chain.map((g) => g.scholars.map((s) => s.targets)),
+            [['hard'], ['hard'], ['hard']],
+          );
+          return await solverWeights(chain);
+        } finally {
+          disposeChain(chain);
+        }
+      };
+      const a = await weights(0);
+      const b = await weights(0);
+      const c = await weights(1);
+      assert.deepEqual(a, b, 'the chain is deterministic');
+      assert.notDeepEqual(a[2], c[2]);
+      const bad = async (opts: Partial<ChainOptions>, message: RegExp): Promise<void> =>
+        assert.rejects(runScholarChain(seq, tinyConfig(5), { generations: 2, ...opts }), message);
+      await bad({ generations: 0 }, /options\.generations must be a positive integer, got 0/);
+      await bad({ generatorIterations: 1.5 }, /options\.generatorIterations must be a positive/);
+      await bad({ solverIterations: -1 }, /options\.solverIterations must be a positive/);
+      await bad(
+        { targets: [] },
+        /options\.targets must be a non-empty list of distinct 'hard', 'soft'/,
+      );
+      await bad({ targets: ['hard', 'hard'] }, /options\.targets/);
+      await bad({ targets: ['argmax' as never] }, /options\.targets.*"argmax"/);
+      await bad({ freshCriticBatches: 'yes' as never }, /options\.freshCriticBatches must be true/);
+      await bad(
+        { stopAfterGeneration: 3 },
+        /options\.stopAfterGeneration must be an integer in 1\.\.2/,
+      );
+      await assert.rejects(
+        runScholarChain(seq, configWith(presets.splitMnist('none'), { iterations: 5 }), {
+          generations: 2,
+        }),
+        /generator is null/,
+      );
+    } finally {
+      seq.dispose();
+    }
+    const two = blobSequence({ classesPerTask: 4, repeatClasses: true, perClass: 16, numTasks: 2 });
+    try {
+      await assert.rejects(
+        runScholarChain(two, tinyConfig(5), { generations: 2 }),
+        /exactly one task/,
+      );
+    } finally {
+      two.dispose();
+    }
+  },
+);
 
 test('runScholarChain with WGAN-GP: fresh critic batches change the run; no leak', async () => {
   const seq = blobSequence({ classesPerTask: 4, repeatClasses: true, perClass: 32 });
@@ -218,165 +231,177 @@ test('runScholarChain with WGAN-GP: fresh critic batches change the run; no leak
   }
 });
 
-test('runScholarChain checkpoints: an interrupted chain resumes after its last finished generation and ends as an uninterrupted one', async () => {
-  const seq = blobSequence({ classesPerTask: 4, repeatClasses: true });
-  const config = tinyConfig(30);
-  const opts: ChainOptions = {
-    generations: 3,
-    solverIterations: 50,
-    targets: ['hard', 'soft'],
-    progress: false,
-  };
-  const dir = path.join(tmpDir(), 'chain');
-  try {
-    const n0 = tf.memory().numTensors;
-    const whole = await runScholarChain(seq, config, opts);
-    const expected = await solverWeights(whole);
-    const expectedAcc = [chainAccuracy(whole, 'hard'), chainAccuracy(whole, 'soft')];
-    disposeChain(whole);
-
-    const first = await runScholarChain(seq, config, {
-      ...opts,
-      checkpointDir: dir,
-      stopAfterGeneration: 2,
-    });
-    const firstSeconds = first.map((g) => g.seconds);
-    assert.deepEqual(
-      first.map((g) => g.restored),
-      [false, false],
-    );
-    disposeChain(first);
-
-    const seen: number[] = [];
-    const resumed = await runScholarChain(seq, config, {
-      ...opts,
-      checkpointDir: dir,
-      onGeneration: (g) => void seen.push(g.generation),
-    });
+test(
+  'runScholarChain checkpoints: an interrupted chain resumes after its last finished generation ' +
+    'and ends as an uninterrupted one',
+  async () => {
+    const seq = blobSequence({ classesPerTask: 4, repeatClasses: true });
+    const config = tinyConfig(30);
+    const opts: ChainOptions = {
+      generations: 3,
+      solverIterations: 50,
+      targets: ['hard', 'soft'],
+      progress: false,
+    };
+    const dir = path.join(tmpDir(), 'chain');
     try {
-      assert.deepEqual(seen, [1, 2, 3]);
+      const n0 = tf.memory().numTensors;
+      const whole = await runScholarChain(seq, config, opts);
+      const expected = await solverWeights(whole);
+      const expectedAcc = [chainAccuracy(whole, 'hard'), chainAccuracy(whole, 'soft')];
+      disposeChain(whole);
+
+      const first = await runScholarChain(seq, config, {
+        ...opts,
+        checkpointDir: dir,
+        stopAfterGeneration: 2,
+      });
+      const firstSeconds = first.map((g) => g.seconds);
       assert.deepEqual(
-        resumed.map((g) => g.restored),
-        [true, true, false],
-        'generations 1-2 restored',
+        first.map((g) => g.restored),
+        [false, false],
       );
+      disposeChain(first);
+
+      const seen: number[] = [];
+      const resumed = await runScholarChain(seq, config, {
+        ...opts,
+        checkpointDir: dir,
+        onGeneration: (g) => void seen.push(g.generation),
+      });
+      try {
+        assert.deepEqual(seen, [1, 2, 3]);
+        assert.deepEqual(
+          resumed.map((g) => g.restored),
+          [true, true, false],
+          'generations 1-2 restored',
+        );
+        assert.deepEqual(
+          resumed.slice(0, 2).map((g) => g.seconds),
+          firstSeconds,
+          'seconds of the run that trained them',
+        );
+        assert.deepEqual(
+          await solverWeights(resumed),
+          expected,
+          'the same weights as without interruption',
+        );
+        assert.deepEqual(
+          [chainAccuracy(resumed, 'hard'), chainAccuracy(resumed, 'soft')],
+          expectedAcc,
+        );
+        const G = (g: ChainGeneration): Tensor =>
+          g.scholars[0]?.scholar.generator?.sample(8, 5) as Tensor;
+        const [x3, x3w] = [G(resumed[2] as ChainGeneration), G(resumed[2] as ChainGeneration)];
+        assert.deepEqual(await x3.data(), await x3w.data());
+        tf.dispose([x3, x3w]);
+      } finally {
+        disposeChain(resumed);
+      }
+      const again = await runScholarChain(seq, config, { ...opts, checkpointDir: dir });
       assert.deepEqual(
-        resumed.slice(0, 2).map((g) => g.seconds),
-        firstSeconds,
-        'seconds of the run that trained them',
+        again.map((g) => g.restored),
+        [true, true, true],
+        'a finished chain is only restored',
       );
-      assert.deepEqual(
-        await solverWeights(resumed),
-        expected,
-        'the same weights as without interruption',
+      disposeChain(again);
+      assert.equal(tf.memory().numTensors, n0, 'no tensor leak');
+
+      await assert.rejects(
+        runScholarChain(seq, config, { ...opts, solverIterations: 51, checkpointDir: dir }),
+        (e: Error) =>
+          e instanceof CheckpointError &&
+          /holds a checkpoint of a different run/.test(e.message) &&
+          /differ in \(checkpoint → this run\):\n {2}chain\.solverIterations: 50 → 51/.test(
+            e.message,
+          ),
       );
-      assert.deepEqual(
-        [chainAccuracy(resumed, 'hard'), chainAccuracy(resumed, 'soft')],
-        expectedAcc,
+      await assert.rejects(
+        runScholarChain(seq, tinyConfig(30, { seed: 4 }), { ...opts, checkpointDir: dir }),
+        /different run[^]*config\.seed: 0 → 4/,
       );
-      const G = (g: ChainGeneration): Tensor =>
-        g.scholars[0]?.scholar.generator?.sample(8, 5) as Tensor;
-      const [x3, x3w] = [G(resumed[2] as ChainGeneration), G(resumed[2] as ChainGeneration)];
-      assert.deepEqual(await x3.data(), await x3w.data());
-      tf.dispose([x3, x3w]);
+      await assert.rejects(
+        runScholarChain(seq, config, { ...opts, targets: ['soft', 'hard'], checkpointDir: dir }),
+        /chain\.targets\[0\]: "hard" → "soft"/,
+      );
+      assert.equal(tf.memory().numTensors, n0, 'no tensor leak after refusals');
     } finally {
-      disposeChain(resumed);
+      seq.dispose();
     }
-    const again = await runScholarChain(seq, config, { ...opts, checkpointDir: dir });
+  },
+);
+
+test(
+  'sampleQuality and labelAgreement: real data scores better than noise; ' +
+    'a classifier agrees with itself',
+  async () => {
+    const seq = blobSequence({ classesPerTask: 4, repeatClasses: true });
+    const run = await trainSequence(seq, tinyConfig(300), { progress: false });
+    try {
+      const judge = run.scholar.solver;
+      const real = seq.tasks[0]?.test.x as Tensor;
+      const train = seq.tasks[0]?.train.x as Tensor;
+      const noise = tf.randomUniform([128, 20], 0, 1, 'float32', 5);
+      const n0 = tf.memory().numTensors;
+      const qReal = await sampleQuality(judge, train, real);
+      const qNoise = await sampleQuality(judge, noise, real);
+      assert.equal(tf.memory().numTensors, n0, 'no tensor leak');
+      assert.ok(
+        qReal.frechetLogits < qNoise.frechetLogits,
+        `FD real ${qReal.frechetLogits} < noise ${qNoise.frechetLogits}`,
+      );
+      assert.ok(
+        qReal.classBalance > 0.95,
+        `real data has all 4 classes equally: ${qReal.classBalance}`,
+      );
+      assert.ok(Math.abs(qReal.classShares.reduce((a, b) => a + b, 0) - 1) < 1e-9);
+      assert.equal(await labelAgreement(judge, judge, real), 1);
+      noise.dispose();
+    } finally {
+      run.scholar.dispose();
+      seq.dispose();
+    }
+  },
+);
+
+test(
+  'chainDriftFigure: one line per solver chain in %, one dashed right-axis line ' +
+    'per generator chain',
+  () => {
+    const q = (frechetLogits: number): SampleQuality => ({
+      judgeConfidence: 0.9,
+      classShares: [0.5, 0.5],
+      classBalance: 1,
+      frechetLogits,
+    });
+    const solverChains = [
+      { name: 'WGAN-GP, hard', accuracy: [0.9, 0.8] },
+      { name: 'VAE, soft', accuracy: [0.95, 0.9] },
+    ];
+    const quality = { 'WGAN-GP': [q(1), q(2)], VAE: [q(3), q(4)] };
+    const fig = chainDriftFigure([1, 2], solverChains, quality);
     assert.deepEqual(
-      again.map((g) => g.restored),
-      [true, true, true],
-      'a finished chain is only restored',
+      fig.data.map((t) => t.name),
+      [
+        'WGAN-GP, hard: test accuracy (%)',
+        'VAE, soft: test accuracy (%)',
+        'WGAN-GP: Fréchet distance of G samples',
+        'VAE: Fréchet distance of G samples',
+      ],
     );
-    disposeChain(again);
-    assert.equal(tf.memory().numTensors, n0, 'no tensor leak');
-
-    await assert.rejects(
-      runScholarChain(seq, config, { ...opts, solverIterations: 51, checkpointDir: dir }),
-      (e: Error) =>
-        e instanceof CheckpointError &&
-        /holds a checkpoint of a different run/.test(e.message) &&
-        /differ in \(checkpoint → this run\):\n {2}chain\.solverIterations: 50 → 51/.test(
-          e.message,
-        ),
+    assert.deepEqual(fig.data[0]?.y, [90, 80]);
+    assert.deepEqual(fig.data[3]?.y, [3, 4]);
+    assert.deepEqual(fig.data[1]?.x, [1, 2]);
+    assert.equal(fig.data[0]?.yaxis, undefined, 'accuracy on the left axis');
+    assert.equal(fig.data[2]?.yaxis, 'y2', 'Fréchet distance on the right axis');
+    const layout = fig.layout as Record<string, { title?: { text?: string } }>;
+    assert.equal(layout.xaxis?.title?.text, 'scholar (generation)');
+    assert.equal(layout.yaxis?.title?.text, 'test accuracy (%)');
+    assert.equal(layout.yaxis2?.title?.text, 'Fréchet distance to real (judge logits)');
+    assert.ok((fig.layout?.width ?? Infinity) <= 1000);
+    assert.throws(
+      () => chainDriftFigure([1, 2, 3], solverChains, quality),
+      /WGAN-GP, hard: test accuracy \(%\) has 2 values for 3 generations/,
     );
-    await assert.rejects(
-      runScholarChain(seq, tinyConfig(30, { seed: 4 }), { ...opts, checkpointDir: dir }),
-      /different run[^]*config\.seed: 0 → 4/,
-    );
-    await assert.rejects(
-      runScholarChain(seq, config, { ...opts, targets: ['soft', 'hard'], checkpointDir: dir }),
-      /chain\.targets\[0\]: "hard" → "soft"/,
-    );
-    assert.equal(tf.memory().numTensors, n0, 'no tensor leak after refusals');
-  } finally {
-    seq.dispose();
-  }
-});
-
-test('sampleQuality and labelAgreement: real data scores better than noise; a classifier agrees with itself', async () => {
-  const seq = blobSequence({ classesPerTask: 4, repeatClasses: true });
-  const run = await trainSequence(seq, tinyConfig(300), { progress: false });
-  try {
-    const judge = run.scholar.solver;
-    const real = seq.tasks[0]?.test.x as Tensor;
-    const train = seq.tasks[0]?.train.x as Tensor;
-    const noise = tf.randomUniform([128, 20], 0, 1, 'float32', 5);
-    const n0 = tf.memory().numTensors;
-    const qReal = await sampleQuality(judge, train, real);
-    const qNoise = await sampleQuality(judge, noise, real);
-    assert.equal(tf.memory().numTensors, n0, 'no tensor leak');
-    assert.ok(
-      qReal.frechetLogits < qNoise.frechetLogits,
-      `FD real ${qReal.frechetLogits} < noise ${qNoise.frechetLogits}`,
-    );
-    assert.ok(
-      qReal.classBalance > 0.95,
-      `real data has all 4 classes equally: ${qReal.classBalance}`,
-    );
-    assert.ok(Math.abs(qReal.classShares.reduce((a, b) => a + b, 0) - 1) < 1e-9);
-    assert.equal(await labelAgreement(judge, judge, real), 1);
-    noise.dispose();
-  } finally {
-    run.scholar.dispose();
-    seq.dispose();
-  }
-});
-
-test('chainDriftFigure: one line per solver chain in %, one dashed right-axis line per generator chain', () => {
-  const q = (frechetLogits: number): SampleQuality => ({
-    judgeConfidence: 0.9,
-    classShares: [0.5, 0.5],
-    classBalance: 1,
-    frechetLogits,
-  });
-  const solverChains = [
-    { name: 'WGAN-GP, hard', accuracy: [0.9, 0.8] },
-    { name: 'VAE, soft', accuracy: [0.95, 0.9] },
-  ];
-  const quality = { 'WGAN-GP': [q(1), q(2)], VAE: [q(3), q(4)] };
-  const fig = chainDriftFigure([1, 2], solverChains, quality);
-  assert.deepEqual(
-    fig.data.map((t) => t.name),
-    [
-      'WGAN-GP, hard: test accuracy (%)',
-      'VAE, soft: test accuracy (%)',
-      'WGAN-GP: Fréchet distance of G samples',
-      'VAE: Fréchet distance of G samples',
-    ],
-  );
-  assert.deepEqual(fig.data[0]?.y, [90, 80]);
-  assert.deepEqual(fig.data[3]?.y, [3, 4]);
-  assert.deepEqual(fig.data[1]?.x, [1, 2]);
-  assert.equal(fig.data[0]?.yaxis, undefined, 'accuracy on the left axis');
-  assert.equal(fig.data[2]?.yaxis, 'y2', 'Fréchet distance on the right axis');
-  const layout = fig.layout as Record<string, { title?: { text?: string } }>;
-  assert.equal(layout.xaxis?.title?.text, 'scholar (generation)');
-  assert.equal(layout.yaxis?.title?.text, 'test accuracy (%)');
-  assert.equal(layout.yaxis2?.title?.text, 'Fréchet distance to real (judge logits)');
-  assert.ok((fig.layout?.width ?? Infinity) <= 1000);
-  assert.throws(
-    () => chainDriftFigure([1, 2, 3], solverChains, quality),
-    /WGAN-GP, hard: test accuracy \(%\) has 2 values for 3 generations/,
-  );
-});
+  },
+);

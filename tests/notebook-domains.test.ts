@@ -40,58 +40,65 @@ function fakeSplit(count: number): ImageSplit {
   };
 }
 
-test('domainSequenceName joins the ids of the domains actually used, and is a valid run-name field', () => {
-  const standIn = domainSequenceName([MNIST32_DOMAIN, COLOUR_MNIST32]);
-  assert.equal(standIn, 'mnist32x32x3_to_colourmnist32');
-  assert.ok(!/svhn/i.test(standIn), 'the stand-in sequence is never called SVHN');
-  assert.equal(domainSequenceName([SVHN_DOMAIN, MNIST32_DOMAIN]), 'svhn_to_mnist32x32x3');
-  const name = runName({
-    sequence: standIn,
-    scenario: 'domain',
-    method: 'gr',
-    generator: 'wgangp_dcgan',
-    ratio: '1/t',
-    seed: 0,
-  });
-  assert.equal(parseRunName(name).sequence, standIn);
-  assert.throws(() => domainSequenceName([]), /empty/);
-  assert.throws(() => domainSequenceName([{ id: '--' }]), /no letters or digits/);
-});
+test(
+  'domainSequenceName joins the ids of the domains actually used, ' +
+    'and is a valid run-name field',
+  () => {
+    const standIn = domainSequenceName([MNIST32_DOMAIN, COLOUR_MNIST32]);
+    assert.equal(standIn, 'mnist32x32x3_to_colourmnist32');
+    assert.ok(!/svhn/i.test(standIn), 'the stand-in sequence is never called SVHN');
+    assert.equal(domainSequenceName([SVHN_DOMAIN, MNIST32_DOMAIN]), 'svhn_to_mnist32x32x3');
+    const name = runName({
+      sequence: standIn,
+      scenario: 'domain',
+      method: 'gr',
+      generator: 'wgangp_dcgan',
+      ratio: '1/t',
+      seed: 0,
+    });
+    assert.equal(parseRunName(name).sequence, standIn);
+    assert.throws(() => domainSequenceName([]), /empty/);
+    assert.throws(() => domainSequenceName([{ id: '--' }]), /no letters or digits/);
+  },
+);
 
-test('domainAccuracyFigure: one bar group per (method, stage), one trace per domain, values in %', () => {
-  const fig = domainAccuracyFigure(
-    [
-      {
-        method: 'none',
-        accuracy: [
-          [0.9, 0.1],
-          [0.2, 0.8],
-        ],
-      },
-      {
-        method: 'GR',
-        accuracy: [
-          [0.9, 0.1],
-          [0.85, 0.8],
-        ],
-      },
-    ],
-    ['A', 'B'],
-    { title: 't' },
-  );
-  assert.equal(fig.data.length, 2);
-  assert.deepEqual(fig.data[0]?.y, [90, 20, 90, 85]);
-  assert.deepEqual(fig.data[1]?.y, [10, 80, 10, 80]);
-  const [methods, stages] = fig.data[0]?.x as unknown as string[][];
-  assert.deepEqual(methods, ['none', 'none', 'GR', 'GR'], 'the method: the outer category');
-  assert.deepEqual(stages, ['task 1', 'task 2', 'task 1', 'task 2'], 'the stage: the inner one');
-  assert.match(String(fig.data[1]?.name), /B/);
-  assert.throws(
-    () => domainAccuracyFigure([{ method: 'x', accuracy: [[0.5, 0.5]] }], ['A'], { title: 't' }),
-    /2 tasks, 1 domain/,
-  );
-  assert.throws(() => domainAccuracyFigure([], ['A'], { title: 't' }), /no runs/);
-});
+test(
+  'domainAccuracyFigure: one bar group per (method, stage), ' + 'one trace per domain, values in %',
+  () => {
+    const fig = domainAccuracyFigure(
+      [
+        {
+          method: 'none',
+          accuracy: [
+            [0.9, 0.1],
+            [0.2, 0.8],
+          ],
+        },
+        {
+          method: 'GR',
+          accuracy: [
+            [0.9, 0.1],
+            [0.85, 0.8],
+          ],
+        },
+      ],
+      ['A', 'B'],
+      { title: 't' },
+    );
+    assert.equal(fig.data.length, 2);
+    assert.deepEqual(fig.data[0]?.y, [90, 20, 90, 85]);
+    assert.deepEqual(fig.data[1]?.y, [10, 80, 10, 80]);
+    const [methods, stages] = fig.data[0]?.x as unknown as string[][];
+    assert.deepEqual(methods, ['none', 'none', 'GR', 'GR'], 'the method: the outer category');
+    assert.deepEqual(stages, ['task 1', 'task 2', 'task 1', 'task 2'], 'the stage: the inner one');
+    assert.match(String(fig.data[1]?.name), /B/);
+    assert.throws(
+      () => domainAccuracyFigure([{ method: 'x', accuracy: [[0.5, 0.5]] }], ['A'], { title: 't' }),
+      /2 tasks, 1 domain/,
+    );
+    assert.throws(() => domainAccuracyFigure([], ['A'], { title: 't' }), /no runs/);
+  },
+);
 
 test('targetSentence says met or missed, and by how much, from the numbers given', () => {
   assert.match(
@@ -157,76 +164,84 @@ test('inversePermutation undoes the pixel permutation of permuted MNIST', () => 
   seq.dispose();
 });
 
-test('examplesFrom takes n examples from start, as views, and rejects out-of-range requests', () => {
-  const s = fakeSplit(10);
-  const part = examplesFrom(s, 7, 3);
-  assert.equal(part.count, 3);
-  assert.deepEqual(Array.from(part.labels), [7, 8, 9]);
-  assert.deepEqual(
-    Array.from(part.images.subarray(0, 5)),
-    Array.from(s.images.subarray(7 * 784, 7 * 784 + 5)),
-  );
-  assert.equal(part.images.length, 3 * 784);
-  assert.throws(() => examplesFrom(s, 8, 3), /start \+ n <= 10/);
-});
+test(
+  'examplesFrom takes n examples from start, ' + 'as views, and rejects out-of-range requests',
+  () => {
+    const s = fakeSplit(10);
+    const part = examplesFrom(s, 7, 3);
+    assert.equal(part.count, 3);
+    assert.deepEqual(Array.from(part.labels), [7, 8, 9]);
+    assert.deepEqual(
+      Array.from(part.images.subarray(0, 5)),
+      Array.from(s.images.subarray(7 * 784, 7 * 784 + 5)),
+    );
+    assert.equal(part.images.length, 3 * 784);
+    assert.throws(() => examplesFrom(s, 8, 3), /start \+ n <= 10/);
+  },
+);
 
-test('first domain before and after the second, over seeds; the share of exact replay recovered', () => {
-  const run = (label: string, seed: number, R: number[][]) => ({
-    label,
-    seed,
-    accuracy: R,
-    metrics: computeMetrics(R),
-  });
-  const runs = [
-    run('None', 0, [
-      [0.98, 0.2],
-      [0.7, 0.95],
-    ]),
-    run('None', 1, [
-      [0.96, 0.2],
-      [0.8, 0.97],
-    ]),
-    run('Exact', 0, [
-      [0.98, 0.2],
-      [0.96, 0.94],
-    ]),
-    run('GR', 0, [
-      [0.98, 0.2],
-      [0.9, 0.94],
-    ]),
-  ];
-  const none = firstDomainStats(runs.slice(0, 2));
-  assert.ok(Math.abs(none.afterOwn - 0.97) < 1e-12 && Math.abs(none.afterSecond - 0.75) < 1e-12);
-  assert.ok(Math.abs(none.secondAfterSecond - 0.96) < 1e-12);
-  assert.equal(none.seeds, 2);
-  const by = firstDomainStatsByMethod(runs);
-  assert.deepEqual(Object.keys(by), ['None', 'Exact', 'GR']);
-  // (0.90 − 0.75) / (0.96 − 0.75) = 0.714…
-  const share = recoveredShare(by.GR!.afterSecond, by.None!.afterSecond, by.Exact!.afterSecond);
-  assert.ok(Math.abs(share - 0.15 / 0.21) < 1e-9, String(share));
-  assert.equal(recoveredShare(0.5, 0.5, 0.9), 0);
-  assert.ok(recoveredShare(0.4, 0.5, 0.9) < 0, 'worse than no replay is negative');
-  assert.ok(Number.isNaN(recoveredShare(0.8, 0.9, 0.85)), 'nothing to recover: NaN');
-  assert.throws(() => recoveredShare(97, 0.5, 0.9), /method must be an accuracy in \[0, 1\]/);
-  const rows = firstDomainRows(runs);
-  assert.equal(rows.length, 3);
-  assert.deepEqual(rows[0], {
-    method: 'None',
-    seeds: 2,
-    'first domain, after its task (%)': '97.00 ± 1.41',
-    'first domain, after the second (%)': '75.00 ± 7.07',
-    'second domain (%)': '96.00 ± 1.41',
-    'average (%)': '85.50 ± 4.24',
-  });
-  const mean = meanAccuracyMatrix(runs.slice(0, 2));
-  assert.ok(Math.abs(mean[1]![0]! - 0.75) < 1e-12 && Math.abs(mean[0]![1]! - 0.2) < 1e-12);
-  assert.throws(() => firstDomainStats([]), /no runs/);
-  assert.throws(() => firstDomainStats([run('x', 0, [[0.9, 0.1]])]), /no accuracy after task 2/);
-});
+test(
+  'first domain before and after the second, over seeds; ' + 'the share of exact replay recovered',
+  () => {
+    const run = (label: string, seed: number, R: number[][]) => ({
+      label,
+      seed,
+      accuracy: R,
+      metrics: computeMetrics(R),
+    });
+    const runs = [
+      run('None', 0, [
+        [0.98, 0.2],
+        [0.7, 0.95],
+      ]),
+      run('None', 1, [
+        [0.96, 0.2],
+        [0.8, 0.97],
+      ]),
+      run('Exact', 0, [
+        [0.98, 0.2],
+        [0.96, 0.94],
+      ]),
+      run('GR', 0, [
+        [0.98, 0.2],
+        [0.9, 0.94],
+      ]),
+    ];
+    const none = firstDomainStats(runs.slice(0, 2));
+    assert.ok(Math.abs(none.afterOwn - 0.97) < 1e-12 && Math.abs(none.afterSecond - 0.75) < 1e-12);
+    assert.ok(Math.abs(none.secondAfterSecond - 0.96) < 1e-12);
+    assert.equal(none.seeds, 2);
+    const by = firstDomainStatsByMethod(runs);
+    assert.deepEqual(Object.keys(by), ['None', 'Exact', 'GR']);
+    // (0.90 − 0.75) / (0.96 − 0.75) = 0.714…
+    const share = recoveredShare(by.GR!.afterSecond, by.None!.afterSecond, by.Exact!.afterSecond);
+    assert.ok(Math.abs(share - 0.15 / 0.21) < 1e-9, String(share));
+    assert.equal(recoveredShare(0.5, 0.5, 0.9), 0);
+    assert.ok(recoveredShare(0.4, 0.5, 0.9) < 0, 'worse than no replay is negative');
+    assert.ok(Number.isNaN(recoveredShare(0.8, 0.9, 0.85)), 'nothing to recover: NaN');
+    assert.throws(() => recoveredShare(97, 0.5, 0.9), /method must be an accuracy in \[0, 1\]/);
+    const rows = firstDomainRows(runs);
+    assert.equal(rows.length, 3);
+    assert.deepEqual(rows[0], {
+      method: 'None',
+      seeds: 2,
+      'first domain, after its task (%)': '97.00 ± 1.41',
+      'first domain, after the second (%)': '75.00 ± 7.07',
+      'second domain (%)': '96.00 ± 1.41',
+      'average (%)': '85.50 ± 4.24',
+    });
+    const mean = meanAccuracyMatrix(runs.slice(0, 2));
+    assert.ok(Math.abs(mean[1]![0]! - 0.75) < 1e-12 && Math.abs(mean[0]![1]! - 0.2) < 1e-12);
+    assert.throws(() => firstDomainStats([]), /no runs/);
+    assert.throws(() => firstDomainStats([run('x', 0, [[0.9, 0.1]])]), /no accuracy after task 2/);
+  },
+);
 
 test('withoutMachinePaths: the data folder and the repository as the reader sees them', () => {
   const data = defaultDataRoot();
-  const text = `could not get a verified file into ${path.join(data, 'svhn')}:\n  see ${projectRoot()}/data/README.md and ${projectRoot()}/results`;
+  const text =
+    `could not get a verified file into ${path.join(data, 'svhn')}:\n  see ` +
+    `${projectRoot()}/data/README.md and ${projectRoot()}/results`;
   const out = withoutMachinePaths(text);
   assert.ok(!out.includes(projectRoot()), out);
   if (data === path.join(projectRoot(), 'data'))

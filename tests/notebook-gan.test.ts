@@ -149,7 +149,8 @@ test('standard GAN: D loss is −V, each update changes only its own network, no
     [-0.4, 0.9],
   ]);
   const seed = 11;
-  // Expected D loss before the update, from D's probabilities directly: −mean log D(x) − mean log(1 − D(G(z))).
+  // Expected D loss before the update, from D's probabilities directly:
+  // −mean log D(x) − mean log(1 − D(G(z))).
   const fake = gan.sample(4, deriveSeed(seed, 'z'));
   const dReal = await flat(gan.discriminate(x));
   const dFake = await flat(gan.discriminate(fake));
@@ -213,84 +214,90 @@ test('standard GAN: the minimax generator loss is mean log(1 − D(G(z)))', asyn
   gan.dispose();
 });
 
-test('trainGan: a standard GAN learns a 1-D Gaussian; losses, fixed-noise snapshots, determinism', async () => {
-  const target = gaussianMixture([{ weight: 1, mean: [3], std: 0.5 }]);
-  const run = async (): Promise<{
-    losses: string;
-    first: number[];
-    lastMean: number;
-    count: number;
-    snaps: number[];
-  }> => {
-    const gan = buildStandardGan(
-      standardGanConfig({
-        latent: 4,
-        generatorHidden: [16],
-        discriminatorHidden: [16],
-        generatorOptimizer: { lr: 2e-3, beta1: 0.5, beta2: 0.999, epsilon: 1e-8 },
-        discriminatorOptimizer: { lr: 2e-3, beta1: 0.5, beta2: 0.999, epsilon: 1e-8 },
-      }),
-      [1],
-      1,
-    );
-    const trainer = createStandardGanTrainer(gan);
-    const before = gan.sample(16, 77);
-    const first = await flat(before);
-    before.dispose();
-    const n0 = tf.memory().numTensors;
-    const r = await trainGan(trainer, (n, s) => sampleMixture(target, n, s), {
-      iterations: 400,
-      batchSize: 64,
-      seed: 4,
-      lossEvery: 50,
-      snapshotAt: [0, 200, 400],
-      snapshotCount: 16,
-      snapshotSeed: 77,
-    });
-    const snapFirst = await flat(r.snapshots[0]?.samples as Tensor);
-    assert.deepEqual(
-      snapFirst,
-      first,
-      'the snapshot at 0 is sample(count, snapshotSeed) before training',
-    );
-    const big = gan.sample(2000, 5);
-    const v = await flat(big);
-    big.dispose();
-    const out = {
-      losses: JSON.stringify(r.losses),
-      first,
-      lastMean: v.reduce((s, x) => s + x, 0) / v.length,
-      count: tf.memory().numTensors - n0,
-      snaps: r.snapshots.map((s) => s.iteration),
+test(
+  'trainGan: a standard GAN learns a 1-D Gaussian; ' + 'losses, fixed-noise snapshots, determinism',
+  async () => {
+    const target = gaussianMixture([{ weight: 1, mean: [3], std: 0.5 }]);
+    const run = async (): Promise<{
+      losses: string;
+      first: number[];
+      lastMean: number;
+      count: number;
+      snaps: number[];
+    }> => {
+      const gan = buildStandardGan(
+        standardGanConfig({
+          latent: 4,
+          generatorHidden: [16],
+          discriminatorHidden: [16],
+          generatorOptimizer: { lr: 2e-3, beta1: 0.5, beta2: 0.999, epsilon: 1e-8 },
+          discriminatorOptimizer: { lr: 2e-3, beta1: 0.5, beta2: 0.999, epsilon: 1e-8 },
+        }),
+        [1],
+        1,
+      );
+      const trainer = createStandardGanTrainer(gan);
+      const before = gan.sample(16, 77);
+      const first = await flat(before);
+      before.dispose();
+      const n0 = tf.memory().numTensors;
+      const r = await trainGan(trainer, (n, s) => sampleMixture(target, n, s), {
+        iterations: 400,
+        batchSize: 64,
+        seed: 4,
+        lossEvery: 50,
+        snapshotAt: [0, 200, 400],
+        snapshotCount: 16,
+        snapshotSeed: 77,
+      });
+      const snapFirst = await flat(r.snapshots[0]?.samples as Tensor);
+      assert.deepEqual(
+        snapFirst,
+        first,
+        'the snapshot at 0 is sample(count, snapshotSeed) before training',
+      );
+      const big = gan.sample(2000, 5);
+      const v = await flat(big);
+      big.dispose();
+      const out = {
+        losses: JSON.stringify(r.losses),
+        first,
+        lastMean: v.reduce((s, x) => s + x, 0) / v.length,
+        count: tf.memory().numTensors - n0,
+        snaps: r.snapshots.map((s) => s.iteration),
+      };
+      assert.equal(r.losses.length, 8);
+      assert.deepEqual(
+        r.losses.map((p) => p.iteration),
+        [50, 100, 150, 200, 250, 300, 350, 400],
+      );
+      assert.deepEqual(Object.keys(r.losses[0]?.losses ?? {}).sort(), [
+        'discriminator',
+        'generator',
+      ]);
+      assert.ok(r.msPerIteration > 0);
+      r.dispose();
+      out.count = tf.memory().numTensors - n0;
+      trainer.dispose();
+      gan.dispose();
+      return out;
     };
-    assert.equal(r.losses.length, 8);
-    assert.deepEqual(
-      r.losses.map((p) => p.iteration),
-      [50, 100, 150, 200, 250, 300, 350, 400],
+    const a = await run();
+    const b = await run();
+    assert.equal(a.losses, b.losses, 'same seed, same losses');
+    assert.deepEqual(a.snaps, [0, 200, 400]);
+    assert.equal(a.count, 0, 'no tensors left after dispose');
+    const startMean = a.first.reduce((s, x) => s + x, 0) / a.first.length;
+    assert.ok(
+      Math.abs(startMean - 3) > 1.5,
+      `the untrained generator is far from the data (mean ${startMean})`,
     );
-    assert.deepEqual(Object.keys(r.losses[0]?.losses ?? {}).sort(), ['discriminator', 'generator']);
-    assert.ok(r.msPerIteration > 0);
-    r.dispose();
-    out.count = tf.memory().numTensors - n0;
-    trainer.dispose();
-    gan.dispose();
-    return out;
-  };
-  const a = await run();
-  const b = await run();
-  assert.equal(a.losses, b.losses, 'same seed, same losses');
-  assert.deepEqual(a.snaps, [0, 200, 400]);
-  assert.equal(a.count, 0, 'no tensors left after dispose');
-  const startMean = a.first.reduce((s, x) => s + x, 0) / a.first.length;
-  assert.ok(
-    Math.abs(startMean - 3) > 1.5,
-    `the untrained generator is far from the data (mean ${startMean})`,
-  );
-  assert.ok(
-    Math.abs(a.lastMean - 3) < 0.4,
-    `after training the generator mean is ${a.lastMean}, want about 3`,
-  );
-});
+    assert.ok(
+      Math.abs(a.lastMean - 3) < 0.4,
+      `after training the generator mean is ${a.lastMean}, want about 3`,
+    );
+  },
+);
 
 test('trainGan checks its options', async () => {
   const gan = buildStandardGan(

@@ -26,7 +26,8 @@ const TSLAB_LANGUAGE_INFO = {
   name: 'typescript',
   version: '3.7.2',
 };
-// The review's headings as GitHub anchors them (README.md of ahhnchangjun/Deep-Generative-Replay-review).
+// The review's headings as GitHub anchors them (README.md of
+// ahhnchangjun/Deep-Generative-Replay-review).
 const REVIEW_ANCHORS = [
   '평생-학습이란-',
   'dgr-deep-generative-reply-이란-',

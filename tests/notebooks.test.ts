@@ -76,35 +76,41 @@ for (const file of notebooks) {
     assert.ok(median <= 8, `median code cell is ${median} lines (at most 8)`);
   });
 
-  test(`${file}: committed executed in the default or (04–08) the paper profile, no errors, under 3 MB`, () => {
-    // The reproduction notebooks 04–08 show paper-profile runs; the theory notebooks 00–03 default ones.
-    const profile = nb.metadata.dgr?.profile;
-    assert.ok(
-      profile === 'default' || (profile === 'paper' && /^0[4-8]-/.test(file)),
-      `executed in profile ${String(profile)}: run \`npm run notebooks -- --profile default --inplace\`` +
-        ' (04–08 also --profile paper)',
-    );
-    for (const [i, c] of code.entries()) {
+  test(
+    `${file}: committed executed in the default or (04–08) the paper profile, ` +
+      'no errors, under 3 MB',
+    () => {
+      // The reproduction notebooks 04–08 show paper-profile runs; the theory notebooks 00–03
+      // default ones.
+      const profile = nb.metadata.dgr?.profile;
       assert.ok(
-        (c.outputs ?? []).every((o) => o.output_type !== 'error'),
-        `code cell ${i + 1} has an error output`,
+        profile === 'default' || (profile === 'paper' && /^0[4-8]-/.test(file)),
+        `executed in profile ${String(profile)}: ` +
+          `run \`npm run notebooks -- --profile default --inplace\`` +
+          ' (04–08 also --profile paper)',
       );
-      const stderr = (c.outputs ?? [])
-        .filter((o) => o.name === 'stderr')
-        .map((o) => text(o.text))
-        .join('');
+      for (const [i, c] of code.entries()) {
+        assert.ok(
+          (c.outputs ?? []).every((o) => o.output_type !== 'error'),
+          `code cell ${i + 1} has an error output`,
+        );
+        const stderr = (c.outputs ?? [])
+          .filter((o) => o.name === 'stderr')
+          .map((o) => text(o.text))
+          .join('');
+        assert.ok(
+          !/\bError\b.*\n\s+at /.test(stderr),
+          `code cell ${i + 1} shows a stack trace: ${stderr.slice(0, 200)}`,
+        );
+      }
       assert.ok(
-        !/\bError\b.*\n\s+at /.test(stderr),
-        `code cell ${i + 1} shows a stack trace: ${stderr.slice(0, 200)}`,
+        code.some((c) => (c.outputs ?? []).length > 0),
+        'has outputs',
       );
-    }
-    assert.ok(
-      code.some((c) => (c.outputs ?? []).length > 0),
-      'has outputs',
-    );
-    assert.ok(
-      fs.statSync(full).size < 3 * 1024 * 1024,
-      `${file} is ${(fs.statSync(full).size / 1e6).toFixed(1)} MB`,
-    );
-  });
+      assert.ok(
+        fs.statSync(full).size < 3 * 1024 * 1024,
+        `${file} is ${(fs.statSync(full).size / 1e6).toFixed(1)} MB`,
+      );
+    },
+  );
 }

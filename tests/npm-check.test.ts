@@ -37,15 +37,18 @@ test('npm-check: reads npm major version from the user agent', () => {
   assert.equal(check.npmMajor(undefined), null);
 });
 
-test('npm-check: npm 10 without a reachable download host builds offline, else the fix', async () => {
-  const v = await check.verdict({ npm_config_user_agent: ua('10.9.2') }, never);
-  assert.equal(v.action, 'build');
-  const msg = v.message ?? '';
-  assert.match(msg, /npm 10 runs @tensorflow\/tfjs-node's download script/);
-  assert.match(msg, /cannot reach storage\.googleapis\.com/);
-  assert.match(msg, /`npm ci --ignore-scripts && npm run setup`/);
-  assert.equal(msg.split(/[.;] /).length <= 3, true);
-});
+test(
+  'npm-check: ' + 'npm 10 without a reachable download host builds offline, else the fix',
+  async () => {
+    const v = await check.verdict({ npm_config_user_agent: ua('10.9.2') }, never);
+    assert.equal(v.action, 'build');
+    const msg = v.message ?? '';
+    assert.match(msg, /npm 10 runs @tensorflow\/tfjs-node's download script/);
+    assert.match(msg, /cannot reach storage\.googleapis\.com/);
+    assert.match(msg, /`npm ci --ignore-scripts && npm run setup`/);
+    assert.equal(msg.split(/[.;] /).length <= 3, true);
+  },
+);
 
 test('npm-check: npm 11, npm 10 online, or another client: the install goes on', async () => {
   const go = { action: 'go-on' };

@@ -30,13 +30,16 @@ test('TensorFlow runs on the native backend', () => {
 });
 
 test('a binding that cannot load gives an error that names the fix', () => {
-  // Simulate a missing native binding in a child process: make require('@tensorflow/tfjs-node') throw.
+  // Simulate a missing native binding in a child process: make require('@tensorflow/tfjs-node')
+  // throw.
   const tfModule = path.join(__dirname, '..', 'lib', 'tf.js');
-  const script = `
+  const script =
+    `
     const Module = require('module');
     const orig = Module._load;
     Module._load = function (req, ...rest) {
-      if (req === '@tensorflow/tfjs-node') throw new Error('libtensorflow.so.2: cannot open shared object file');
+      if (req === '@tensorflow/tfjs-node') ` +
+    `throw new Error('libtensorflow.so.2: cannot open shared object file');
       return orig.call(this, req, ...rest);
     };
     require(${JSON.stringify(tfModule)});`;
@@ -44,7 +47,10 @@ test('a binding that cannot load gives an error that names the fix', () => {
   assert.notEqual(r.status, 0);
   assert.match(
     r.stderr,
-    /NativeBackendError: The native TensorFlow backend is not available: libtensorflow\.so\.2: cannot open shared object file/,
+    new RegExp(
+      'NativeBackendError: The native TensorFlow backend is not available: ' +
+        String.raw`libtensorflow\.so\.2: cannot open shared object file`,
+    ),
   );
   assert.match(r.stderr, /run `npm run setup`/);
 });

@@ -125,55 +125,68 @@ test('an edit that keeps size and mtime is caught: verification is by content', 
   assert.deepEqual(fs.readFileSync(file), content, 'the corrupted copy is not trusted');
 });
 
-test('each rejection prints one line naming the moved file; rejected copies get distinct names', async () => {
-  const { content, opts, lines } = fixture();
-  const ds = await ensureDataset('toy', opts);
-  const file = ds.files.labels as string;
-  const bad = (v: number) =>
-    Buffer.concat([content.subarray(0, content.length - 1), Buffer.from([v])]);
-  fs.writeFileSync(file, bad(7));
-  await ensureDataset('toy', opts);
-  fs.writeFileSync(file, bad(8));
-  await ensureDataset('toy', opts);
-  const failed = 'failed verification (sha256 or size mismatch)';
-  const moved = `data: ${file} ${failed}; moved aside to ${file}`;
-  assert.deepEqual(lines, [`${moved}.rejected`, `${moved}.rejected-2`]);
-  assert.deepEqual(fs.readFileSync(`${file}.rejected`), bad(7), 'the first rejected copy is kept');
-  assert.deepEqual(fs.readFileSync(`${file}.rejected-2`), bad(8));
-});
-
-test('temporary files of dead writers are removed on the next run, those of live ones kept', async () => {
-  const { opts, lines } = fixture();
-  const dir = path.join(opts.dataRoot, 'toy');
-  fs.mkdirSync(dir, { recursive: true });
-  const dead = path.join(dir, 'labels.part-999999999');
-  const live = path.join(dir, `labels.part-${process.ppid}`);
-  const deadStamp = path.join(dir, '.verified.json.tmp-999999999-0a1b2c3d');
-  for (const f of [dead, live, deadStamp]) fs.writeFileSync(f, Buffer.alloc(100));
-  await ensureDataset('toy', opts);
-  assert.equal(fs.existsSync(dead), false);
-  assert.equal(fs.existsSync(deadStamp), false);
-  assert.equal(fs.existsSync(live), true, 'a running process may still be writing it');
-  assert.match(lines.join('\n'), /removed 2 unfinished file\(s\) of interrupted runs/);
-});
-
-test('a data folder that is a file, or under a file, gives a clear error with the fix', async () => {
-  const { opts } = fixture();
-  const file = path.join(opts.dataRoot, 'not-a-folder');
-  fs.writeFileSync(file, 'x');
-  await assert.rejects(ensureDataset('toy', { ...opts, dataRoot: file }), (e: Error) => {
-    assert.ok(e instanceof DatasetError);
-    assert.match(
-      e.message,
-      /the data folder .*not-a-folder is a file, not a folder\. To fix: .*DGR_DATA_DIR/,
+test(
+  'each rejection prints one line naming the moved file; ' + 'rejected copies get distinct names',
+  async () => {
+    const { content, opts, lines } = fixture();
+    const ds = await ensureDataset('toy', opts);
+    const file = ds.files.labels as string;
+    const bad = (v: number) =>
+      Buffer.concat([content.subarray(0, content.length - 1), Buffer.from([v])]);
+    fs.writeFileSync(file, bad(7));
+    await ensureDataset('toy', opts);
+    fs.writeFileSync(file, bad(8));
+    await ensureDataset('toy', opts);
+    const failed = 'failed verification (sha256 or size mismatch)';
+    const moved = `data: ${file} ${failed}; moved aside to ${file}`;
+    assert.deepEqual(lines, [`${moved}.rejected`, `${moved}.rejected-2`]);
+    assert.deepEqual(
+      fs.readFileSync(`${file}.rejected`),
+      bad(7),
+      'the first rejected copy is kept',
     );
-    return true;
-  });
-  await assert.rejects(
-    ensureDataset('toy', { ...opts, dataRoot: path.join(file, 'sub') }),
-    /not-a-folder\/sub\/toy, or a folder above it, is a file, not a folder\. To fix: /,
-  );
-});
+    assert.deepEqual(fs.readFileSync(`${file}.rejected-2`), bad(8));
+  },
+);
+
+test(
+  'temporary files of dead writers are removed on the next run, ' + 'those of live ones kept',
+  async () => {
+    const { opts, lines } = fixture();
+    const dir = path.join(opts.dataRoot, 'toy');
+    fs.mkdirSync(dir, { recursive: true });
+    const dead = path.join(dir, 'labels.part-999999999');
+    const live = path.join(dir, `labels.part-${process.ppid}`);
+    const deadStamp = path.join(dir, '.verified.json.tmp-999999999-0a1b2c3d');
+    for (const f of [dead, live, deadStamp]) fs.writeFileSync(f, Buffer.alloc(100));
+    await ensureDataset('toy', opts);
+    assert.equal(fs.existsSync(dead), false);
+    assert.equal(fs.existsSync(deadStamp), false);
+    assert.equal(fs.existsSync(live), true, 'a running process may still be writing it');
+    assert.match(lines.join('\n'), /removed 2 unfinished file\(s\) of interrupted runs/);
+  },
+);
+
+test(
+  'a data folder that is a file, or under a file, ' + 'gives a clear error with the fix',
+  async () => {
+    const { opts } = fixture();
+    const file = path.join(opts.dataRoot, 'not-a-folder');
+    fs.writeFileSync(file, 'x');
+    await assert.rejects(ensureDataset('toy', { ...opts, dataRoot: file }), (e: Error) => {
+      assert.ok(e instanceof DatasetError);
+      assert.match(
+        e.message,
+        /the data folder .*not-a-folder is a file, not a folder\. To fix: .*DGR_DATA_DIR/,
+      );
+      return true;
+    });
+    await assert.rejects(
+      ensureDataset('toy', { ...opts, dataRoot: path.join(file, 'sub') }),
+      /not-a-folder\/sub\/toy, or a folder above it, is a file, not a folder\. To fix: /,
+    );
+  },
+);
 
 const asRoot = process.getuid?.() === 0;
 

@@ -36,7 +36,9 @@ test('setup data: a same-size, same-mtime edit is caught and reported, then the 
   execFileSync('touch', ['-r', ref, file]);
   const r = setupData(root);
   assert.equal(r.status, 0, r.out);
-  const moved = `data: ${file} failed verification (sha256 or size mismatch); moved aside to ${file}.rejected`;
+  const moved =
+    `data: ${file} failed verification (sha256 or size mismatch); ` +
+    `moved aside to ${file}.rejected`;
   assert.ok(r.out.includes(moved), r.out);
   assert.match(
     r.out,

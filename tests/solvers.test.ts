@@ -1,6 +1,6 @@
 /**
- * Tests of the models (lib/engine/solvers.ts and the generators' shapes): output shapes, seeding, and the
- * hand-written backward passes against tf.js autodiff.
+ * Tests of the models (lib/engine/solvers.ts and the generators' shapes): output shapes, seeding,
+ * and the hand-written backward passes against tf.js autodiff.
  */
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
@@ -100,66 +100,70 @@ test('models: same seed, same weights and samples; different seed, different', a
   }
 });
 
-test('hand-written backward passes match tf.js autodiff (MLP with mask, temperature, soft targets; VAE)', async () => {
-  const cfg = tiny();
-  const solver = buildSolver(
-    { kind: 'mlp', hidden: [12, 8], init: 'torch', optimizer: cfg.solver.optimizer },
-    [20],
-    5,
-    1,
-  );
-  const st = createSolverTrainer(solver);
-  const x = tf.randomUniform([6, 20], 0, 1, 'float32', 2);
-  const targets = tf.softmax(tf.randomNormal([6, 5], 0, 1, 'float32', 3)) as Tensor2D;
-  const batch: SolverBatch = {
-    x,
-    targets,
-    weights: tf.tensor1d([0.1, 0.2, 0.05, 0.3, 0.15, 0.2]),
-    mask: tf.tensor2d([[0, 0, 0, -1e9, 0]]),
-    invTemperature: tf.tensor2d([1, 1, 1, 0.5, 0.5, 0.5], [6, 1]),
-  };
-  const vae = buildVae(
-    { kind: 'vae', hidden: [16, 12], latent: 3, init: 'torch', optimizer: cfg.solver.optimizer },
-    [20],
-    4,
-  );
-  const vt = createVaeTrainer(vae);
-  const w = tf.tensor1d([0.3, 0.1, 0.2, 0.1, 0.2, 0.1]);
-  try {
-    const manual = st.gradients(batch);
-    const auto = tf.tidy(() =>
-      tf.valueAndGrads((...ws: Tensor[]) => solverLoss(solver, ws, batch))(solver.params.read()),
+test(
+  'hand-written backward passes match tf.js autodiff (MLP with mask, temperature, soft targets; ' +
+    'VAE)',
+  async () => {
+    const cfg = tiny();
+    const solver = buildSolver(
+      { kind: 'mlp', hidden: [12, 8], init: 'torch', optimizer: cfg.solver.optimizer },
+      [20],
+      5,
+      1,
     );
-    assert.ok(
-      Math.abs((await values(manual.loss))[0]! - (await values(auto.value))[0]!) < 1e-5,
-      'same loss',
+    const st = createSolverTrainer(solver);
+    const x = tf.randomUniform([6, 20], 0, 1, 'float32', 2);
+    const targets = tf.softmax(tf.randomNormal([6, 5], 0, 1, 'float32', 3)) as Tensor2D;
+    const batch: SolverBatch = {
+      x,
+      targets,
+      weights: tf.tensor1d([0.1, 0.2, 0.05, 0.3, 0.15, 0.2]),
+      mask: tf.tensor2d([[0, 0, 0, -1e9, 0]]),
+      invTemperature: tf.tensor2d([1, 1, 1, 0.5, 0.5, 0.5], [6, 1]),
+    };
+    const vae = buildVae(
+      { kind: 'vae', hidden: [16, 12], latent: 3, init: 'torch', optimizer: cfg.solver.optimizer },
+      [20],
+      4,
     );
-    for (let i = 0; i < manual.grads.length; i++) {
-      const d = maxAbsDiff(await values(manual.grads[i]!), await values(auto.grads[i]!));
-      assert.ok(d < 1e-5, `solver gradient ${i} differs by ${d}`);
-    }
-    tf.dispose([manual.loss, ...manual.grads, auto.value, ...auto.grads]);
-    for (const weights of [w, null]) {
-      const m = vt.gradients(x, weights, 7, 'manual');
-      const a = vt.gradients(x, weights, 7, 'autodiff');
-      assert.ok(
-        Math.abs((await values(m.loss))[0]! - (await values(a.loss))[0]!) < 1e-5,
-        'same VAE loss',
+    const vt = createVaeTrainer(vae);
+    const w = tf.tensor1d([0.3, 0.1, 0.2, 0.1, 0.2, 0.1]);
+    try {
+      const manual = st.gradients(batch);
+      const auto = tf.tidy(() =>
+        tf.valueAndGrads((...ws: Tensor[]) => solverLoss(solver, ws, batch))(solver.params.read()),
       );
-      const gm = [...m.encoder, ...m.decoder];
-      const ga = [...a.encoder, ...a.decoder];
-      for (let i = 0; i < gm.length; i++) {
-        const d = maxAbsDiff(await values(gm[i]!), await values(ga[i]!));
-        const scale = Math.max(...(await values(ga[i]!)).map(Math.abs));
-        assert.ok(d <= 1e-5 + 1e-4 * scale, `VAE gradient ${i} differs by ${d} (scale ${scale})`);
+      assert.ok(
+        Math.abs((await values(manual.loss))[0]! - (await values(auto.value))[0]!) < 1e-5,
+        'same loss',
+      );
+      for (let i = 0; i < manual.grads.length; i++) {
+        const d = maxAbsDiff(await values(manual.grads[i]!), await values(auto.grads[i]!));
+        assert.ok(d < 1e-5, `solver gradient ${i} differs by ${d}`);
       }
-      tf.dispose([m.loss, a.loss, ...gm, ...ga]);
+      tf.dispose([manual.loss, ...manual.grads, auto.value, ...auto.grads]);
+      for (const weights of [w, null]) {
+        const m = vt.gradients(x, weights, 7, 'manual');
+        const a = vt.gradients(x, weights, 7, 'autodiff');
+        assert.ok(
+          Math.abs((await values(m.loss))[0]! - (await values(a.loss))[0]!) < 1e-5,
+          'same VAE loss',
+        );
+        const gm = [...m.encoder, ...m.decoder];
+        const ga = [...a.encoder, ...a.decoder];
+        for (let i = 0; i < gm.length; i++) {
+          const d = maxAbsDiff(await values(gm[i]!), await values(ga[i]!));
+          const scale = Math.max(...(await values(ga[i]!)).map(Math.abs));
+          assert.ok(d <= 1e-5 + 1e-4 * scale, `VAE gradient ${i} differs by ${d} (scale ${scale})`);
+        }
+        tf.dispose([m.loss, a.loss, ...gm, ...ga]);
+      }
+    } finally {
+      tf.dispose([x, targets, batch.weights, batch.mask!, batch.invTemperature!, w]);
+      st.dispose();
+      vt.dispose();
+      solver.dispose();
+      vae.dispose();
     }
-  } finally {
-    tf.dispose([x, targets, batch.weights, batch.mask!, batch.invTemperature!, w]);
-    st.dispose();
-    vt.dispose();
-    solver.dispose();
-    vae.dispose();
-  }
-});
+  },
+);

@@ -123,13 +123,16 @@ test('converts column-major 32x32x3xN to row-major HWC and maps label 10 to digi
   );
 });
 
-test('reads SVHN-format files: compressed X, compressed or plain y, either byte order', async () => {
-  const dir = tmpdir();
-  fs.writeFileSync(path.join(dir, 'a.mat'), TRAIN);
-  fs.writeFileSync(path.join(dir, 'b.mat'), TEST);
-  checkSplit(await readSvhnSplit(path.join(dir, 'a.mat')), [0, 1, 2, 9, 0]);
-  checkSplit(await readSvhnSplit(path.join(dir, 'b.mat')), [3, 0, 7]);
-});
+test(
+  'reads SVHN-format files: compressed X, ' + 'compressed or plain y, either byte order',
+  async () => {
+    const dir = tmpdir();
+    fs.writeFileSync(path.join(dir, 'a.mat'), TRAIN);
+    fs.writeFileSync(path.join(dir, 'b.mat'), TEST);
+    checkSplit(await readSvhnSplit(path.join(dir, 'a.mat')), [0, 1, 2, 9, 0]);
+    checkSplit(await readSvhnSplit(path.join(dir, 'b.mat')), [3, 0, 7]);
+  },
+);
 
 test('files that are MAT-files but not SVHN are errors naming the file and the fix', async () => {
   const dir = tmpdir();
@@ -235,43 +238,53 @@ test('the registry entry holds the official sizes, digests and URLs', () => {
   }
 });
 
-test('uses verified files placed by hand in <data root>/svhn/ without touching the network', async () => {
-  const root = tmpdir();
-  fs.mkdirSync(path.join(root, 'svhn'));
-  fs.writeFileSync(path.join(root, 'svhn', SVHN_FILES.train), TRAIN);
-  fs.writeFileSync(path.join(root, 'svhn', SVHN_FILES.test), TEST);
-  const registry = toyRegistry(TRAIN, TEST);
-  const download = async (): Promise<void> => assert.fail('must not download');
-  assert.equal(await svhnAvailable({ dataRoot: root, registry }), true);
-  const svhn = await loadSvhn({ dataRoot: root, registry, download });
-  checkSplit(svhn.train, [0, 1, 2, 9, 0]);
-  checkSplit(svhn.test, [3, 0, 7]);
-});
+test(
+  'uses verified files placed by hand in <data root>/svhn/ without ' + 'touching the network',
+  async () => {
+    const root = tmpdir();
+    fs.mkdirSync(path.join(root, 'svhn'));
+    fs.writeFileSync(path.join(root, 'svhn', SVHN_FILES.train), TRAIN);
+    fs.writeFileSync(path.join(root, 'svhn', SVHN_FILES.test), TEST);
+    const registry = toyRegistry(TRAIN, TEST);
+    const download = async (): Promise<void> => assert.fail('must not download');
+    assert.equal(await svhnAvailable({ dataRoot: root, registry }), true);
+    const svhn = await loadSvhn({ dataRoot: root, registry, download });
+    checkSplit(svhn.train, [0, 1, 2, 9, 0]);
+    checkSplit(svhn.test, [3, 0, 7]);
+  },
+);
 
-test('missing files without download: unavailable, and a clear error naming the file and what to do', async () => {
-  const root = tmpdir();
-  const status = await svhnStatus({ dataRoot: root });
-  assert.equal(status.available, false);
-  assert.equal(status.dir, path.join(root, 'svhn'));
-  if (!status.available) assert.match(status.reason, /train_32x32\.mat/);
-  assert.equal(await svhnAvailable({ dataRoot: root }), false);
-  await assert.rejects(loadSvhn({ dataRoot: root, download: false }), (err: unknown) => {
-    assert.ok(err instanceof DatasetError);
-    assert.match(err.message, /could not get a verified train_32x32\.mat into .*svhn/);
-    assert.match(err.message, /downloads are not enabled/);
-    assert.match(
-      err.message,
-      /download train_32x32\.mat \(182040794 bytes\) from http:\/\/ufldl\.stanford\.edu\/housenumbers\//,
-    );
-    assert.match(
-      err.message,
-      /To fix: where the network allows, run `await dgr\.loadSvhn\(\{ download: true \}\)`/,
-    );
-    assert.match(err.message, /data\/svhn\//);
-    assert.doesNotMatch(err.message, /npm install/);
-    return true;
-  });
-});
+test(
+  'missing files without download: unavailable, and a clear error naming the ' +
+    'file and what to do',
+  async () => {
+    const root = tmpdir();
+    const status = await svhnStatus({ dataRoot: root });
+    assert.equal(status.available, false);
+    assert.equal(status.dir, path.join(root, 'svhn'));
+    if (!status.available) assert.match(status.reason, /train_32x32\.mat/);
+    assert.equal(await svhnAvailable({ dataRoot: root }), false);
+    await assert.rejects(loadSvhn({ dataRoot: root, download: false }), (err: unknown) => {
+      assert.ok(err instanceof DatasetError);
+      assert.match(err.message, /could not get a verified train_32x32\.mat into .*svhn/);
+      assert.match(err.message, /downloads are not enabled/);
+      assert.match(
+        err.message,
+        new RegExp(
+          String.raw`download train_32x32\.mat \(182040794 bytes\) ` +
+            String.raw`from http:\/\/ufldl\.stanford\.edu\/housenumbers\/`,
+        ),
+      );
+      assert.match(
+        err.message,
+        /To fix: where the network allows, run `await dgr\.loadSvhn\(\{ download: true \}\)`/,
+      );
+      assert.match(err.message, /data\/svhn\//);
+      assert.doesNotMatch(err.message, /npm install/);
+      return true;
+    });
+  },
+);
 
 test('a corrupted file placed by hand fails verification and is never parsed', async () => {
   const root = tmpdir();
@@ -371,7 +384,8 @@ test('downloads with progress lines and redirects, verifies, then loads', async 
       SVHN_FILES.test,
       SVHN_FILES.train,
     ]);
-    // Progress lines are throttled: with the default interval a fast download prints only start and end.
+    // Progress lines are throttled: with the default interval a fast download prints only start and
+    // end.
     const quiet: string[] = [];
     const dest = path.join(root, 'again.mat');
     await httpDownload({ log: (l) => quiet.push(l) })(`${srv.base}/h/${SVHN_FILES.train}`, dest);
@@ -427,7 +441,10 @@ test('download failures are clear and leave no file where the loader reads', asy
     );
     await assert.rejects(
       dl('http://svhn-host.invalid/train_32x32.mat', path.join(dir, 'f')),
-      /cannot reach svhn-host\.invalid: (ENOTFOUND|EAI_AGAIN)|no response from svhn-host\.invalid within 3 s/,
+      new RegExp(
+        String.raw`cannot reach svhn-host\.invalid: (ENOTFOUND|EAI_AGAIN)|` +
+          String.raw`no response from svhn-host\.invalid within 3 s`,
+      ),
     );
     assert.ok(Date.now() - t0 < 8000, 'offline failures are fast');
     // Through the registry: the wrong bytes fail the checksum; nothing is left in data/svhn/.

@@ -4,7 +4,10 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
-/** Returns a maker of fresh temporary folders named `<prefix>XXXXXX`; all are removed after the file's tests. */
+/**
+ * Returns a maker of fresh temporary folders named `<prefix>XXXXXX`; all are removed after the
+ * file's tests.
+ */
 export function tempDirs(prefix: string): () => string {
   const made: string[] = [];
   after(() => {
