@@ -1,17 +1,23 @@
 #!/usr/bin/env node
 // npm run format: Prettier over the library, scripts, tests and the code cells of the notebooks.
 //   npm run format                       format lib/, scripts/, tests/ and notebooks/ in place
-//   npm run format -- --check            change nothing; list files that are not formatted (exit 1)
+//   npm run format -- --check            change nothing; list files that are not formatted and
+//                                        lines that are too long (exit 1 if there are any)
 //   npm run format -- lib/engine/x.ts    only these files (TypeScript, .mjs or .ipynb)
 // Prettier puts each property of a literal that does not fit in 100 columns on its own line, so a
 // notebook cell stays short (the course's median of at most 8 lines, tests/notebooks.test.ts) by
 // holding one idea: split a cell that grows, or name a part of it first.
 //
+// Line length: no line of lib/, scripts/, tests/ (and eslint.config.mjs) may be longer than the
+// print width (100), counted in characters (θ or ⊙ is one). Prettier breaks code but not strings
+// or comments, so the lines it leaves too long are listed as file:line and fail --check: split
+// the string into a concatenation ('...' + '...') and rewrap the comment by hand.
+//
 // Notebooks: each code cell's source is formatted on its own (TypeScript, as tslab compiles it)
 // and written back into the same place of the file. Outputs, metadata, markdown cells and the
 // file's JSON layout (nbformat's 1-space indent) stay byte for byte as they were. Code lines that
-// are still longer than the print width afterwards (e.g. long strings) are listed,
-// and fail --check.
+// are still longer than the print width afterwards (e.g. long strings) are listed, and fail
+// --check, as the long lines of the other files do.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -20,6 +26,9 @@ import * as prettier from 'prettier';
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const DIRS = ['lib', 'scripts', 'tests'];
 const EXTENSIONS = ['.ts', '.mjs'];
+
+/** A line's length in characters (code points, not UTF-16 units or bytes). */
+const width = (line) => [...line].length;
 
 function listSources() {
   const out = ['eslint.config.mjs'];
@@ -89,8 +98,8 @@ async function formatNotebook(file, text, options) {
         );
       }
       formatted.split('\n').forEach((l, j) => {
-        if (l.length > options.printWidth)
-          long.push(`${file}: cell ${i}, line ${j + 1} has ${l.length} characters`);
+        if (width(l) > options.printWidth)
+          long.push(`${file}: cell ${i}, line ${j + 1} has ${width(l)} characters`);
       });
     }
     const start = m.index + m[0].length - m[1].length;
@@ -110,6 +119,7 @@ async function main() {
     given.length > 0 ? given.map((f) => path.relative(ROOT, path.resolve(f))) : listSources();
   const unformatted = [];
   const long = [];
+  const longSource = [];
   for (const file of files) {
     const abs = path.join(ROOT, file);
     const text = fs.readFileSync(abs, 'utf8');
@@ -121,24 +131,31 @@ async function main() {
       long.push(...r.long);
     } else {
       out = await prettier.format(text, options);
+      out.split('\n').forEach((l, j) => {
+        if (width(l) > options.printWidth)
+          longSource.push(`${file}:${j + 1}: ${width(l)} characters`);
+      });
     }
     if (out !== text) {
       unformatted.push(file);
       if (!check) fs.writeFileSync(abs, out);
     }
   }
-  for (const l of long) console.log(`too long: ${l}`);
+  for (const l of [...longSource, ...long]) console.log(`too long: ${l}`);
   if (check) {
     for (const f of unformatted) console.log(`not formatted: ${f}`);
     console.log(
       `format --check: ${files.length} files, ${unformatted.length} not formatted, ` +
-        `${long.length} notebook code lines too long`,
+        `${longSource.length} lines of lib, scripts, tests and ${long.length} notebook code ` +
+        'lines too long',
     );
-    process.exit(unformatted.length === 0 && long.length === 0 ? 0 : 1);
+    const ok = unformatted.length === 0 && longSource.length === 0 && long.length === 0;
+    process.exit(ok ? 0 : 1);
   }
   console.log(
-    `format: ${files.length} files, ${unformatted.length} rewritten, ${long.length} notebook ` +
-      'code lines still too long',
+    `format: ${files.length} files, ${unformatted.length} rewritten, ` +
+      `${longSource.length} lines of lib, scripts, tests and ${long.length} notebook code lines ` +
+      'still too long',
   );
 }
 
