@@ -37,8 +37,8 @@ if (lint.status === 0) passed += 1;
 else failed += 1;
 
 say(
-  'format check (Prettier layout of lib, scripts, tests, notebook code cells; ' +
-    'npm run format fixes)',
+  'format check (Prettier layout of lib, scripts, tests, notebook code cells, no line over 100 ' +
+    'characters; npm run format fixes the layout, long strings and comments are split by hand)',
 );
 const format = spawnSync(process.execPath, [path.join(ROOT, 'scripts', 'format.mjs'), '--check'], {
   cwd: ROOT,
