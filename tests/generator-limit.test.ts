@@ -22,6 +22,7 @@ import { frechetDistance } from '../lib/notebook/chain';
 import { checkpointDirFor, runExperiment, taskEndsOf } from '../lib/notebook/experiments';
 import {
   describeLimit,
+  describePair,
   gridQuality,
   limitFit,
   limitPoints,
@@ -286,6 +287,30 @@ test('spearman, limitPoints, limitFit and describeLimit on hand-made runs', () =
   const fig = qualityAccuracyFigure(points, 'title');
   assert.equal(fig.data.length, 2, 'one trace per generator kind plus exact replay');
   assert.throws(() => limitFit(points.slice(0, 3)), /no 'exact' point/);
+});
+
+test('describePair: whether the closer samples replay better, either way round', () => {
+  const point = (generator: string, f: number, acc: number, budget: number | null = 100) => ({
+    generator,
+    budget,
+    seeds: 3,
+    accuracy: { mean: acc, sd: 0.01 },
+    frechet: { mean: f, sd: 1 },
+    confidence: { mean: 0.8, sd: 0 },
+    balance: { mean: 0.95, sd: 0 },
+  });
+  const gan = point('WGAN-GP', 70, 0.86);
+  const vae = point('VAE', 140, 0.91);
+  const against = describePair(vae, gan);
+  assert.equal(against, describePair(gan, vae), 'the order of the arguments does not matter');
+  assert.match(against, /^WGAN-GP \(100 it\/task\) draws samples closer .* than VAE/);
+  assert.match(against, /\(Fréchet distance 70\.00 vs 140\.00\)/);
+  assert.match(against, /yet replays 5\.00 points worse \(86\.00% ± 1\.00 vs 91\.00% ± 1\.00\)/);
+  assert.match(against, /the other way round/);
+  const along = describePair(point('VAE', 140, 0.8), gan);
+  assert.match(along, /and replays 6\.00 points better/);
+  assert.match(along, /ranks the two generators as their accuracy does/);
+  assert.throws(() => describePair(gan, point('exact', 1, 0.98, null)), /not exact replay/);
 });
 
 test(

@@ -336,6 +336,37 @@ export function describeLimit(fit: LimitFit, closeEnough = 2): string {
     .join(' ');
 }
 
+/**
+ * Two generators at their largest budgets compared as the paper's claim would have it: if quality
+ * were the only limit, the one whose samples are closer to the real ones (smaller Fréchet
+ * distance) would replay better. Says whether the judge's distance ranks them as the accuracy
+ * does, with the judge's confidence and class balance beside it. `a` and `b` must be generator
+ * points (not exact replay).
+ */
+export function describePair(a: LimitPoint, b: LimitPoint): string {
+  if (a.budget === null || b.budget === null)
+    throw new RangeError('describePair: compare two generators, not exact replay');
+  const [near, far] = a.frechet.mean <= b.frechet.mean ? [a, b] : [b, a];
+  const diff = 100 * (near.accuracy.mean - far.accuracy.mean);
+  const at = (p: LimitPoint): string => `${p.generator} (${String(p.budget)} it/task)`;
+  const spread = (p: LimitPoint): string =>
+    `${pc(p.accuracy.mean)} ± ${(100 * p.accuracy.sd).toFixed(2)}`;
+  const same = diff >= 0;
+  return [
+    `${at(near)} draws samples closer to the real ones than ${at(far)}`,
+    `(Fréchet distance ${near.frechet.mean.toFixed(2)} vs ${far.frechet.mean.toFixed(2)})`,
+    same
+      ? `and replays ${pts(diff)} better (${spread(near)} vs ${spread(far)}):`
+      : `yet replays ${pts(-diff)} worse (${spread(near)} vs ${spread(far)}):`,
+    same
+      ? "here the judge's distance ranks the two generators as their accuracy does."
+      : "the judge's distance ranks the two generators the other way round from their accuracy, " +
+        'so this measure of sample quality does not decide the accuracy alone.',
+    `Judge confidence ${near.confidence.mean.toFixed(3)} vs ${far.confidence.mean.toFixed(3)},`,
+    `class balance ${near.balance.mean.toFixed(3)} vs ${far.balance.mean.toFixed(3)}.`,
+  ].join(' ');
+}
+
 // ------------------------------------------------------------------------------------ figure
 
 /**
