@@ -30,6 +30,10 @@ const EXTENSIONS = ['.ts', '.mjs'];
 /** A line's length in characters (code points, not UTF-16 units or bytes). */
 const width = (line) => [...line].length;
 
+/** The lines of `text` longer than `limit` characters, as { n: line number, w: width }. */
+const longLines = (text, limit) =>
+  text.split('\n').flatMap((l, j) => (width(l) > limit ? [{ n: j + 1, w: width(l) }] : []));
+
 function listSources() {
   const out = ['eslint.config.mjs'];
   const walk = (dir) => {
@@ -97,10 +101,8 @@ async function formatNotebook(file, text, options) {
           { cause: err },
         );
       }
-      formatted.split('\n').forEach((l, j) => {
-        if (width(l) > options.printWidth)
-          long.push(`${file}: cell ${i}, line ${j + 1} has ${width(l)} characters`);
-      });
+      for (const { n, w } of longLines(formatted, options.printWidth))
+        long.push(`${file}: cell ${i}, line ${n} has ${w} characters`);
     }
     const start = m.index + m[0].length - m[1].length;
     out += text.slice(last, start) + sourceJson(toLines(formatted));
@@ -131,10 +133,8 @@ async function main() {
       long.push(...r.long);
     } else {
       out = await prettier.format(text, options);
-      out.split('\n').forEach((l, j) => {
-        if (width(l) > options.printWidth)
-          longSource.push(`${file}:${j + 1}: ${width(l)} characters`);
-      });
+      for (const { n, w } of longLines(out, options.printWidth))
+        longSource.push(`${file}:${n}: ${w} characters`);
     }
     if (out !== text) {
       unformatted.push(file);

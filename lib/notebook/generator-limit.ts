@@ -292,6 +292,8 @@ export function limitFit(points: readonly LimitPoint[]): LimitFit {
 
 const pc = (v: number): string => `${(100 * v).toFixed(2)}%`;
 const pts = (v: number): string => `${v.toFixed(2)} points`;
+/** A mean accuracy ± its sd over seeds, both in percent: '91.22% ± 1.50'. */
+const spreadPc = (s: SeedSpread): string => `${pc(s.mean)} ± ${(100 * s.sd).toFixed(2)}`;
 
 /**
  * The fit as sentences for the reader: the trend (ρ), the best generator and its gap to exact
@@ -321,8 +323,8 @@ export function describeLimit(fit: LimitFit, closeEnough = 2): string {
   return [
     `${trend} (Spearman ρ = ${fit.rho.toFixed(2)} over the generator points).`,
     `The best generator, ${b.generator}${budget} (Fréchet distance ${b.frechet.mean.toFixed(2)}),`,
-    `reaches ${pc(b.accuracy.mean)} ± ${(100 * b.accuracy.sd).toFixed(2)},`,
-    `exact replay ${pc(fit.exact.accuracy.mean)} ± ${(100 * fit.exact.accuracy.sd).toFixed(2)}`,
+    `reaches ${spreadPc(b.accuracy)},`,
+    `exact replay ${spreadPc(fit.exact.accuracy)}`,
     `(real images: Fréchet distance ${fit.exact.frechet.mean.toFixed(2)}): ` +
       `a gap of ${pts(fit.gapPoints)},`,
     reached,
@@ -349,15 +351,14 @@ export function describePair(a: LimitPoint, b: LimitPoint): string {
   const [near, far] = a.frechet.mean <= b.frechet.mean ? [a, b] : [b, a];
   const diff = 100 * (near.accuracy.mean - far.accuracy.mean);
   const at = (p: LimitPoint): string => `${p.generator} (${String(p.budget)} it/task)`;
-  const spread = (p: LimitPoint): string =>
-    `${pc(p.accuracy.mean)} ± ${(100 * p.accuracy.sd).toFixed(2)}`;
   const same = diff >= 0;
+  const accuracies = `(${spreadPc(near.accuracy)} vs ${spreadPc(far.accuracy)}):`;
   return [
     `${at(near)} draws samples closer to the real ones than ${at(far)}`,
     `(Fréchet distance ${near.frechet.mean.toFixed(2)} vs ${far.frechet.mean.toFixed(2)})`,
     same
-      ? `and replays ${pts(diff)} better (${spread(near)} vs ${spread(far)}):`
-      : `yet replays ${pts(-diff)} worse (${spread(near)} vs ${spread(far)}):`,
+      ? `and replays ${pts(diff)} better ${accuracies}`
+      : `yet replays ${pts(-diff)} worse ${accuracies}`,
     same
       ? "here the judge's distance ranks the two generators as their accuracy does."
       : "the judge's distance ranks the two generators the other way round from their accuracy, " +
