@@ -450,5 +450,13 @@ test(
     assert.throws(() => runTimeLine(t0 + 5, [], 'paper', t0), /startedAt .* before now/);
     assert.deepEqual(trainingTime(mixed), { seconds: 4260, runs: 3, restored: 2 });
     assert.deepEqual(trainingTime([]), { seconds: 0, runs: 0, restored: 0 });
+    // runs as trainSequence returns them: restored when any task came from a checkpoint
+    const asRun = (seconds: number, resumedTasks: number) => ({ seconds, resumedTasks });
+    const runs = [asRun(3000, 5), asRun(1200, 2), asRun(60, 0)];
+    assert.deepEqual(trainingTime(runs), trainingTime(mixed));
+    assert.equal(
+      runTimeLine(t0, runs, 'paper', t0 + 78_000),
+      runTimeLine(t0, mixed, 'paper', t0 + 78_000),
+    );
   },
 );

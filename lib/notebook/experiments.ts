@@ -433,12 +433,18 @@ export interface TimedRun {
   readonly restored: boolean;
 }
 
-/** {@link TimedRun}s as a summary's `training` (see `saveSummary`). */
-export function trainingTime(runs: readonly TimedRun[]): TrainingTime {
+/** A run as counted: a {@link TimedRun}, or an {@link ExperimentRun} (restored: resumedTasks > 0).
+ */
+export type Timed = TimedRun | Pick<ExperimentRun, 'seconds' | 'resumedTasks'>;
+
+const restoredOf = (r: Timed): boolean => ('restored' in r ? r.restored : r.resumedTasks > 0);
+
+/** Runs as a summary's `training` (see `saveSummary`). */
+export function trainingTime(runs: readonly Timed[]): TrainingTime {
   return {
     seconds: runs.reduce((a, r) => a + r.seconds, 0),
     runs: runs.length,
-    restored: runs.filter((r) => r.restored).length,
+    restored: runs.filter(restoredOf).length,
   };
 }
 
@@ -450,7 +456,7 @@ export function trainingTime(runs: readonly TimedRun[]): TrainingTime {
  */
 export function runTimeLine(
   startedAt: number,
-  runs: readonly TimedRun[] = [],
+  runs: readonly Timed[] = [],
   profile: string = activeProfile(),
   now: number = performance.now(),
 ): string {
