@@ -450,10 +450,16 @@ test(
     assert.throws(() => runTimeLine(t0 + 5, [], 'paper', t0), /startedAt .* before now/);
     assert.deepEqual(trainingTime(mixed), { seconds: 4260, runs: 3, restored: 2 });
     assert.deepEqual(trainingTime([]), { seconds: 0, runs: 0, restored: 0 });
-    // runs as trainSequence returns them: restored when any task came from a checkpoint
-    const asRun = (seconds: number, resumedTasks: number) => ({ seconds, resumedTasks });
-    const runs = [asRun(3000, 5), asRun(1200, 2), asRun(60, 0)];
+    // runs as runExperiment returns them: restored when any of their own tasks came from their
+    // checkpoint; a first task shared with another run (firstTaskFrom) is that run's training
+    const asRun = (seconds: number, resumedTasks: number, firstTaskFrom: string | null = null) => ({
+      seconds,
+      resumedTasks,
+      firstTaskFrom,
+    });
+    const runs = [asRun(3000, 5), asRun(1200, 2, 'other'), asRun(60, 1, 'other')];
     assert.deepEqual(trainingTime(runs), trainingTime(mixed));
+    assert.equal(trainingTime([asRun(60, 0)]).restored, 0);
     assert.equal(
       runTimeLine(t0, runs, 'paper', t0 + 78_000),
       runTimeLine(t0, mixed, 'paper', t0 + 78_000),

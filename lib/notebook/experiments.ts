@@ -433,11 +433,14 @@ export interface TimedRun {
   readonly restored: boolean;
 }
 
-/** A run as counted: a {@link TimedRun}, or an {@link ExperimentRun} (restored: resumedTasks > 0).
+/**
+ * A run as counted: a {@link TimedRun}, or an {@link ExperimentRun}, restored when any of its own
+ * tasks came from its checkpoint (a first task shared with another run is that run's training).
  */
-export type Timed = TimedRun | Pick<ExperimentRun, 'seconds' | 'resumedTasks'>;
+export type Timed = TimedRun | Pick<ExperimentRun, 'seconds' | 'resumedTasks' | 'firstTaskFrom'>;
 
-const restoredOf = (r: Timed): boolean => ('restored' in r ? r.restored : r.resumedTasks > 0);
+const restoredOf = (r: Timed): boolean =>
+  'restored' in r ? r.restored : r.resumedTasks > (r.firstTaskFrom === null ? 0 : 1);
 
 /** Runs as a summary's `training` (see `saveSummary`). */
 export function trainingTime(runs: readonly Timed[]): TrainingTime {
