@@ -114,6 +114,14 @@ export interface ExperimentRun {
   readonly finalSamples: ReplayGrid | null;
 }
 
+/**
+ * How many tasks at the start of a run another run trained (its first task, shared: 0 or 1). They
+ * count among `resumedTasks` but are that run's training time, not this one's.
+ */
+function sharedTasks(r: { readonly firstTaskFrom: string | null }): number {
+  return r.firstTaskFrom === null ? 0 : 1;
+}
+
 export interface RunExperimentOptions {
   /** Display name of the method. */
   readonly label: string;
@@ -362,7 +370,7 @@ export async function runExperiment(
   }
   // A first task reused from another run is that run's time, not counted again here.
   const restoredSeconds = result.taskSeconds
-    .slice(result.firstTaskFrom === null ? 0 : 1, result.resumedTasks)
+    .slice(sharedTasks(result), result.resumedTasks)
     .reduce((a, b) => a + b, 0);
   const seconds = restoredSeconds + (performance.now() - t0) / 1000;
   const name = runName(runNameParts(config, sequence));
@@ -440,7 +448,7 @@ export interface TimedRun {
 export type Timed = TimedRun | Pick<ExperimentRun, 'seconds' | 'resumedTasks' | 'firstTaskFrom'>;
 
 const restoredOf = (r: Timed): boolean =>
-  'restored' in r ? r.restored : r.resumedTasks > (r.firstTaskFrom === null ? 0 : 1);
+  'restored' in r ? r.restored : r.resumedTasks > sharedTasks(r);
 
 /** Runs as a summary's `training` (see `saveSummary`). */
 export function trainingTime(runs: readonly Timed[]): TrainingTime {
