@@ -24,6 +24,7 @@ import {
   disposeChain,
   frechetDistance,
   labelAgreement,
+  rerunSolverChains,
   runScholarChain,
   sampleQuality,
   symmetricEigen,
@@ -199,6 +200,54 @@ test(
       );
     } finally {
       two.dispose();
+    }
+  },
+);
+
+test(
+  "rerunSolverChains: at the chain's own budget it gives the chain's accuracies; another " +
+    'budget trains new solvers on the same generators; nothing leaks',
+  async () => {
+    const seq = blobSequence({ classesPerTask: 4, repeatClasses: true });
+    const config = tinyConfig(40);
+    const opts = { generations: 3, targets: ['hard', 'soft'] as const, progress: false as const };
+    const chain = await runScholarChain(seq, config, opts);
+    try {
+      const before = tf.memory().numTensors;
+      const same = await rerunSolverChains(seq, config, chain, {
+        solverIterations: 40,
+        targets: ['soft', 'hard'],
+        progress: false,
+      });
+      assert.deepEqual(
+        same.map((r) => [r.targets, r.accuracy]),
+        [
+          ['soft', chainAccuracy(chain, 'soft')],
+          ['hard', chainAccuracy(chain, 'hard')],
+        ],
+      );
+      const other = await rerunSolverChains(seq, config, chain, {
+        solverIterations: 7,
+        progress: false,
+      });
+      assert.equal(other.length, 1);
+      const [hard] = other;
+      assert.equal(hard?.solverIterations, 7);
+      assert.equal(hard?.accuracy[0], chainAccuracy(chain, 'hard')[0], 'scholar 1 is reused');
+      assert.notDeepEqual(hard?.accuracy.slice(1), chainAccuracy(chain, 'hard').slice(1));
+      assert.equal(hard?.seconds[0], 0);
+      assert.ok((hard?.seconds[2] ?? 0) > 0);
+      assert.equal(tf.memory().numTensors, before, 'the rerun frees its solvers');
+      await assert.rejects(
+        rerunSolverChains(seq, config, chain.slice(1), { solverIterations: 5, progress: false }),
+        /chain must start with generation 1/,
+      );
+      await assert.rejects(
+        rerunSolverChains(seq, config, chain, { solverIterations: 0, progress: false }),
+        /options\.solverIterations must be a positive integer, got 0/,
+      );
+    } finally {
+      disposeChain(chain);
     }
   },
 );

@@ -515,6 +515,105 @@ export function chainAccuracy(chain: readonly ChainGeneration[], targets: ChainT
   return chain.map((g) => chainScholar(g, targets).accuracy);
 }
 
+/** A solver chain trained again on a finished chain's generators ({@link rerunSolverChains}). */
+export interface SolverChainRerun {
+  readonly targets: ChainTargets;
+  readonly solverIterations: number;
+  /** Test accuracy per generation; generation 1 is the finished chain's S_1 (real data). */
+  readonly accuracy: readonly number[];
+  /**
+   * Training seconds per generation, of all the rerun's solver chains together (they train in one
+   * loop on the same x′); 0 for generation 1, which is reused.
+   */
+  readonly seconds: readonly number[];
+}
+
+/**
+ * The solver chains of `targets` trained again, from scratch, with `solverIterations` steps per
+ * scholar, on the generators G_1 … G_{n−1} of the finished `chain` and from its scholar 1 (trained
+ * on real data). The generator chain does not depend on the solvers, so this measures what a
+ * larger solver budget changes without training the generators again. The seeds are those of
+ * {@link runScholarChain}: at the chain's own budget the accuracies are the chain's. `chain` is
+ * not changed or freed; the new solvers are freed before this returns.
+ */
+export async function rerunSolverChains(
+  sequence: TaskSequence,
+  config: ExperimentConfig,
+  chain: readonly ChainGeneration[],
+  opts: {
+    readonly solverIterations: number;
+    readonly targets?: readonly ChainTargets[];
+    readonly progress?: ChainProgress;
+  },
+): Promise<SolverChainRerun[]> {
+  const first = chain[0];
+  if (first === undefined || first.generation !== 1)
+    fail('chain', 'must start with generation 1 (the scholar that learned from real data)');
+  const generator = config.generator;
+  if (generator === null)
+    throw new Error('rerunSolverChains: config.generator is null; the chain needs its generators');
+  validateConfig(config, sequence);
+  const settings = chainSettings(config, {
+    ...opts,
+    generations: chain.length,
+    generatorIterations: 1,
+  });
+  const ctx: ChainContext = {
+    sequence,
+    config,
+    generator,
+    settings,
+    progress: opts.progress ?? {},
+  };
+  const { targets } = settings;
+  const s1 = (first as ChainGeneration).scholars[0] as ChainScholar;
+  const G = (g: ChainGeneration): Generator => g.scholars[0]?.scholar.generator as Generator;
+  let teacher = await chainGeneration(
+    sequence,
+    1,
+    G(first as ChainGeneration),
+    targets.map(() => s1.scholar.solver),
+    targets,
+    { generator: 0, solvers: 0 },
+    true,
+  );
+  const accuracy = targets.map(() => [s1.accuracy]);
+  const seconds = targets.map(() => [0]);
+  try {
+    for (const next of chain.slice(1)) {
+      const sol = await trainChainSolvers(ctx, next.generation, teacher);
+      const trained = await chainGeneration(
+        sequence,
+        next.generation,
+        G(next),
+        sol.solvers,
+        targets,
+        { generator: 0, solvers: sol.seconds },
+        false,
+      ).catch((err: unknown) => {
+        for (const s of sol.solvers) s.dispose();
+        throw err;
+      });
+      if (teacher.generation > 1) for (const c of teacher.scholars) c.scholar.solver.dispose();
+      teacher = trained;
+      trained.scholars.forEach((c, v) => {
+        accuracy[v]?.push(c.accuracy);
+        seconds[v]?.push(sol.seconds);
+      });
+    }
+  } finally {
+    if (teacher.generation > 1) for (const c of teacher.scholars) c.scholar.solver.dispose();
+  }
+  return targets.map((t, v) =>
+    Object.freeze({
+      targets: t,
+      solverIterations: settings.solverIterations,
+      accuracy: Object.freeze(accuracy[v] as number[]),
+      seconds: Object.freeze(seconds[v] as number[]),
+    }),
+  );
+}
+
 // ------------------------------------------------------------------------------ sample quality
 
 /**

@@ -122,6 +122,19 @@ function sharedTasks(r: { readonly firstTaskFrom: string | null }): number {
   return r.firstTaskFrom === null ? 0 : 1;
 }
 
+/**
+ * What of a run this call did not train, for a run's printed line: `''` when it trained every
+ * task, else e.g. `', first task shared with another run, 1 task read from its checkpoint'`.
+ */
+export function resumeNote(run: Pick<ExperimentRun, 'resumedTasks' | 'firstTaskFrom'>): string {
+  const shared = sharedTasks(run);
+  const own = run.resumedTasks - shared;
+  const parts: string[] = [];
+  if (shared > 0) parts.push('first task shared with another run');
+  if (own > 0) parts.push(`${own} task${own === 1 ? '' : 's'} read from its checkpoint`);
+  return parts.map((p) => `, ${p}`).join('');
+}
+
 export interface RunExperimentOptions {
   /** Display name of the method. */
   readonly label: string;
