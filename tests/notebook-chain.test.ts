@@ -8,6 +8,7 @@ import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { tf } from '../lib/tf';
 import type { Tensor } from '@tensorflow/tfjs-node';
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import {
   CheckpointError,
@@ -238,6 +239,35 @@ test(
       assert.equal(hard?.seconds[0], 0);
       assert.ok((hard?.seconds[2] ?? 0) > 0);
       assert.equal(tf.memory().numTensors, before, 'the rerun frees its solvers');
+      // Kept in the chain's folder and read back; a damaged or foreign record is refused.
+      const dir = tmpDir();
+      const keep = { solverIterations: 7, progress: false as const, checkpointDir: dir };
+      const kept = await rerunSolverChains(seq, config, chain, keep);
+      assert.deepEqual(
+        kept.map((r) => [r.accuracy, r.restored]),
+        [[hard?.accuracy, false]],
+      );
+      const back = await rerunSolverChains(seq, config, chain, keep);
+      assert.deepEqual(
+        back,
+        kept.map((r) => ({ ...r, restored: true })),
+      );
+      const file = path.join(dir, 'solver-rerun-7-hard.json');
+      const foreign = await runScholarChain(seq, tinyConfig(40, { seed: 3 }), opts);
+      try {
+        await assert.rejects(
+          rerunSolverChains(seq, config, foreign, keep),
+          (e: Error) => e.message.includes(file) && /belongs to another chain/.test(e.message),
+        );
+      } finally {
+        disposeChain(foreign);
+      }
+      fs.writeFileSync(file, '{"kind": "dgr-solver-rerun", "chain": [');
+      await assert.rejects(
+        rerunSolverChains(seq, config, chain, keep),
+        /is not readable JSON .*; delete it to train the rerun again/,
+      );
+      assert.equal(tf.memory().numTensors, before, 'nothing kept from the reruns');
       await assert.rejects(
         rerunSolverChains(seq, config, chain.slice(1), { solverIterations: 5, progress: false }),
         /chain must start with generation 1/,

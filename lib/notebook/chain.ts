@@ -9,6 +9,8 @@
  * a generation's samples are (a judge classifier's confidence and class shares, and a Fréchet
  * distance between judge logits of samples and of real images).
  */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { tf } from '../tf';
 import type { Scalar, Tensor, Tensor2D } from '@tensorflow/tfjs-node';
 import type { Classifier, TaskSequence } from '../engine/types';
@@ -26,6 +28,7 @@ import { createProgress, type ProgressReporter } from '../engine/progress';
 import { disposeBatch, labelWithSolver, mixedLossWeights, planTask } from '../engine/replay';
 import type { TaskPlan } from '../engine/replay';
 import { evaluate } from '../engine/eval';
+import { writeFileAtomic } from '../fsutil';
 import { openChainCheckpoint, type RestoredGeneration } from './chain-checkpoint';
 import { classifySamples } from './gan';
 import type { PlotlyFigure, PlotlyTrace } from '../figures/types';
@@ -526,6 +529,50 @@ export interface SolverChainRerun {
    * loop on the same x′); 0 for generation 1, which is reused.
    */
   readonly seconds: readonly number[];
+  /** True when read back from the record a finished rerun left in `checkpointDir`. */
+  readonly restored: boolean;
+}
+
+const RERUN_KIND = 'dgr-solver-rerun';
+
+/** What a finished rerun leaves in the chain's checkpoint folder. */
+interface RerunRecord {
+  readonly kind: typeof RERUN_KIND;
+  /** The chain it was trained on: its first solver chain's accuracy per generation. */
+  readonly chain: readonly number[];
+  readonly reruns: readonly Omit<SolverChainRerun, 'restored'>[];
+}
+
+function rerunFile(dir: string, settings: ChainSettings): string {
+  const name = `solver-rerun-${settings.solverIterations}-${settings.targets.join('+')}.json`;
+  return path.join(dir, name);
+}
+
+/** The rerun recorded in `file` for `chain`, or null when there is none. */
+function readRerun(file: string, chain: readonly number[]): SolverChainRerun[] | null {
+  if (!fs.existsSync(file)) return null;
+  const bad = (problem: string): never => {
+    throw new Error(`rerunSolverChains: ${file} ${problem}; delete it to train the rerun again`);
+  };
+  let rec: RerunRecord;
+  try {
+    rec = JSON.parse(fs.readFileSync(file, 'utf8')) as RerunRecord;
+  } catch (err) {
+    return bad(`is not readable JSON (${(err as Error).message})`);
+  }
+  const numbers = (xs: unknown): boolean =>
+    Array.isArray(xs) && xs.length === chain.length && xs.every((x) => Number.isFinite(x));
+  if (rec?.kind !== RERUN_KIND || !Array.isArray(rec.reruns) || !numbers(rec.chain))
+    return bad('is not a solver-rerun record of this chain');
+  if (rec.chain.some((a, k) => a !== chain[k]))
+    return bad(
+      "belongs to another chain (its scholars' accuracies differ: pass the chain's own " +
+        'checkpoint folder)',
+    );
+  for (const r of rec.reruns)
+    if (!numbers(r.accuracy) || !numbers(r.seconds))
+      bad('has a rerun without one number per generation');
+  return rec.reruns.map((r) => Object.freeze({ ...r, restored: true }));
 }
 
 /**
@@ -534,7 +581,8 @@ export interface SolverChainRerun {
  * on real data). The generator chain does not depend on the solvers, so this measures what a
  * larger solver budget changes without training the generators again. The seeds are those of
  * {@link runScholarChain}: at the chain's own budget the accuracies are the chain's. `chain` is
- * not changed or freed; the new solvers are freed before this returns.
+ * not changed or freed; the new solvers are freed before this returns. With `checkpointDir`, a
+ * finished rerun is kept and read back (an interrupted one trains again from its first student).
  */
 export async function rerunSolverChains(
   sequence: TaskSequence,
@@ -544,6 +592,11 @@ export async function rerunSolverChains(
     readonly solverIterations: number;
     readonly targets?: readonly ChainTargets[];
     readonly progress?: ChainProgress;
+    /**
+     * The chain's own checkpoint folder: a finished rerun's numbers are kept there and read back
+     * by a later call with the same budget and targets. Absent or null: nothing is kept.
+     */
+    readonly checkpointDir?: string | null;
   },
 ): Promise<SolverChainRerun[]> {
   const first = chain[0];
@@ -566,6 +619,13 @@ export async function rerunSolverChains(
     progress: opts.progress ?? {},
   };
   const { targets } = settings;
+  const chainRecord = chain.map((g) => g.scholars[0]?.accuracy ?? Number.NaN);
+  const file =
+    opts.checkpointDir === undefined || opts.checkpointDir === null
+      ? null
+      : rerunFile(opts.checkpointDir, settings);
+  const kept = file === null ? null : readRerun(file, chainRecord);
+  if (kept !== null) return kept;
   const s1 = (first as ChainGeneration).scholars[0] as ChainScholar;
   const G = (g: ChainGeneration): Generator => g.scholars[0]?.scholar.generator as Generator;
   let teacher = await chainGeneration(
@@ -604,12 +664,22 @@ export async function rerunSolverChains(
   } finally {
     if (teacher.generation > 1) for (const c of teacher.scholars) c.scholar.solver.dispose();
   }
-  return targets.map((t, v) =>
+  const reruns = targets.map((t, v) => ({
+    targets: t,
+    solverIterations: settings.solverIterations,
+    accuracy: accuracy[v] as number[],
+    seconds: seconds[v] as number[],
+  }));
+  if (file !== null) {
+    const rec: RerunRecord = { kind: RERUN_KIND, chain: chainRecord, reruns };
+    writeFileAtomic(file, JSON.stringify(rec, null, 1));
+  }
+  return reruns.map((r) =>
     Object.freeze({
-      targets: t,
-      solverIterations: settings.solverIterations,
-      accuracy: Object.freeze(accuracy[v] as number[]),
-      seconds: Object.freeze(seconds[v] as number[]),
+      ...r,
+      accuracy: Object.freeze(r.accuracy),
+      seconds: Object.freeze(r.seconds),
+      restored: false,
     }),
   );
 }
