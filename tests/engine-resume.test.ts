@@ -17,6 +17,9 @@ import {
   snapshotScholar,
   trainSequence,
   CheckpointError,
+  loadCheckpoint,
+  saveCheckpoint,
+  type Json,
 } from '../lib/engine';
 import { paramValues, tiny, values } from './engine-helpers';
 
@@ -120,6 +123,24 @@ test(
         assert.equal(run.resumedTasks, from === null ? 0 : 1, name);
         assert.deepEqual(run.accuracy, alone.accuracy, `${name}: R = the run trained alone`);
         assert.deepEqual(params, aloneParams, `${name}: weights = the run trained alone`);
+      }
+      // Read back whole from their own checkpoints, they still name who trained task 1; so does
+      // a checkpoint saved before that was recorded (its task-1 seconds are the cache's).
+      const legacy = path.join(dir, 'gr-lwf');
+      const saved = await loadCheckpoint<Record<string, Json>>(legacy);
+      const { firstTaskFrom: recorded, ...older } = saved.meta;
+      assert.equal(recorded, 'gr');
+      await saveCheckpoint(legacy, { meta: older, tensors: saved.tensors });
+      tf.dispose(Object.values(saved.tensors));
+      for (const [name, cfg, from] of runs) {
+        const opts = { progress: false as const, firstTaskCache: cache };
+        const again = await trainSequence(seq, cfg, {
+          ...opts,
+          checkpointDir: path.join(dir, name),
+        });
+        again.scholar.dispose();
+        assert.equal(again.resumedTasks, 3, name);
+        assert.equal(again.firstTaskFrom, from, `${name} read back: first task from ${from}`);
       }
       // Other curve settings record task 1 differently: not shared.
       const curved = await trainSequence(seq, tiny({ lwf: { temperature: 2 } }), {

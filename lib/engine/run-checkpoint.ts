@@ -28,6 +28,7 @@ import {
   damagedFix,
   findCheckpoint,
   loadCheckpoint,
+  readCheckpointManifest,
   saveCheckpoint,
 } from './checkpoint';
 
@@ -75,6 +76,8 @@ interface RunMeta {
   readonly kind: string;
   /** First-task checkpoints only: the folder name of the run that trained the task. */
   readonly madeBy?: string;
+  /** A run's own checkpoint, when its first task was read from the first-task cache. */
+  readonly firstTaskFrom?: string;
   readonly config: Json;
   readonly sequence: Json;
   readonly completedTasks: number;
@@ -86,6 +89,8 @@ interface RunMeta {
 }
 
 const toJson = (v: unknown): Json => JSON.parse(JSON.stringify(v)) as Json;
+
+const stringOrNull = (v: unknown): string | null => (typeof v === 'string' ? v : null);
 
 /**
  * Checks, before any training, that `dir` can hold this run's checkpoint: a folder holding a
@@ -424,7 +429,7 @@ export function openRunCheckpoint(
           throw new CheckpointError(file, (e as Error).message, damagedFix(path.dirname(file)));
         }
       }
-      const madeBy = folder === shared && typeof m.madeBy === 'string' ? m.madeBy : null;
+      const madeBy = folder === shared ? stringOrNull(m.madeBy) : sharedFirstTask(m);
       return {
         completedTasks: m.completedTasks,
         accuracy: m.accuracy as unknown as AccuracyMatrix,
@@ -435,6 +440,32 @@ export function openRunCheckpoint(
       };
     } finally {
       tf.dispose(Object.values(ck.tensors));
+    }
+  }
+
+  /**
+   * Who trained the first task of a run read from its own checkpoint: recorded there since the
+   * first-task cache exists; for a checkpoint saved before this was recorded, the cache's maker
+   * when the run's first-task seconds are the cache's to the bit (copied, not trained again).
+   */
+  function sharedFirstTask(m: RunMeta): string | null {
+    const recorded = stringOrNull(m.firstTaskFrom);
+    if (recorded !== null || shared === null) return recorded;
+    const found = findCheckpoint(shared);
+    if (found === null) return null;
+    try {
+      const cached = readCheckpointManifest(found).meta as Partial<RunMeta> | null;
+      const maker = stringOrNull(cached?.madeBy);
+      const first = (cached?.taskSeconds as (number | null)[] | undefined)?.[0];
+      const own = (m.taskSeconds as (number | null)[])[0];
+      return maker !== null &&
+        maker !== path.basename(target) &&
+        typeof first === 'number' &&
+        first === own
+        ? maker
+        : null;
+    } catch {
+      return null; // an unreadable cache is reported when it is restored from, not here
     }
   }
 
@@ -473,6 +504,7 @@ export function openRunCheckpoint(
       losses: toJson(record.losses),
       taskSeconds: record.taskSeconds.map((s) => (Number.isFinite(s) ? s : null)),
       adamSteps,
+      ...(record.firstTaskFrom === undefined ? {} : { firstTaskFrom: record.firstTaskFrom }),
     };
     try {
       await saveCheckpoint(target, { meta: meta as unknown as Json, tensors });

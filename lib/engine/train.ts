@@ -298,7 +298,14 @@ export async function trainSequence(
       if (regularizer !== null) consolidate(regularizer, solver, sequence, k, config.seed);
       prev?.dispose();
       prev = snapshotScholar(scholar);
-      const record = { completedTasks: k + 1, accuracy: R, curves, losses, taskSeconds };
+      const record = {
+        completedTasks: k + 1,
+        accuracy: R,
+        curves,
+        losses,
+        taskSeconds,
+        ...(firstTaskFrom === null ? {} : { firstTaskFrom }),
+      };
       await ckpt?.save({ solverT, genT, regularizer }, record);
       if (options.onTaskEnd !== undefined)
         await options.onTaskEnd({ taskIndex: k, task, scholar, accuracy: R, seconds });
