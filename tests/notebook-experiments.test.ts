@@ -270,7 +270,7 @@ test(
       assert.deepEqual(shared.samples[0]?.pixels, alone.samples[0]?.pixels);
       assert.deepEqual(shared.samples[1]?.pixels, alone.samples[1]?.pixels);
       // The reused task's recorded seconds are not added: the run counts only its own wall time
-      // (a comparison with \`alone.seconds\` would depend on the machine's load).
+      // (a comparison with `alone.seconds` would depend on the machine's load).
       assert.ok(shared.seconds <= wall, `the reused task is not counted again: ${shared.seconds}`);
       // Read back whole: the samples of every task survive the checkpoints that replaced each
       // other.

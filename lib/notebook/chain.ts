@@ -171,6 +171,23 @@ interface ChainContext {
   readonly progress: ChainProgress;
 }
 
+/**
+ * The validated context of a chain's training: `config` checked against `sequence`, the chain
+ * settings of `opts`; `noGenerator` is the error when `config` has no generator.
+ */
+function chainContext(
+  sequence: TaskSequence,
+  config: ExperimentConfig,
+  opts: ChainOptions,
+  noGenerator: string,
+): ChainContext {
+  const generator = config.generator;
+  if (generator === null) throw new Error(noGenerator);
+  validateConfig(config, sequence);
+  const settings = chainSettings(config, opts);
+  return { sequence, config, generator, settings, progress: opts.progress ?? {} };
+}
+
 function progressFor(ctx: ChainContext, total: number, label: string): ProgressReporter | null {
   return ctx.progress === false ? null : createProgress({ total, label, ...ctx.progress });
 }
@@ -449,18 +466,13 @@ export async function runScholarChain(
       'must hold exactly one task (all of MNIST, e.g. splitMnist with classesPerTask 10); ' +
         `it has ${sequence.tasks.length}`,
     );
-  const generator = config.generator;
-  if (generator === null)
-    throw new Error('runScholarChain: config.generator is null; every scholar needs a generator');
-  validateConfig(config, sequence);
-  const settings = chainSettings(config, opts);
-  const ctx: ChainContext = {
+  const ctx = chainContext(
     sequence,
     config,
-    generator,
-    settings,
-    progress: opts.progress ?? {},
-  };
+    opts,
+    'runScholarChain: config.generator is null; every scholar needs a generator',
+  );
+  const { settings } = ctx;
   const ck =
     opts.checkpointDir === undefined || opts.checkpointDir === null
       ? null
@@ -602,22 +614,13 @@ export async function rerunSolverChains(
   const first = chain[0];
   if (first === undefined || first.generation !== 1)
     fail('chain', 'must start with generation 1 (the scholar that learned from real data)');
-  const generator = config.generator;
-  if (generator === null)
-    throw new Error('rerunSolverChains: config.generator is null; the chain needs its generators');
-  validateConfig(config, sequence);
-  const settings = chainSettings(config, {
-    ...opts,
-    generations: chain.length,
-    generatorIterations: 1,
-  });
-  const ctx: ChainContext = {
+  const ctx = chainContext(
     sequence,
     config,
-    generator,
-    settings,
-    progress: opts.progress ?? {},
-  };
+    { ...opts, generations: chain.length, generatorIterations: 1 },
+    'rerunSolverChains: config.generator is null; the chain needs its generators',
+  );
+  const { settings } = ctx;
   const { targets } = settings;
   const chainRecord = chain.map((g) => g.scholars[0]?.accuracy ?? Number.NaN);
   const file =
@@ -628,6 +631,10 @@ export async function rerunSolverChains(
   if (kept !== null) return kept;
   const s1 = (first as ChainGeneration).scholars[0] as ChainScholar;
   const G = (g: ChainGeneration): Generator => g.scholars[0]?.scholar.generator as Generator;
+  // The rerun's own solvers (generation 1's S_1 and every generator belong to `chain`).
+  const freeStudents = (g: ChainGeneration): void => {
+    if (g.generation > 1) for (const c of g.scholars) c.scholar.solver.dispose();
+  };
   let teacher = await chainGeneration(
     sequence,
     1,
@@ -654,7 +661,7 @@ export async function rerunSolverChains(
         for (const s of sol.solvers) s.dispose();
         throw err;
       });
-      if (teacher.generation > 1) for (const c of teacher.scholars) c.scholar.solver.dispose();
+      freeStudents(teacher);
       teacher = trained;
       trained.scholars.forEach((c, v) => {
         accuracy[v]?.push(c.accuracy);
@@ -662,7 +669,7 @@ export async function rerunSolverChains(
       });
     }
   } finally {
-    if (teacher.generation > 1) for (const c of teacher.scholars) c.scholar.solver.dispose();
+    freeStudents(teacher);
   }
   const reruns = targets.map((t, v) => ({
     targets: t,
