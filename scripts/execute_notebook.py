@@ -108,6 +108,8 @@ def main() -> int:
                 detail = f"{ename}: {evalue}" if ename and evalue else stderr_summary(cell) or f"{type(err).__name__}: {err}"
                 detail = " ".join(detail.split())
                 failure = f"{name}: code cell {code_cells} (cell index {index}, starting `{first[:80]}`) failed: {detail[:400]}"
+                # The error itself comes after the cell's source in nbclient's message: keep its end.
+                print(f"error of code cell {code_cells}, last 3000 characters:\n{str(err)[-3000:]}", file=sys.stderr)
                 break
     seconds = time.time() - started
     if a.warn_machine_paths:
